@@ -1,0 +1,247 @@
+//! What one Client-Server API operation is, independent of any transport.
+
+use std::time::Duration;
+
+use serde::{de::DeserializeOwned, Serialize};
+use zeroize::Zeroizing;
+
+/// An HTTP method used by the Client-Server API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `PUT`
+    Put,
+    /// `POST`
+    Post,
+    /// `DELETE`
+    Delete,
+}
+
+impl Method {
+    /// The method's name on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Put => "PUT",
+            Self::Post => "POST",
+            Self::Delete => "DELETE",
+        }
+    }
+
+    /// Whether HTTP defines the method as idempotent (RFC 9110 §9.2.2):
+    /// sending it twice has the effect of sending it once.
+    pub const fn is_idempotent(self) -> bool {
+        !matches!(self, Self::Post)
+    }
+}
+
+/// Whether an operation needs an access token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AuthRequirement {
+    /// The request fails without a token; the library refuses to send it.
+    Required,
+    /// A token is sent when the client has one.
+    Optional,
+    /// No token is ever sent.
+    None,
+}
+
+/// Compile-time facts about an operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Metadata {
+    /// The spec's `operationId`, e.g. `generateLoginToken`.
+    pub operation_id: &'static str,
+    /// The HTTP method.
+    pub method: Method,
+    /// The full path template, e.g. `/_matrix/client/v3/rooms/{roomId}/join`.
+    pub path: &'static str,
+    /// Whether an access token is needed.
+    pub auth: AuthRequirement,
+    /// Whether the spec says the server may answer 429.
+    pub rate_limited: bool,
+    /// The spec version that added the operation (`"1.7"`), when recorded.
+    pub added_in: Option<&'static str>,
+    /// Whether the spec deprecates the operation.
+    pub deprecated: bool,
+    /// Whether resending a request that may have reached the server is
+    /// harmless. See [`Metadata::idempotent_by_method`].
+    pub idempotent: bool,
+    /// Content types a successful response may have.
+    pub response_content_types: &'static [&'static str],
+}
+
+impl Metadata {
+    /// The default idempotency: true for GET/PUT/DELETE, false for POST.
+    /// A POST endpoint that is safe to repeat declares `idempotent: true`.
+    pub const fn idempotent_by_method(method: Method) -> bool {
+        method.is_idempotent()
+    }
+}
+
+/// The body of an outgoing request.
+///
+/// JSON bodies may carry secrets (passwords, UIA `auth`), so their bytes
+/// are zeroed when dropped.
+#[derive(Clone, PartialEq, Eq)]
+pub enum RequestBody {
+    /// No body.
+    Empty,
+    /// `application/json` bytes.
+    Json(Zeroizing<Vec<u8>>),
+    /// Raw bytes with their content type (media uploads).
+    Bytes {
+        /// The `Content-Type` to send.
+        content_type: String,
+        /// The bytes.
+        data: Vec<u8>,
+    },
+}
+
+impl RequestBody {
+    /// Serialises `value` as a JSON body.
+    pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<Self, BuildError> {
+        serde_json::to_vec(value)
+            .map(|bytes| Self::Json(Zeroizing::new(bytes)))
+            .map_err(|e| BuildError::Body(e.to_string()))
+    }
+
+    /// The body's bytes (empty for [`RequestBody::Empty`]).
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Self::Empty => &[],
+            Self::Json(bytes) => bytes,
+            Self::Bytes { data, .. } => data,
+        }
+    }
+
+    /// The content type to announce, if there is a body.
+    pub fn content_type(&self) -> Option<&str> {
+        match self {
+            Self::Empty => None,
+            Self::Json(_) => Some("application/json"),
+            Self::Bytes { content_type, .. } => Some(content_type),
+        }
+    }
+}
+
+impl std::fmt::Debug for RequestBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Empty => f.write_str("Empty"),
+            Self::Json(bytes) => write!(f, "Json({} bytes)", bytes.len()),
+            Self::Bytes { content_type, data } => {
+                write!(f, "Bytes({content_type}, {} bytes)", data.len())
+            }
+        }
+    }
+}
+
+/// A request built from an endpoint value: everything but the host and
+/// the access token, which belong to the connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// The method.
+    pub method: Method,
+    /// Path with every parameter percent-encoded, plus the query string.
+    pub path_and_query: String,
+    /// Extra headers (e.g. `Content-Type` of a media upload is in the body;
+    /// these are header *parameters* of the operation).
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: RequestBody,
+}
+
+/// A response as the transport received it, for decoding.
+#[derive(Clone, Copy, Debug)]
+pub struct ResponseParts<'a> {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers.
+    pub headers: &'a http::HeaderMap,
+    /// The whole body.
+    pub body: &'a [u8],
+}
+
+impl ResponseParts<'_> {
+    /// The `Content-Type` header, if it is valid text.
+    pub fn content_type(&self) -> Option<&str> {
+        self.headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A response type that can be decoded from a successful answer.
+pub trait IncomingResponse: Sized {
+    /// Decodes the response; a missing required field or a wrong type is a
+    /// [`DecodeError`].
+    fn decode(parts: &ResponseParts<'_>) -> Result<Self, DecodeError>;
+}
+
+/// Decodes a JSON body into `T`; the usual [`IncomingResponse::decode`].
+pub fn decode_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, DecodeError> {
+    serde_json::from_slice(body).map_err(|e| DecodeError(e.to_string()))
+}
+
+/// One operation of the Client-Server API.
+///
+/// Generated request types implement this; building is a pure function, so
+/// every retry of a job sends the very same bytes.
+pub trait Endpoint {
+    /// Facts about the operation.
+    const METADATA: Metadata;
+    /// What a successful answer decodes into.
+    type Response: IncomingResponse;
+
+    /// Builds method, path and query, headers and body.
+    fn build(&self) -> Result<HttpRequest, BuildError>;
+
+    /// How long the server may hold the request before answering (the
+    /// `timeout` query parameter of long-polls such as `/sync`), so the
+    /// client's own timeout can leave room for it.
+    fn server_wait(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// A request could not be built.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    /// The body could not be serialised.
+    #[error("cannot serialise the request body: {0}")]
+    Body(String),
+    /// A parameter's value is not allowed.
+    #[error("invalid parameter `{name}`: {reason}")]
+    Parameter {
+        /// The parameter's name.
+        name: &'static str,
+        /// Why it is invalid.
+        reason: String,
+    },
+}
+
+/// A successful answer could not be decoded into the response type.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DecodeError(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idempotency_follows_the_method() {
+        assert!(Metadata::idempotent_by_method(Method::Get));
+        assert!(Metadata::idempotent_by_method(Method::Put));
+        assert!(Metadata::idempotent_by_method(Method::Delete));
+        assert!(!Metadata::idempotent_by_method(Method::Post));
+    }
+
+    #[test]
+    fn json_body_debug_does_not_show_contents() {
+        let body = RequestBody::json(&serde_json::json!({"password": "hunter2"})).unwrap();
+        assert!(!format!("{body:?}").contains("hunter2"));
+        assert_eq!(body.content_type(), Some("application/json"));
+    }
+}
