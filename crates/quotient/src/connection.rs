@@ -1,0 +1,228 @@
+//! A connection to one homeserver: where jobs are submitted.
+
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use quotient_api::{Endpoint, SecretString};
+use tokio::sync::{oneshot, watch};
+use url::Url;
+
+use crate::jobs::gate::{EndpointPauses, Gate};
+use crate::jobs::runner::{self, JobSpec};
+use crate::jobs::{Error, EventSink, Job, JobOptions, JobState, StatusCode};
+
+/// Default number of attempts a connection has on the wire at once.
+pub const DEFAULT_MAX_CONCURRENT_JOBS: usize = 16;
+/// Default time allowed to open a connection (DNS, TCP, TLS), so a dead
+/// host fails in seconds rather than at the end of an attempt timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A homeserver, an HTTP client and (once signed in) an access token.
+///
+/// Cloning is cheap and shares everything: the token, the concurrency
+/// limit and the rate-limit pauses.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), quotient::Error> {
+/// use quotient::Connection;
+/// let conn = Connection::builder("https://matrix.example.org".parse().unwrap()).build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Connection {
+    inner: Arc<ConnectionInner>,
+}
+
+pub(crate) struct ConnectionInner {
+    homeserver: Url,
+    pub(crate) http: reqwest::Client,
+    access_token: RwLock<Option<SecretString>>,
+    defaults: JobOptions,
+    pub(crate) gate: Arc<Gate>,
+    pub(crate) pauses: EndpointPauses,
+}
+
+impl ConnectionInner {
+    pub(crate) fn access_token(&self) -> Option<SecretString> {
+        self.access_token
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The full URL for a built path (already percent-encoded).
+    pub(crate) fn url_for(&self, path_and_query: &str) -> Result<Url, Error> {
+        let base = self.homeserver.as_str().trim_end_matches('/');
+        Url::parse(&format!("{base}{path_and_query}")).map_err(|e| {
+            Error::new(
+                StatusCode::IncorrectRequest,
+                format!("cannot form the request URL: {e}"),
+            )
+        })
+    }
+}
+
+impl Connection {
+    /// Starts configuring a connection to `homeserver` (the client-server
+    /// base URL, e.g. `https://matrix.example.org`).
+    pub fn builder(homeserver: Url) -> ConnectionBuilder {
+        ConnectionBuilder {
+            homeserver,
+            defaults: JobOptions::default(),
+            max_concurrent_jobs: DEFAULT_MAX_CONCURRENT_JOBS,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            user_agent: concat!("quotient/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+
+    /// The homeserver's base URL.
+    pub fn homeserver(&self) -> &Url {
+        &self.inner.homeserver
+    }
+
+    /// The options new jobs get unless [`submit_with`](Self::submit_with)
+    /// says otherwise.
+    pub fn default_job_options(&self) -> &JobOptions {
+        &self.inner.defaults
+    }
+
+    /// Sets (or clears) the access token sent with authenticated requests.
+    pub fn set_access_token(&self, token: Option<SecretString>) {
+        *self
+            .inner
+            .access_token
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = token;
+    }
+
+    /// Whether an access token is set.
+    pub fn has_access_token(&self) -> bool {
+        self.inner.access_token().is_some()
+    }
+
+    /// Starts a job for `request` with the connection's default options and
+    /// returns its handle at once.
+    ///
+    /// Must be called within a Tokio runtime; outside one the job finishes
+    /// at once with status `Unprepared`.
+    pub fn submit<E>(&self, request: E) -> Job<E::Response>
+    where
+        E: Endpoint,
+        E::Response: Send + 'static,
+    {
+        self.submit_with(request, self.inner.defaults.clone())
+    }
+
+    /// Starts a job with its own options (back-off, rate limits, priority,
+    /// body size cap).
+    pub fn submit_with<E>(&self, request: E, options: JobOptions) -> Job<E::Response>
+    where
+        E: Endpoint,
+        E::Response: Send + 'static,
+    {
+        let meta = E::METADATA;
+        let spec = JobSpec {
+            meta,
+            request: request.build().map_err(|e| {
+                Error::new(
+                    StatusCode::IncorrectRequest,
+                    format!("cannot build the request: {e}"),
+                )
+            }),
+            server_wait: request.server_wait(),
+            options,
+        };
+        let (state_tx, state_rx) = watch::channel(JobState::new());
+        let (cancel_tx, cancel_rx) = watch::channel(false);
+        let (result_tx, result_rx) = oneshot::channel();
+        let sink = EventSink(state_tx);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let inner = self.inner.clone();
+                runtime.spawn(async move {
+                    let result = runner::run(inner, spec, sink, cancel_rx).await;
+                    // The caller may have dropped the handle; that is fine.
+                    let _ = result_tx.send(result);
+                });
+            }
+            Err(_) => {
+                sink.finish(StatusCode::Unprepared);
+                let _ = result_tx.send(Err(Error::new(
+                    StatusCode::Unprepared,
+                    "jobs must be submitted from within a Tokio runtime",
+                )));
+            }
+        }
+        Job::new(state_rx, cancel_tx, result_rx, meta.operation_id)
+    }
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("homeserver", &self.inner.homeserver.as_str())
+            .field("has_access_token", &self.has_access_token())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Settings for a [`Connection`].
+#[derive(Debug, Clone)]
+pub struct ConnectionBuilder {
+    homeserver: Url,
+    defaults: JobOptions,
+    max_concurrent_jobs: usize,
+    connect_timeout: Duration,
+    user_agent: String,
+}
+
+impl ConnectionBuilder {
+    /// Default options for every job on the connection.
+    pub fn job_options(mut self, options: JobOptions) -> Self {
+        self.defaults = options;
+        self
+    }
+
+    /// How many attempts may be on the wire at once (at least 1).
+    pub fn max_concurrent_jobs(mut self, limit: usize) -> Self {
+        self.max_concurrent_jobs = limit;
+        self
+    }
+
+    /// Time allowed to open a connection.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The `User-Agent` header.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Builds the connection.
+    pub fn build(self) -> Result<Connection, Error> {
+        let http = reqwest::Client::builder()
+            .user_agent(self.user_agent)
+            .connect_timeout(self.connect_timeout)
+            // A redirect could carry the token to another host or turn a
+            // POST into a GET; API calls get the 3xx as an error instead.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| {
+                Error::new(StatusCode::NetworkError, "cannot set up the HTTP client")
+                    .with_source(e.without_url())
+            })?;
+        Ok(Connection {
+            inner: Arc::new(ConnectionInner {
+                homeserver: self.homeserver,
+                http,
+                access_token: RwLock::new(None),
+                defaults: self.defaults,
+                gate: Gate::new(self.max_concurrent_jobs),
+                pauses: EndpointPauses::default(),
+            }),
+        })
+    }
+}

@@ -1,0 +1,249 @@
+//! The error a failed job resolves to.
+
+use std::time::Duration;
+
+use quotient_api::{ErrorBody, ErrorCode, UiaChallenge};
+
+use super::StatusCode;
+
+/// Characters of the response body kept, redacted, in an error.
+pub(crate) const BODY_SAMPLE_CHARS: usize = 1024;
+
+/// Why a job failed, with everything a caller needs to act on it.
+///
+/// `Display` gives one line without secrets: the status, the library's
+/// message and, when there is one, the server's errcode and text. The
+/// fields live behind one box, so `Result<T, Error>` stays small.
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    status: StatusCode,
+    message: String,
+    http_status: Option<u16>,
+    errcode: Option<ErrorCode>,
+    server_error: Option<String>,
+    retry_after: Option<Duration>,
+    soft_logout: bool,
+    consent_uri: Option<String>,
+    uia: Option<UiaChallenge>,
+    body_sample: Option<String>,
+    outcome_unknown: bool,
+    attempts: u32,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let i = &self.inner;
+        write!(
+            f,
+            "{}: {}{}",
+            i.status,
+            i.message,
+            server_suffix(i.errcode.as_ref(), i.server_error.as_deref())
+        )
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+fn server_suffix(errcode: Option<&ErrorCode>, text: Option<&str>) -> String {
+    match (errcode, text) {
+        (Some(code), Some(text)) => format!(" ({code}: {text})"),
+        (Some(code), None) => format!(" ({code})"),
+        (None, Some(text)) => format!(" ({text})"),
+        (None, None) => String::new(),
+    }
+}
+
+impl Error {
+    /// An error with a status and the library's message.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            inner: Box::new(Inner {
+                status,
+                message: message.into(),
+                http_status: None,
+                errcode: None,
+                server_error: None,
+                retry_after: None,
+                soft_logout: false,
+                consent_uri: None,
+                uia: None,
+                body_sample: None,
+                outcome_unknown: false,
+                attempts: 0,
+                source: None,
+            }),
+        }
+    }
+
+    /// Fills in what the server said: HTTP status, the error body's fields,
+    /// the UIA challenge if the body carries `flows`, and a redacted sample.
+    pub(crate) fn with_server_answer(
+        mut self,
+        http_status: u16,
+        body: Option<&ErrorBody>,
+        sample: String,
+    ) -> Self {
+        self.inner.http_status = Some(http_status);
+        if let Some(body) = body {
+            self.inner.errcode = body.errcode.clone();
+            self.inner.server_error = body.error.clone();
+            self.inner.soft_logout = body.soft_logout.unwrap_or(false);
+            self.inner.consent_uri = body.consent_uri.clone();
+            self.inner.uia = UiaChallenge::from_error_body(body);
+            if self.inner.retry_after.is_none() {
+                self.inner.retry_after = body.retry_after_ms.map(Duration::from_millis);
+            }
+        }
+        self.inner.body_sample = (!sample.is_empty()).then_some(sample);
+        self
+    }
+
+    pub(crate) fn with_retry_after(mut self, retry_after: Option<Duration>) -> Self {
+        if retry_after.is_some() {
+            self.inner.retry_after = retry_after;
+        }
+        self
+    }
+
+    pub(crate) fn with_source(
+        mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        self.inner.source = Some(source.into());
+        self
+    }
+
+    pub(crate) fn with_outcome_unknown(mut self) -> Self {
+        self.inner.outcome_unknown = true;
+        self
+    }
+
+    pub(crate) fn set_attempts(&mut self, attempts: u32) {
+        self.inner.attempts = attempts;
+    }
+
+    pub(crate) fn with_status(mut self, status: StatusCode, message: impl Into<String>) -> Self {
+        self.inner.status = status;
+        self.inner.message = message.into();
+        self
+    }
+
+    /// The job's status code.
+    pub fn status(&self) -> StatusCode {
+        self.inner.status
+    }
+
+    /// The library's description of what went wrong.
+    pub fn message(&self) -> &str {
+        &self.inner.message
+    }
+
+    /// The HTTP status of the last answer, if one arrived.
+    pub fn http_status(&self) -> Option<u16> {
+        self.inner.http_status
+    }
+
+    /// The server's `errcode`.
+    pub fn errcode(&self) -> Option<&ErrorCode> {
+        self.inner.errcode.as_ref()
+    }
+
+    /// The server's `error` text.
+    pub fn server_error(&self) -> Option<&str> {
+        self.inner.server_error.as_deref()
+    }
+
+    /// How long the server asked the client to wait (`Retry-After`, else
+    /// `retry_after_ms`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.inner.retry_after
+    }
+
+    /// `soft_logout` on an `M_UNKNOWN_TOKEN` answer: the session can be
+    /// refreshed by logging in again without losing the device.
+    pub fn soft_logout(&self) -> bool {
+        self.inner.soft_logout
+    }
+
+    /// Where the user can give consent (`M_CONSENT_NOT_GIVEN`).
+    pub fn consent_uri(&self) -> Option<&str> {
+        self.inner.consent_uri.as_deref()
+    }
+
+    /// The UIA challenge, when the answer was a 401 with `flows`.
+    pub fn uia_challenge(&self) -> Option<&UiaChallenge> {
+        self.inner.uia.as_ref()
+    }
+
+    /// A redacted, size-bounded sample of the response body.
+    pub fn body_sample(&self) -> Option<&str> {
+        self.inner.body_sample.as_deref()
+    }
+
+    /// True when the request may have reached the server and taken effect,
+    /// but its answer was lost and it was not resent because it is not
+    /// idempotent. The caller must check the state before trying again.
+    pub fn outcome_unknown(&self) -> bool {
+        self.inner.outcome_unknown
+    }
+
+    /// How many attempts were made (0 when nothing was sent).
+    pub fn attempts(&self) -> u32 {
+        self.inner.attempts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_is_one_line_with_server_details() {
+        let body = ErrorBody::parse(br#"{"errcode":"M_FORBIDDEN","error":"Invalid login token"}"#);
+        let e = Error::new(
+            StatusCode::ContentAccessError,
+            "the server refused the request",
+        )
+        .with_server_answer(403, body.as_ref(), String::new());
+        assert_eq!(
+            e.to_string(),
+            "ContentAccessError: the server refused the request (M_FORBIDDEN: Invalid login token)"
+        );
+        assert_eq!(e.http_status(), Some(403));
+        assert_eq!(e.body_sample(), None);
+    }
+
+    #[test]
+    fn retry_after_header_wins_over_body() {
+        let body = ErrorBody::parse(br#"{"errcode":"M_LIMIT_EXCEEDED","retry_after_ms":9000}"#);
+        let e = Error::new(StatusCode::TooManyRequests, "x")
+            .with_retry_after(Some(Duration::from_secs(3)))
+            .with_server_answer(429, body.as_ref(), String::new());
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
+        let e = Error::new(StatusCode::TooManyRequests, "x").with_server_answer(
+            429,
+            body.as_ref(),
+            String::new(),
+        );
+        assert_eq!(e.retry_after(), Some(Duration::from_millis(9000)));
+    }
+}

@@ -1,0 +1,23 @@
+//! The job engine: every API call is a job with a status, retries,
+//! rate-limit handling, timeouts, events and cancellation.
+//!
+//! The contract (classification table, default strategy, event order) is
+//! written down in `docs/jobs.md`.
+
+mod classify;
+mod error;
+mod events;
+pub(crate) mod gate;
+mod handle;
+mod policy;
+mod retry_after;
+pub(crate) mod runner;
+mod status;
+mod transport;
+
+pub use error::Error;
+pub(crate) use events::{EventSink, JobState};
+pub use events::{JobEvent, JobEvents};
+pub use handle::{Job, Response};
+pub use policy::{BackoffStrategy, JobOptions, Priority, RateLimitPolicy, DEFAULT_MAX_BODY_SIZE};
+pub use status::StatusCode;

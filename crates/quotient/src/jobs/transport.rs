@@ -1,0 +1,247 @@
+//! One attempt on the wire: send the request, read the whole answer.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use quotient_api::{Method, RequestBody, SecretString};
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE,
+};
+use url::Url;
+use zeroize::Zeroizing;
+
+use super::events::{EventSink, JobEvent};
+
+/// Bodies up to this size go out in one piece; larger ones are streamed in
+/// chunks so upload progress means something.
+const STREAM_THRESHOLD: usize = 64 * 1024;
+const UPLOAD_CHUNK: usize = 64 * 1024;
+/// Progress without a known total is reported every this many bytes.
+const PROGRESS_STEP_UNKNOWN_TOTAL: u64 = 1024 * 1024;
+
+pub(crate) struct AttemptRequest<'a> {
+    pub client: &'a reqwest::Client,
+    pub url: &'a Url,
+    pub method: Method,
+    pub headers: &'a [(String, String)],
+    pub token: Option<&'a SecretString>,
+    pub body: &'a RequestBody,
+    pub max_body_size: u64,
+    pub events: &'a EventSink,
+    pub attempt: u32,
+}
+
+#[derive(Debug)]
+pub(crate) struct RawResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum TransportError {
+    /// Nothing reached the server: connecting (DNS, TCP, TLS) failed.
+    #[error("could not connect to the server")]
+    NotSent(#[source] reqwest::Error),
+    /// The connection broke after the request may have been sent.
+    #[error("the connection failed before a complete answer arrived")]
+    MaybeSent(#[source] reqwest::Error),
+    /// The answer is larger than the job accepts.
+    #[error("the response body is larger than the limit of {limit} bytes")]
+    BodyTooLarge { limit: u64 },
+    /// A header parameter cannot be sent as an HTTP header.
+    #[error("header `{0}` has a value that cannot be sent")]
+    InvalidHeader(String),
+}
+
+fn reqwest_method(method: Method) -> reqwest::Method {
+    match method {
+        Method::Get => reqwest::Method::GET,
+        Method::Put => reqwest::Method::PUT,
+        Method::Post => reqwest::Method::POST,
+        Method::Delete => reqwest::Method::DELETE,
+    }
+}
+
+fn classify_send_error(e: reqwest::Error) -> TransportError {
+    // The URL is left out of the error: query strings are nobody's business
+    // in a log, and it is already in the job's span.
+    let e = e.without_url();
+    if e.is_connect() {
+        TransportError::NotSent(e)
+    } else {
+        TransportError::MaybeSent(e)
+    }
+}
+
+/// Reports progress at most ~100 times per transfer, plus the final count.
+struct ProgressThrottle {
+    step: u64,
+    next: u64,
+}
+
+impl ProgressThrottle {
+    fn new(total: Option<u64>) -> Self {
+        let step = total.map_or(PROGRESS_STEP_UNKNOWN_TOTAL, |t| (t / 100).max(1));
+        Self { step, next: 0 }
+    }
+
+    fn due(&mut self, done: u64, total: Option<u64>) -> bool {
+        if done >= self.next || Some(done) == total {
+            self.next = done + self.step;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+pub(crate) async fn send(req: AttemptRequest<'_>) -> Result<RawResponse, TransportError> {
+    let mut headers = HeaderMap::new();
+    for (name, value) in req.headers {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| TransportError::InvalidHeader(name.clone()))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| TransportError::InvalidHeader(name.to_string()))?;
+        headers.insert(name, value);
+    }
+    if let Some(token) = req.token {
+        let text = Zeroizing::new(format!("Bearer {}", token.expose()));
+        let mut value = HeaderValue::from_str(&text)
+            .map_err(|_| TransportError::InvalidHeader("Authorization".into()))?;
+        value.set_sensitive(true);
+        headers.insert(AUTHORIZATION, value);
+    }
+    let sent_reported = Arc::new(AtomicBool::new(false));
+    let bytes = req.body.bytes();
+    let total = bytes.len() as u64;
+    let mut builder = req
+        .client
+        .request(reqwest_method(req.method), req.url.clone());
+    if let Some(content_type) = req.body.content_type() {
+        let value = HeaderValue::from_str(content_type)
+            .map_err(|_| TransportError::InvalidHeader("Content-Type".into()))?;
+        headers.insert(CONTENT_TYPE, value);
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(total));
+        builder = if bytes.len() > STREAM_THRESHOLD {
+            builder.body(reqwest::Body::wrap_stream(UploadStream {
+                data: Bytes::copy_from_slice(bytes),
+                pos: 0,
+                throttle: ProgressThrottle::new(Some(total)),
+                events: req.events.clone(),
+                attempt: req.attempt,
+                sent_reported: sent_reported.clone(),
+            }))
+        } else {
+            builder.body(bytes.to_vec())
+        };
+    }
+    let response = builder
+        .headers(headers)
+        .send()
+        .await
+        .map_err(classify_send_error)?;
+    if !sent_reported.swap(true, Ordering::SeqCst) {
+        if total > 0 {
+            req.events
+                .emit(JobEvent::UploadProgress { sent: total, total });
+        }
+        req.events.emit(JobEvent::Sent {
+            attempt: req.attempt,
+        });
+    }
+    read_body(response, req.max_body_size, req.events).await
+}
+
+async fn read_body(
+    mut response: reqwest::Response,
+    limit: u64,
+    events: &EventSink,
+) -> Result<RawResponse, TransportError> {
+    let status = response.status().as_u16();
+    let total = response.content_length();
+    if total.is_some_and(|t| t > limit) {
+        return Err(TransportError::BodyTooLarge { limit });
+    }
+    let capacity = total.unwrap_or(0).min(limit).min(1 << 20) as usize;
+    let mut body = BytesMut::with_capacity(capacity);
+    let mut throttle = ProgressThrottle::new(total);
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| TransportError::MaybeSent(e.without_url()))?
+    {
+        if body.len() as u64 + chunk.len() as u64 > limit {
+            return Err(TransportError::BodyTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+        let received = body.len() as u64;
+        if throttle.due(received, total) {
+            events.emit(JobEvent::DownloadProgress { received, total });
+        }
+    }
+    Ok(RawResponse {
+        status,
+        headers: std::mem::take(response.headers_mut()),
+        body: body.freeze(),
+    })
+}
+
+struct UploadStream {
+    data: Bytes,
+    pos: usize,
+    throttle: ProgressThrottle,
+    events: EventSink,
+    attempt: u32,
+    sent_reported: Arc<AtomicBool>,
+}
+
+impl futures_core::Stream for UploadStream {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let total = this.data.len() as u64;
+        if this.pos >= this.data.len() {
+            return Poll::Ready(None);
+        }
+        let end = (this.pos + UPLOAD_CHUNK).min(this.data.len());
+        let chunk = this.data.slice(this.pos..end);
+        this.pos = end;
+        let sent = end as u64;
+        if this.throttle.due(sent, Some(total)) {
+            this.events.emit(JobEvent::UploadProgress { sent, total });
+        }
+        // hyper stops polling once Content-Length bytes are out, so the end
+        // of the body is the last chunk, not the stream's `None`.
+        if end == this.data.len() && !this.sent_reported.swap(true, Ordering::SeqCst) {
+            this.events.emit(JobEvent::Sent {
+                attempt: this.attempt,
+            });
+        }
+        Poll::Ready(Some(Ok(chunk)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttle_reports_about_a_hundred_times_and_the_end() {
+        let total = 10_000_000u64;
+        let mut t = ProgressThrottle::new(Some(total));
+        let reports = (1..=total / 1000)
+            .map(|i| i * 1000)
+            .filter(|done| t.due(*done, Some(total)))
+            .count();
+        assert!((100..=102).contains(&reports), "{reports}");
+        let mut t = ProgressThrottle::new(None);
+        assert!(t.due(10, None));
+        assert!(!t.due(20, None));
+        assert!(t.due(PROGRESS_STEP_UNKNOWN_TOTAL + 10, None));
+    }
+}

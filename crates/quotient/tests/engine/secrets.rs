@@ -1,0 +1,146 @@
+//! No secret in any log line at any level, in errors or in body samples.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use quotient::{BackoffStrategy, JobOptions, RateLimitPolicy, StatusCode};
+use serde_json::json;
+
+use crate::support::*;
+
+const ACCESS_TOKEN: &str = "syt_ACCESS_TOKEN_c0ffee";
+const PASSWORD: &str = "PASSWORD_hunter2_c0ffee";
+const BODY_SECRETS: [&str; 3] = [
+    "LOGIN_TOKEN_c0ffee",
+    "REFRESH_TOKEN_c0ffee",
+    "ECHOED_PASSWORD_c0ffee",
+];
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn assert_clean(what: &str, text: &str) {
+    for secret in [ACCESS_TOKEN, PASSWORD].iter().chain(BODY_SECRETS.iter()) {
+        assert!(!text.contains(secret), "{what} leaks {secret}:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn nothing_secret_reaches_trace_logs_errors_or_samples() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = FakeServer::start().await;
+    let conn = server.connection();
+    conn.set_access_token(Some(ACCESS_TOKEN.into()));
+    let options = JobOptions {
+        backoff: BackoffStrategy {
+            max_retries: 1,
+            retry_waits: vec![std::time::Duration::ZERO],
+            ..Default::default()
+        },
+        rate_limit: RateLimitPolicy {
+            max_wait: std::time::Duration::ZERO,
+            max_rounds: 0,
+        },
+        ..Default::default()
+    };
+    // A UIA challenge that echoes secrets back, as a careless server might.
+    server.push(
+        SIGN_IN,
+        Reply::json(
+            401,
+            json!({
+                "flows": [{"stages": ["m.login.password"]}], "session": "s1",
+                "errcode": "M_FORBIDDEN", "error": "Invalid password",
+                "login_token": BODY_SECRETS[0], "refresh_token": BODY_SECRETS[1],
+                "auth": {"password": BODY_SECRETS[2]},
+            }),
+        ),
+    );
+    // An HTML page echoing a URL with a token, then a rate limit.
+    server.push(
+        SIGN_IN,
+        Reply::raw(
+            502,
+            "text/html",
+            format!("<a href='/x?access_token={ACCESS_TOKEN}'>retry</a> password={PASSWORD}")
+                .as_bytes(),
+        ),
+    );
+    server.push(
+        SIGN_IN,
+        Reply::json(
+            429,
+            json!({"errcode": "M_LIMIT_EXCEEDED", "token": BODY_SECRETS[0]}),
+        ),
+    );
+    server.push(SIGN_IN, Reply::Reset);
+
+    let mut error_texts = Vec::new();
+    for _ in 0..4 {
+        let job = conn.submit_with(
+            SignIn {
+                password: PASSWORD.into(),
+            },
+            options.clone(),
+        );
+        error_texts.push(format!("{job:?}"));
+        let err = job.await.unwrap_err();
+        error_texts.push(format!(
+            "{err}\n{err:?}\n{}",
+            err.body_sample().unwrap_or("")
+        ));
+    }
+    server.push(
+        "/_matrix/client/v3/authed",
+        Reply::json(200, json!({"ok": true, "access_token": ACCESS_TOKEN})),
+    );
+    let ok = conn.submit(AuthedGet::default()).await.unwrap();
+    assert!(ok.ok);
+    error_texts.push(format!("{conn:?}"));
+
+    // The secrets did go where they belong: to the server.
+    let requests = server.requests();
+    assert_eq!(
+        requests[0].header("authorization"),
+        Some(format!("Bearer {ACCESS_TOKEN}").as_str())
+    );
+    assert!(String::from_utf8_lossy(&requests[0].body).contains(PASSWORD));
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("signIn"),
+        "the capture works and has the job span:\n{logs}"
+    );
+    assert!(logs.contains("TRACE") || logs.contains("DEBUG"));
+    assert_clean("the logs", &logs);
+    for text in &error_texts {
+        assert_clean("an error", text);
+    }
+    assert!(
+        error_texts.iter().any(|t| t.contains("<redacted>")),
+        "samples keep their shape"
+    );
+    assert!(
+        !logs.contains("ERROR"),
+        "an expected UIA 401 is not logged as an error:\n{logs}"
+    );
+    let _ = StatusCode::Success;
+}

@@ -1,0 +1,419 @@
+//! Test fixtures: a scriptable HTTP/1.1 server on 127.0.0.1 and a few
+//! hand-written endpoints. The server runs on the test's own runtime, so
+//! tests with Tokio's paused clock stay deterministic.
+#![allow(dead_code)]
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use quotient::api::{
+    decode_json, AuthRequirement, BuildError, DecodeError, Endpoint, HttpRequest, IncomingResponse,
+    Metadata, Method, QueryBuilder, RequestBody, ResponseParts, SecretString,
+};
+use quotient::{Connection, JobEvent, JobEvents};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// What the server does with one request.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    /// An answer with status, extra headers and body.
+    Answer {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// Read the request, then reset the connection before any byte.
+    Reset,
+    /// Read the request, then never answer.
+    Stall,
+    /// Wait, then do the inner reply.
+    Delay(Duration, Box<Reply>),
+}
+
+impl Reply {
+    pub fn json(status: u16, body: serde_json::Value) -> Self {
+        Self::Answer {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.to_string().into_bytes(),
+        }
+    }
+
+    pub fn raw(status: u16, content_type: &str, body: &[u8]) -> Self {
+        Self::Answer {
+            status,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body: body.to_vec(),
+        }
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        if let Self::Answer { headers, .. } = &mut self {
+            headers.push((name.into(), value.into()));
+        }
+        self
+    }
+
+    pub fn after(self, wait: Duration) -> Self {
+        Self::Delay(wait, Box::new(self))
+    }
+}
+
+/// A request as the server saw it.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub method: String,
+    pub target: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Default)]
+struct Shared {
+    script: HashMap<String, VecDeque<Reply>>,
+    requests: Vec<Recorded>,
+}
+
+pub struct FakeServer {
+    pub addr: std::net::SocketAddr,
+    shared: Arc<Mutex<Shared>>,
+}
+
+impl FakeServer {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let accept_shared = shared.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve(stream, accept_shared.clone()));
+            }
+        });
+        Self { addr, shared }
+    }
+
+    pub fn url(&self) -> url::Url {
+        format!("http://{}", self.addr).parse().unwrap()
+    }
+
+    /// Queues `reply` for the next request to `path` (without query).
+    pub fn push(&self, path: &str, reply: Reply) -> &Self {
+        self.shared
+            .lock()
+            .unwrap()
+            .script
+            .entry(path.into())
+            .or_default()
+            .push_back(reply);
+        self
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.shared.lock().unwrap().requests.clone()
+    }
+
+    pub fn count(&self, path: &str) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| r.target.split('?').next() == Some(path))
+            .count()
+    }
+
+    pub fn connection(&self) -> Connection {
+        Connection::builder(self.url()).build().unwrap()
+    }
+}
+
+async fn serve(mut stream: TcpStream, shared: Arc<Mutex<Shared>>) {
+    let Some(request) = read_request(&mut stream).await else {
+        return;
+    };
+    let path = request.target.split('?').next().unwrap_or("").to_owned();
+    let reply = {
+        let mut shared = shared.lock().unwrap();
+        shared.requests.push(request);
+        shared.script.get_mut(&path).and_then(VecDeque::pop_front)
+    };
+    let reply = reply.unwrap_or_else(|| {
+        Reply::json(
+            404,
+            serde_json::json!({"errcode": "M_UNRECOGNIZED", "error": "no script"}),
+        )
+    });
+    act(&mut stream, reply).await;
+}
+
+async fn act(stream: &mut TcpStream, reply: Reply) {
+    let mut reply = reply;
+    loop {
+        match reply {
+            Reply::Delay(wait, inner) => {
+                tokio::time::sleep(wait).await;
+                reply = *inner;
+            }
+            Reply::Stall => {
+                std::future::pending::<()>().await;
+            }
+            Reply::Reset => {
+                // SO_LINGER 0 makes close() send RST instead of FIN.
+                let _ = stream.set_zero_linger();
+                return;
+            }
+            Reply::Answer {
+                status,
+                headers,
+                body,
+            } => {
+                let mut head = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                    body.len()
+                );
+                for (name, value) in headers {
+                    head.push_str(&format!("{name}: {value}\r\n"));
+                }
+                head.push_str("\r\n");
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(&body).await;
+                let _ = stream.shutdown().await;
+                return;
+            }
+        }
+    }
+}
+
+async fn read_request(stream: &mut TcpStream) -> Option<Recorded> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break pos;
+        }
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split(' ');
+    let method = first.next()?.to_owned();
+    let target = first.next()?.to_owned();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < length {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    Some(Recorded {
+        method,
+        target,
+        headers,
+        body,
+    })
+}
+
+/// Collects every event of a job until `Finished`.
+pub async fn collect(mut events: JobEvents) -> Vec<JobEvent> {
+    let mut out = Vec::new();
+    while let Some(e) = events.next().await {
+        out.push(e);
+    }
+    out
+}
+
+// ---- Hand-written endpoints for engine tests -------------------------------
+
+/// `{"ok": bool}` with a required field, to test decoding failures.
+#[derive(Debug, serde::Deserialize, PartialEq)]
+pub struct Ok_ {
+    pub ok: bool,
+}
+
+impl IncomingResponse for Ok_ {
+    fn decode(parts: &ResponseParts<'_>) -> Result<Self, DecodeError> {
+        decode_json(parts.body)
+    }
+}
+
+macro_rules! test_endpoint {
+    ($name:ident, $method:ident, $path:literal, $auth:ident) => {
+        /// A test endpoint.
+        #[derive(Debug, Default, Clone)]
+        pub struct $name {
+            pub body: Option<serde_json::Value>,
+        }
+
+        impl Endpoint for $name {
+            const METADATA: Metadata = Metadata {
+                operation_id: stringify!($name),
+                method: Method::$method,
+                path: $path,
+                auth: AuthRequirement::$auth,
+                rate_limited: true,
+                added_in: None,
+                deprecated: false,
+                idempotent: Metadata::idempotent_by_method(Method::$method),
+                response_content_types: &["application/json"],
+            };
+            type Response = Ok_;
+
+            fn build(&self) -> Result<HttpRequest, BuildError> {
+                Ok(HttpRequest {
+                    method: Method::$method,
+                    path_and_query: $path.into(),
+                    headers: vec![],
+                    body: match &self.body {
+                        Some(body) => RequestBody::json(body)?,
+                        None => RequestBody::Empty,
+                    },
+                })
+            }
+        }
+    };
+}
+
+test_endpoint!(GetThing, Get, "/_matrix/client/v3/thing", None);
+test_endpoint!(GetOther, Get, "/_matrix/client/v3/other", None);
+test_endpoint!(PostThing, Post, "/_matrix/client/v3/thing", None);
+test_endpoint!(AuthedGet, Get, "/_matrix/client/v3/authed", Required);
+test_endpoint!(
+    OptionalAuthGet,
+    Get,
+    "/_matrix/client/v3/optional",
+    Optional
+);
+
+pub const THING: &str = "/_matrix/client/v3/thing";
+pub const OTHER: &str = "/_matrix/client/v3/other";
+
+/// A long-poll like `/sync`: the server may hold it for `timeout_ms`.
+#[derive(Debug, Clone)]
+pub struct LongPoll {
+    pub timeout_ms: u64,
+}
+
+pub const LONG_POLL: &str = "/_matrix/client/v3/longpoll";
+
+impl Endpoint for LongPoll {
+    const METADATA: Metadata = Metadata {
+        operation_id: "longPoll",
+        method: Method::Get,
+        path: LONG_POLL,
+        auth: AuthRequirement::None,
+        rate_limited: false,
+        added_in: None,
+        deprecated: false,
+        idempotent: true,
+        response_content_types: &["application/json"],
+    };
+    type Response = Ok_;
+
+    fn build(&self) -> Result<HttpRequest, BuildError> {
+        let mut query = QueryBuilder::new();
+        query.push("timeout", &self.timeout_ms);
+        Ok(HttpRequest {
+            method: Method::Get,
+            path_and_query: format!("{LONG_POLL}{}", query.finish()),
+            headers: vec![],
+            body: RequestBody::Empty,
+        })
+    }
+
+    fn server_wait(&self) -> Option<Duration> {
+        Some(Duration::from_millis(self.timeout_ms))
+    }
+}
+
+/// A POST carrying a password, for secret-hygiene tests.
+#[derive(Debug, Clone)]
+pub struct SignIn {
+    pub password: SecretString,
+}
+
+pub const SIGN_IN: &str = "/_matrix/client/v3/signin";
+
+impl Endpoint for SignIn {
+    const METADATA: Metadata = Metadata {
+        operation_id: "signIn",
+        method: Method::Post,
+        path: SIGN_IN,
+        auth: AuthRequirement::Optional,
+        rate_limited: true,
+        added_in: None,
+        deprecated: false,
+        idempotent: false,
+        response_content_types: &["application/json"],
+    };
+    type Response = Ok_;
+
+    fn build(&self) -> Result<HttpRequest, BuildError> {
+        Ok(HttpRequest {
+            method: Method::Post,
+            path_and_query: SIGN_IN.into(),
+            headers: vec![],
+            body: RequestBody::json(&serde_json::json!({
+                "type": "m.login.password",
+                "password": self.password,
+            }))?,
+        })
+    }
+}
+
+/// A media-style upload of raw bytes.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub data: Vec<u8>,
+}
+
+pub const UPLOAD: &str = "/_matrix/media/v3/upload";
+
+impl Endpoint for Upload {
+    const METADATA: Metadata = Metadata {
+        operation_id: "upload",
+        method: Method::Post,
+        path: UPLOAD,
+        auth: AuthRequirement::None,
+        rate_limited: true,
+        added_in: None,
+        deprecated: false,
+        idempotent: false,
+        response_content_types: &["application/json"],
+    };
+    type Response = Ok_;
+
+    fn build(&self) -> Result<HttpRequest, BuildError> {
+        Ok(HttpRequest {
+            method: Method::Post,
+            path_and_query: UPLOAD.into(),
+            headers: vec![],
+            body: RequestBody::Bytes {
+                content_type: "application/octet-stream".into(),
+                data: self.data.clone(),
+            },
+        })
+    }
+}
