@@ -12,19 +12,32 @@
 
 #![warn(missing_docs)]
 
+mod auth_data;
 mod endpoint;
 mod error_body;
+pub mod generated;
+mod ids;
+mod media;
 mod path;
 mod redact;
 mod secret;
+mod string_enum;
 mod uia;
+pub mod unstable;
 
+pub use auth_data::AuthData;
 pub use endpoint::{
     decode_json, AuthRequirement, BuildError, DecodeError, Endpoint, HttpRequest, IncomingResponse,
     Metadata, Method, RequestBody, ResponseParts,
 };
 pub use error_body::{ErrorBody, ErrorCode};
+pub use generated::OPERATIONS;
+pub use ids::{EventId, IdError, MxcUri, RoomAliasId, RoomId, RoomOrAliasId, ServerName, UserId};
+pub use media::Media;
 pub use path::{encode_path_segment, QueryBuilder, QueryValue};
 pub use redact::{is_secret_key, redacted_sample};
 pub use secret::SecretString;
+#[doc(hidden)]
+pub use string_enum::json_query_text;
+pub use string_enum::JsonObject;
 pub use uia::{AuthFlow, UiaChallenge};

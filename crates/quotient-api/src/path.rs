@@ -95,6 +95,12 @@ impl<T: QueryValue + ?Sized> QueryValue for &T {
     }
 }
 
+impl QueryValue for crate::SecretString {
+    fn to_query_string(&self) -> String {
+        self.expose().to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,178 @@
+//! The generated API as a whole: every operation listed, metadata right,
+//! paths built exactly.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use quotient_api::generated::{joining, login, login_token, profile, room_state, sync, versions};
+use quotient_api::{AuthRequirement, Endpoint, Method, RequestBody, OPERATIONS};
+
+#[test]
+fn all_166_operations_are_listed_once() {
+    assert_eq!(OPERATIONS.len(), 166);
+    let ids: HashSet<&str> = OPERATIONS.iter().map(|m| m.operation_id).collect();
+    assert_eq!(ids.len(), 166, "operationIds are unique");
+    let count = |m: Method| OPERATIONS.iter().filter(|o| o.method == m).count();
+    assert_eq!(
+        (
+            count(Method::Get),
+            count(Method::Post),
+            count(Method::Put),
+            count(Method::Delete)
+        ),
+        (81, 52, 24, 9)
+    );
+    let pairs: HashSet<(Method, &str)> = OPERATIONS.iter().map(|m| (m.method, m.path)).collect();
+    assert_eq!(pairs.len(), 164, "two method+path pairs are shared");
+    assert_eq!(OPERATIONS.iter().filter(|m| m.rate_limited).count(), 66);
+    let auth = |a: AuthRequirement| OPERATIONS.iter().filter(|m| m.auth == a).count();
+    assert_eq!(
+        (
+            auth(AuthRequirement::None),
+            auth(AuthRequirement::Optional),
+            auth(AuthRequirement::Required)
+        ),
+        (26, 4, 136)
+    );
+    for m in OPERATIONS {
+        assert!(
+            !m.path.ends_with(' '),
+            "{} keeps a trailing space",
+            m.operation_id
+        );
+        assert!(
+            m.path.starts_with("/_matrix/") || m.path.starts_with("/.well-known/"),
+            "{}",
+            m.path
+        );
+        assert_eq!(m.idempotent, m.method != Method::Post, "{}", m.operation_id);
+    }
+}
+
+fn op(id: &str) -> &'static quotient_api::Metadata {
+    OPERATIONS
+        .iter()
+        .find(|m| m.operation_id == id)
+        .unwrap_or_else(|| panic!("{id} missing"))
+}
+
+#[test]
+fn metadata_spot_checks() {
+    let m = login_token::GenerateLoginToken::METADATA;
+    assert_eq!(m, *op("generateLoginToken"));
+    assert_eq!(
+        (m.method, m.path),
+        (Method::Post, "/_matrix/client/v1/login/get_token")
+    );
+    assert_eq!(m.auth, AuthRequirement::Required);
+    assert!(m.rate_limited);
+    assert_eq!(m.added_in, Some("1.7"));
+    assert!(!m.idempotent);
+
+    assert_eq!(login::GetLoginFlows::METADATA.auth, AuthRequirement::None);
+    assert_eq!(
+        versions::GetVersions::METADATA.auth,
+        AuthRequirement::Optional
+    );
+    assert_eq!(
+        op("getRoomSummary").auth,
+        AuthRequirement::Optional,
+        "signedRequest counts as optional"
+    );
+    for id in ["changePassword", "deactivateAccount"] {
+        assert_eq!(op(id).auth, AuthRequirement::Optional, "{id}");
+    }
+    assert_eq!(op("inviteUser").path, op("inviteBy3PID").path);
+    assert_eq!(
+        op("inviteUser").path,
+        "/_matrix/client/v3/rooms/{roomId}/invite"
+    );
+    assert_eq!(op("getEvents").path, "/_matrix/client/v3/events");
+    assert_eq!(
+        op("getPushRules").path,
+        "/_matrix/client/v3/pushrules/",
+        "a trailing slash stays"
+    );
+    assert!(op("getEvents").deprecated);
+    assert_eq!(
+        op("getContent").response_content_types,
+        ["application/octet-stream"]
+    );
+    assert_eq!(op("deleteDevice").method, Method::Delete);
+}
+
+#[test]
+fn path_parameters_are_percent_encoded_exactly() {
+    let user = "@a/b c:example.org".parse().unwrap();
+    let built = profile::GetUserProfile::new(user).build().unwrap();
+    assert_eq!(
+        built.path_and_query,
+        "/_matrix/client/v3/profile/%40a%2Fb%20c%3Aexample.org"
+    );
+
+    let room = "#room:example.org".parse().unwrap();
+    let built = joining::JoinRoom::new(room).build().unwrap();
+    assert!(
+        built
+            .path_and_query
+            .starts_with("/_matrix/client/v3/join/%23room%3Aexample.org"),
+        "{}",
+        built.path_and_query
+    );
+
+    let built = room_state::SetRoomStateWithKey::new(
+        "!r:x".parse().unwrap(),
+        "m.room.member".into(),
+        "@u:x/with space".into(),
+        Default::default(),
+    )
+    .build()
+    .unwrap();
+    assert_eq!(
+        built.path_and_query,
+        "/_matrix/client/v3/rooms/%21r%3Ax/state/m.room.member/%40u%3Ax%2Fwith%20space"
+    );
+    assert_eq!(built.method, Method::Put);
+    assert_eq!(
+        built.body,
+        RequestBody::json(&serde_json::json!({})).unwrap()
+    );
+}
+
+#[test]
+fn login_token_body_is_an_empty_object_without_auth() {
+    let built = login_token::GenerateLoginToken::new().build().unwrap();
+    assert_eq!(built.body.bytes(), b"{}");
+    let with_auth = login_token::GenerateLoginToken {
+        auth: Some(quotient_api::AuthData::stage(
+            "m.login.dummy",
+            Some("s".into()),
+        )),
+    };
+    let json: serde_json::Value =
+        serde_json::from_slice(with_auth.build().unwrap().body.bytes()).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"auth": {"type": "m.login.dummy", "session": "s"}})
+    );
+}
+
+#[test]
+fn optional_query_parameters_are_left_out_and_long_polls_declare_their_wait() {
+    let request = sync::Sync {
+        timeout: Some(30_000),
+        since: Some("s1 2".into()),
+        ..Default::default()
+    };
+    let built = request.build().unwrap();
+    assert_eq!(
+        built.path_and_query,
+        "/_matrix/client/v3/sync?since=s1%202&timeout=30000"
+    );
+    assert_eq!(request.server_wait(), Some(Duration::from_secs(30)));
+    assert_eq!(
+        sync::Sync::default().build().unwrap().path_and_query,
+        "/_matrix/client/v3/sync"
+    );
+    assert_eq!(sync::Sync::default().server_wait(), None);
+}

@@ -1,0 +1,775 @@
+//! From OpenAPI schemas to a model of Rust types and operations.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use crate::names::{operation_type, pascal, snake};
+use crate::spec::{Location, Spec};
+use crate::yaml::Node;
+
+/// A Rust type, written relative to a generated module.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Ty {
+    String,
+    Int,
+    Float,
+    Bool,
+    /// Any JSON (`serde_json::Value`): event payloads and the documented
+    /// fallback for `oneOf`s that cannot be told apart by JSON kind.
+    Json,
+    /// A JSON object with no declared properties.
+    JsonObject,
+    Secret,
+    /// A hand-written type at the crate root (`UserId`, `AuthData`, …).
+    Crate(&'static str),
+    /// A generated type: (module, name).
+    Named(String, String),
+    Vec(Box<Ty>),
+    Map(Box<Ty>, Box<Ty>),
+    /// A 3.1 type array with `"null"`.
+    Nullable(Box<Ty>),
+}
+
+impl Ty {
+    /// The type as written inside module `module`.
+    pub fn rust(&self, module: &str) -> String {
+        match self {
+            Ty::String => "String".into(),
+            Ty::Int => "i64".into(),
+            Ty::Float => "f64".into(),
+            Ty::Bool => "bool".into(),
+            Ty::Json => "serde_json::Value".into(),
+            Ty::JsonObject => "JsonObject".into(),
+            Ty::Secret => "crate::SecretString".into(),
+            Ty::Crate(name) => format!("crate::{name}"),
+            Ty::Named(m, name) if m == module => name.clone(),
+            Ty::Named(m, name) => format!("super::{m}::{name}"),
+            Ty::Vec(t) => format!("Vec<{}>", t.rust(module)),
+            Ty::Map(k, v) => format!("BTreeMap<{}, {}>", k.rust(module), v.rust(module)),
+            Ty::Nullable(t) => format!("Option<{}>", t.rust(module)),
+        }
+    }
+
+    /// The JSON kind a value of this type has, for untagged enums.
+    fn json_kind(&self) -> Option<&'static str> {
+        Some(match self {
+            Ty::String | Ty::Secret | Ty::Crate(_) => "string",
+            Ty::Int | Ty::Float => "number",
+            Ty::Bool => "boolean",
+            Ty::Vec(_) => "array",
+            Ty::JsonObject | Ty::Map(..) => "object",
+            Ty::Named(..) => "object",
+            Ty::Json | Ty::Nullable(_) => return None,
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Field {
+    pub wire: String,
+    pub rust: String,
+    pub ty: Ty,
+    pub required: bool,
+}
+
+#[derive(Clone, Debug)]
+pub enum TypeKind {
+    Struct {
+        fields: Vec<Field>,
+        additional: Option<Ty>,
+    },
+    /// A string enum with an `Other(String)` fallback.
+    StringEnum { values: Vec<String> },
+    /// `oneOf` / type arrays whose variants differ by JSON kind.
+    Untagged { variants: Vec<(String, Ty)> },
+}
+
+#[derive(Clone, Debug)]
+pub struct TypeDef {
+    pub name: String,
+    /// Where the schema comes from, for the doc comment.
+    pub origin: String,
+    pub kind: TypeKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamIn {
+    Path,
+    Query,
+    Header,
+}
+
+#[derive(Clone, Debug)]
+pub struct Param {
+    pub wire: String,
+    pub rust: String,
+    pub location: ParamIn,
+    pub ty: Ty,
+    pub required: bool,
+}
+
+#[derive(Clone, Debug)]
+pub enum Body {
+    None,
+    /// Properties of an inline object, flattened into the request type.
+    Fields(Vec<Field>),
+    /// One value as the whole body (`body` field).
+    Value(Ty),
+    /// Raw bytes (`body` field), content type from the `Content-Type`
+    /// header parameter.
+    Bytes,
+}
+
+#[derive(Clone, Debug)]
+pub enum Response {
+    /// An inline object: a `…Response` struct.
+    Fields(Vec<Field>, Option<Ty>),
+    /// A named type used as is.
+    Named(Ty),
+    /// Anything else, wrapped in a transparent `…Response(pub T)`.
+    Wrapped(Ty),
+    /// No content declared.
+    Empty,
+    /// Media bytes (`crate::Media`).
+    Media,
+}
+
+#[derive(Clone, Debug)]
+pub struct Operation {
+    pub operation_id: String,
+    pub type_name: String,
+    pub method: String,
+    pub path: String,
+    pub auth: &'static str,
+    pub rate_limited: bool,
+    pub added_in: Option<String>,
+    pub deprecated: bool,
+    pub params: Vec<Param>,
+    pub body: Body,
+    pub body_required: bool,
+    pub response: Response,
+    pub response_content_types: Vec<String>,
+    /// `timeout`-like query parameter holding the server-side wait (ms).
+    pub server_wait_param: Option<String>,
+}
+
+#[derive(Default)]
+pub struct Module {
+    pub source: String,
+    pub types: Vec<TypeDef>,
+    pub ops: Vec<Operation>,
+    names: HashSet<String>,
+}
+
+pub const DEFINITIONS: &str = "definitions";
+
+/// Names used unqualified in generated modules (std prelude and the
+/// `prelude` the modules import).
+const RESERVED_NAMES: &[&str] = &[
+    "Result",
+    "Option",
+    "Some",
+    "None",
+    "Ok",
+    "Err",
+    "Vec",
+    "String",
+    "Box",
+    "BTreeMap",
+    "AuthRequirement",
+    "BuildError",
+    "DecodeError",
+    "Endpoint",
+    "HttpRequest",
+    "IncomingResponse",
+    "JsonObject",
+    "Metadata",
+    "Method",
+    "QueryBuilder",
+    "RequestBody",
+    "ResponseParts",
+];
+
+#[derive(Default)]
+pub struct Model {
+    pub modules: BTreeMap<String, Module>,
+    /// Shared schemas already turned into types.
+    by_location: HashMap<Location, Ty>,
+}
+
+/// Property names whose string values are credentials.
+fn is_secret_property(name: &str) -> bool {
+    matches!(
+        name,
+        "access_token"
+            | "refresh_token"
+            | "login_token"
+            | "password"
+            | "new_password"
+            | "token"
+            | "id_access_token"
+            | "client_secret"
+    )
+}
+
+fn id_type(format: &str) -> Option<&'static str> {
+    Some(match format {
+        "mx-user-id" => "UserId",
+        "mx-room-id" => "RoomId",
+        "mx-event-id" => "EventId",
+        "mx-room-alias" => "RoomAliasId",
+        "mx-server-name" => "ServerName",
+        "mx-mxc-uri" => "MxcUri",
+        _ => return None,
+    })
+}
+
+/// Overlays `over` on `base` (sibling keys of a `$ref` win).
+fn overlay(base: &Node, over: &[(String, Node)]) -> Node {
+    let mut entries = base.entries().to_vec();
+    for (k, v) in over {
+        if k == "$ref" {
+            continue;
+        }
+        match entries.iter_mut().find(|(ek, _)| ek == k) {
+            Some(slot) => slot.1 = v.clone(),
+            None => entries.push((k.clone(), v.clone())),
+        }
+    }
+    Node::Map(entries)
+}
+
+/// `later` on top of `earlier`, merging nested maps key by key.
+fn deep_merge(earlier: &Node, later: &Node) -> Node {
+    match (earlier, later) {
+        (Node::Map(a), Node::Map(b)) => {
+            let mut out = a.clone();
+            for (k, v) in b {
+                match out.iter_mut().find(|(ek, _)| ek == k) {
+                    Some(slot) => slot.1 = deep_merge(&slot.1, v),
+                    None => out.push((k.clone(), v.clone())),
+                }
+            }
+            Node::Map(out)
+        }
+        (_, later) => later.clone(),
+    }
+}
+
+fn is_object_like(node: &Node) -> bool {
+    node.str("type") == Some("object")
+        || node.get("properties").is_some()
+        || node.get("additionalProperties").is_some()
+        || node.get("patternProperties").is_some()
+}
+
+impl Model {
+    pub fn module_mut(&mut self, name: &str) -> &mut Module {
+        self.modules
+            .entry(name.to_owned())
+            .or_insert_with(|| Module {
+                // Generated types must not shadow what generated code uses.
+                names: RESERVED_NAMES.iter().map(|n| (*n).to_owned()).collect(),
+                ..Module::default()
+            })
+    }
+
+    /// Reserves a type name in a module: `preferred` if free, else
+    /// `fallback`, else `fallback` with a number.
+    fn reserve(&mut self, module: &str, preferred: Option<String>, fallback: &str) -> String {
+        let m = self.module_mut(module);
+        let mut candidates = preferred.into_iter().chain([fallback.to_owned()]);
+        let name = candidates
+            .find(|c| !m.names.contains(c))
+            .unwrap_or_else(|| {
+                (2..)
+                    .map(|i| format!("{fallback}{i}"))
+                    .find(|c| !m.names.contains(c))
+                    .unwrap_or_default()
+            });
+        m.names.insert(name.clone());
+        name
+    }
+
+    fn add_type(&mut self, module: &str, def: TypeDef) {
+        self.module_mut(module).types.push(def);
+    }
+
+    /// Resolves `$ref` (with sibling overrides) and flattens `allOf`,
+    /// returning the effective schema and, when it came from elsewhere,
+    /// where (its identity as a shared type).
+    pub fn effective(
+        &mut self,
+        spec: &mut Spec,
+        node: &Node,
+    ) -> Result<(Node, Option<Location>), String> {
+        if let Some(reference) = node.str("$ref") {
+            let loc = parse_abs_ref(reference)?;
+            let target = spec.node(&loc)?;
+            let (resolved, _) = self.effective(spec, &target)?;
+            return Ok((overlay(&resolved, node.entries()), Some(loc)));
+        }
+        if let Some(members) = node.get("allOf") {
+            let own: Vec<(String, Node)> = node
+                .entries()
+                .iter()
+                .filter(|(k, _)| k != "allOf")
+                .cloned()
+                .collect();
+            // `allOf: [$ref]` only attaches a description: keep the identity.
+            if members.items().len() == 1 {
+                let (resolved, identity) = self.effective(spec, &members.items()[0])?;
+                let has_own_shape = own
+                    .iter()
+                    .any(|(k, _)| k == "properties" || k == "required");
+                return Ok((
+                    overlay(&resolved, &own),
+                    if has_own_shape { None } else { identity },
+                ));
+            }
+            let mut properties: Vec<(String, Node)> = Vec::new();
+            let mut required: Vec<Node> = Vec::new();
+            let mut merged: Vec<(String, Node)> = Vec::new();
+            for member in members.items() {
+                let (resolved, _) = self.effective(spec, member)?;
+                for (k, v) in resolved.entries() {
+                    match k.as_str() {
+                        "properties" => {
+                            for (pk, pv) in v.entries() {
+                                // Both members constrain the property (ClientEvent
+                                // narrows `unsigned.redacted_because` of the event
+                                // it extends): merge the two schemas, not replace.
+                                let merged = match properties
+                                    .iter()
+                                    .position(|(existing, _)| existing == pk)
+                                {
+                                    Some(i) => {
+                                        let (_, earlier) = properties.remove(i);
+                                        let (earlier, _) = self.effective(spec, &earlier)?;
+                                        let (later, _) = self.effective(spec, pv)?;
+                                        deep_merge(&earlier, &later)
+                                    }
+                                    None => pv.clone(),
+                                };
+                                properties.push((pk.clone(), merged));
+                            }
+                        }
+                        "required" => required.extend(v.items().iter().cloned()),
+                        _ => {
+                            merged.retain(|(existing, _)| existing != k);
+                            merged.push((k.clone(), v.clone()));
+                        }
+                    }
+                }
+            }
+            let mut out = Node::Map(merged);
+            let mut extra = vec![];
+            if !properties.is_empty() {
+                extra.push(("properties".to_owned(), Node::Map(properties)));
+            }
+            if !required.is_empty() {
+                extra.push(("required".to_owned(), Node::Seq(required)));
+            }
+            out = overlay(&out, &extra);
+            // Own keys (description, more properties) win over members'.
+            let mut own_props = own.clone();
+            if let Some((_, own_properties)) = own.iter().find(|(k, _)| k == "properties") {
+                let mut all = out
+                    .get("properties")
+                    .map(|p| p.entries().to_vec())
+                    .unwrap_or_default();
+                for (pk, pv) in own_properties.entries() {
+                    all.retain(|(e, _)| e != pk);
+                    all.push((pk.clone(), pv.clone()));
+                }
+                own_props.retain(|(k, _)| k != "properties");
+                own_props.push(("properties".into(), Node::Map(all)));
+            }
+            if let Some((_, own_required)) = own.iter().find(|(k, _)| k == "required") {
+                let mut all = out
+                    .get("required")
+                    .map(|r| r.items().to_vec())
+                    .unwrap_or_default();
+                all.extend(own_required.items().iter().cloned());
+                own_props.retain(|(k, _)| k != "required");
+                own_props.push(("required".into(), Node::Seq(all)));
+            }
+            return Ok((overlay(&out, &own_props), None));
+        }
+        Ok((node.clone(), None))
+    }
+
+    /// The Rust type for a schema. Anonymous types go into `module`,
+    /// named `hint` unless the schema has a free title.
+    pub fn ty(
+        &mut self,
+        spec: &mut Spec,
+        module: &str,
+        node: &Node,
+        hint: &str,
+    ) -> Result<Ty, String> {
+        if let Some(reference) = node.str("$ref").or_else(|| single_all_of_ref(node)) {
+            let loc = parse_abs_ref(reference)?;
+            if loc.file.starts_with("event-schemas") {
+                return Ok(Ty::Json);
+            }
+            if loc.file == Path::new("api/client-server/definitions/auth_data.yaml") {
+                return Ok(Ty::Crate("AuthData"));
+            }
+            if let Some(ty) = self.by_location.get(&loc) {
+                return Ok(ty.clone());
+            }
+            let (schema, _) = self.effective(spec, node)?;
+            if is_nameable(&schema) {
+                let home = if loc.pointer.is_empty()
+                    || !loc.file.starts_with("api/client-server")
+                    || loc.file.parent() != Some(Path::new("api/client-server"))
+                {
+                    DEFINITIONS.to_owned()
+                } else {
+                    crate::names::module(&file_stem(&loc.file))
+                };
+                let base_name = if loc.pointer.is_empty() {
+                    pascal(&file_stem(&loc.file))
+                } else {
+                    pascal(loc.pointer.rsplit('/').next().unwrap_or("Type"))
+                };
+                let title = schema.str("title").map(pascal);
+                let name = self.reserve(&home, title, &base_name);
+                let ty = Ty::Named(home.clone(), name.clone());
+                self.by_location.insert(loc.clone(), ty.clone());
+                let origin = if loc.pointer.is_empty() {
+                    format!("`{}`", loc.file.display())
+                } else {
+                    format!("`{}#{}`", loc.file.display(), loc.pointer)
+                };
+                self.define(spec, &home, &schema, name, origin)?;
+                return Ok(ty);
+            }
+            return self.ty_inline(spec, module, &schema, hint);
+        }
+        let (schema, _) = self.effective(spec, node)?;
+        self.ty_inline(spec, module, &schema, hint)
+    }
+
+    fn ty_inline(
+        &mut self,
+        spec: &mut Spec,
+        module: &str,
+        schema: &Node,
+        hint: &str,
+    ) -> Result<Ty, String> {
+        if let Some(variants) = schema.get("oneOf") {
+            return self.one_of(spec, module, schema, variants.items(), hint);
+        }
+        if let Some(Node::Seq(kinds)) = schema.get("type") {
+            let kinds: Vec<&str> = kinds.iter().filter_map(Node::as_str).collect();
+            let nullable = kinds.contains(&"null");
+            let rest: Vec<&str> = kinds.iter().copied().filter(|k| *k != "null").collect();
+            let inner = if rest.len() == 1 {
+                let mut single = schema.entries().to_vec();
+                single.retain(|(k, _)| k != "type");
+                single.push(("type".into(), Node::Str(rest[0].into())));
+                self.ty_inline(spec, module, &Node::Map(single), hint)?
+            } else {
+                let variants: Vec<Node> = rest
+                    .iter()
+                    .map(|k| {
+                        let mut v = vec![("type".to_owned(), Node::Str((*k).into()))];
+                        if *k == "object" {
+                            v.extend(
+                                schema
+                                    .entries()
+                                    .iter()
+                                    .filter(|(k, _)| {
+                                        k == "properties"
+                                            || k == "required"
+                                            || k == "additionalProperties"
+                                    })
+                                    .cloned(),
+                            );
+                        }
+                        Node::Map(v)
+                    })
+                    .collect();
+                self.one_of(spec, module, schema, &variants, hint)?
+            };
+            return Ok(if nullable {
+                Ty::Nullable(Box::new(inner))
+            } else {
+                inner
+            });
+        }
+        match schema.str("type") {
+            Some("string") => {
+                if let Some(values) = schema.get("enum") {
+                    let values: Vec<String> = values
+                        .items()
+                        .iter()
+                        .filter_map(|v| match v {
+                            Node::Str(s) => Some(s.clone()),
+                            Node::Int(i) => Some(i.to_string()),
+                            _ => None,
+                        })
+                        .collect();
+                    let name = self.reserve(module, schema.str("title").map(pascal), hint);
+                    self.add_type(
+                        module,
+                        TypeDef {
+                            name: name.clone(),
+                            origin: "an inline string enum".into(),
+                            kind: TypeKind::StringEnum { values },
+                        },
+                    );
+                    return Ok(Ty::Named(module.to_owned(), name));
+                }
+                Ok(schema
+                    .str("format")
+                    .and_then(id_type)
+                    .map_or(Ty::String, Ty::Crate))
+            }
+            Some("integer") => Ok(Ty::Int),
+            Some("number") => Ok(Ty::Float),
+            Some("boolean") => Ok(Ty::Bool),
+            Some("array") => {
+                let item_hint = format!("{hint}Item");
+                let items = match schema.get("items") {
+                    Some(items) => self.ty(spec, module, items, &item_hint)?,
+                    None => Ty::Json,
+                };
+                Ok(Ty::Vec(Box::new(items)))
+            }
+            _ if is_object_like(schema) => self.object(spec, module, schema, hint),
+            _ => Ok(Ty::Json),
+        }
+    }
+
+    fn object(
+        &mut self,
+        spec: &mut Spec,
+        module: &str,
+        schema: &Node,
+        hint: &str,
+    ) -> Result<Ty, String> {
+        let has_props = schema
+            .get("properties")
+            .is_some_and(|p| !p.entries().is_empty());
+        if has_props {
+            let name = self.reserve(module, schema.str("title").map(pascal), hint);
+            self.define(
+                spec,
+                module,
+                schema,
+                name.clone(),
+                "an inline object".into(),
+            )?;
+            return Ok(Ty::Named(module.to_owned(), name));
+        }
+        match self.map_type(spec, module, schema, hint)? {
+            Some(map) => Ok(map),
+            None => Ok(Ty::JsonObject),
+        }
+    }
+
+    /// `additionalProperties` / `patternProperties` as a map, if declared.
+    fn map_type(
+        &mut self,
+        spec: &mut Spec,
+        module: &str,
+        schema: &Node,
+        hint: &str,
+    ) -> Result<Option<Ty>, String> {
+        if let Some(patterns) = schema.get("patternProperties") {
+            if let Some((_, value)) = patterns.entries().first() {
+                let key = value
+                    .str("x-pattern-format")
+                    .and_then(id_type)
+                    .map_or(Ty::String, Ty::Crate);
+                let value_ty = self.ty(spec, module, value, &format!("{hint}Value"))?;
+                return Ok(Some(Ty::Map(Box::new(key), Box::new(value_ty))));
+            }
+        }
+        match schema.get("additionalProperties") {
+            Some(value) if value.is_map() => {
+                let value_ty = self.ty(spec, module, value, &format!("{hint}Value"))?;
+                Ok(Some(Ty::Map(Box::new(Ty::String), Box::new(value_ty))))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn one_of(
+        &mut self,
+        spec: &mut Spec,
+        module: &str,
+        schema: &Node,
+        variants: &[Node],
+        hint: &str,
+    ) -> Result<Ty, String> {
+        let mut tys = Vec::new();
+        for (i, variant) in variants.iter().enumerate() {
+            tys.push(self.ty(spec, module, variant, &format!("{hint}Variant{i}"))?);
+        }
+        let ids: Vec<&Ty> = tys.iter().collect();
+        if ids == [&Ty::Crate("RoomId"), &Ty::Crate("RoomAliasId")] {
+            return Ok(Ty::Crate("RoomOrAliasId"));
+        }
+        let mut kinds: Vec<&str> = Vec::new();
+        for ty in &tys {
+            match ty.json_kind() {
+                Some(kind) if !kinds.contains(&kind) => kinds.push(kind),
+                // Variants JSON cannot tell apart: the documented fallback.
+                _ => return Ok(Ty::Json),
+            }
+        }
+        let name = self.reserve(module, schema.str("title").map(pascal), hint);
+        let variants = tys
+            .into_iter()
+            .map(|ty| {
+                let label = match &ty {
+                    Ty::Named(_, n) => n.clone(),
+                    Ty::Crate(n) => (*n).to_owned(),
+                    Ty::String | Ty::Secret => "String".into(),
+                    Ty::Int => "Integer".into(),
+                    Ty::Float => "Number".into(),
+                    Ty::Bool => "Boolean".into(),
+                    Ty::Vec(_) => "Array".into(),
+                    _ => "Object".into(),
+                };
+                (label, ty)
+            })
+            .collect();
+        self.add_type(
+            module,
+            TypeDef {
+                name: name.clone(),
+                origin: "a `oneOf` or type array".into(),
+                kind: TypeKind::Untagged { variants },
+            },
+        );
+        Ok(Ty::Named(module.to_owned(), name))
+    }
+
+    /// Defines a named type for a nameable schema.
+    fn define(
+        &mut self,
+        spec: &mut Spec,
+        module: &str,
+        schema: &Node,
+        name: String,
+        origin: String,
+    ) -> Result<(), String> {
+        if schema.str("type") == Some("string")
+            || schema.get("oneOf").is_some()
+            || matches!(schema.get("type"), Some(Node::Seq(_)))
+        {
+            // Enums and unions name themselves; alias the reserved name.
+            let ty = self.ty_inline(spec, module, schema, &format!("{name}Kind"))?;
+            if let Ty::Named(m, inner) = &ty {
+                if m == module {
+                    if let Some(def) = self
+                        .module_mut(module)
+                        .types
+                        .iter_mut()
+                        .find(|d| &d.name == inner)
+                    {
+                        def.name = name.clone();
+                        def.origin = origin;
+                    }
+                    let module_names = &mut self.module_mut(module).names;
+                    module_names.remove(inner);
+                }
+            }
+            return Ok(());
+        }
+        let (fields, additional) = self.fields(spec, module, schema, &name)?;
+        self.add_type(
+            module,
+            TypeDef {
+                name,
+                origin,
+                kind: TypeKind::Struct { fields, additional },
+            },
+        );
+        Ok(())
+    }
+
+    /// The fields of an object schema, plus the type of extra keys.
+    pub fn fields(
+        &mut self,
+        spec: &mut Spec,
+        module: &str,
+        schema: &Node,
+        parent: &str,
+    ) -> Result<(Vec<Field>, Option<Ty>), String> {
+        let required: Vec<&str> = schema
+            .get("required")
+            .map(|r| r.items().iter().filter_map(Node::as_str).collect())
+            .unwrap_or_default();
+        let mut fields = Vec::new();
+        let mut used = HashSet::new();
+        if let Some(props) = schema.get("properties") {
+            for (wire, prop) in props.entries() {
+                let hint = format!("{parent}{}", pascal(wire));
+                let mut ty = self.ty(spec, module, prop, &hint)?;
+                if ty == Ty::String && is_secret_property(wire) {
+                    ty = Ty::Secret;
+                }
+                let mut rust = snake(wire);
+                while !used.insert(rust.clone()) {
+                    rust.push('_');
+                }
+                fields.push(Field {
+                    wire: wire.clone(),
+                    rust,
+                    ty,
+                    required: required.contains(&wire.as_str()),
+                });
+            }
+        }
+        let additional = self
+            .map_type(spec, module, schema, &format!("{parent}Extra"))?
+            .map(|map| match map {
+                Ty::Map(_, value) => *value,
+                other => other,
+            });
+        Ok((fields, additional))
+    }
+}
+
+fn is_nameable(schema: &Node) -> bool {
+    (schema.str("type") == Some("string") && schema.get("enum").is_some())
+        || schema
+            .get("properties")
+            .is_some_and(|p| !p.entries().is_empty())
+}
+
+fn single_all_of_ref(node: &Node) -> Option<&str> {
+    let members = node.get("allOf")?.items();
+    if members.len() != 1 || node.get("properties").is_some() || node.get("required").is_some() {
+        return None;
+    }
+    members[0].str("$ref")
+}
+
+pub fn file_stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// `$ref`s are made absolute when files are loaded (see spec.rs).
+fn parse_abs_ref(reference: &str) -> Result<Location, String> {
+    let (file, pointer) = reference.split_once('#').unwrap_or((reference, ""));
+    if file.is_empty() {
+        return Err(format!("unresolved relative $ref {reference}"));
+    }
+    Ok(Location {
+        file: file.into(),
+        pointer: pointer.to_owned(),
+    })
+}
+
+pub fn op_type_name(operation_id: &str) -> String {
+    operation_type(operation_id)
+}

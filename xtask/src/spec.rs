@@ -1,0 +1,125 @@
+//! Loading spec files and following `$ref`s between them.
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+
+use crate::yaml::{self, Node};
+
+/// The pinned release this generator reads.
+pub const SPEC_VERSION: &str = "v1.19";
+pub const SPEC_COMMIT: &str = "b9c3d5ed3b0b46b2b025b4a427119036bc9ed71a";
+
+/// Where a schema lives: a file (relative to the spec's `data/`) and a
+/// JSON pointer inside it ("" for the whole file).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Location {
+    pub file: PathBuf,
+    pub pointer: String,
+}
+
+pub struct Spec {
+    pub data_dir: PathBuf,
+    files: HashMap<PathBuf, Node>,
+}
+
+impl Spec {
+    pub fn new(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            files: HashMap::new(),
+        }
+    }
+
+    /// The client-server API files, sorted.
+    pub fn api_files(&self) -> Result<Vec<PathBuf>, String> {
+        let dir = self.data_dir.join("api/client-server");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+            .map(|p| {
+                p.strip_prefix(&self.data_dir)
+                    .map(Path::to_path_buf)
+                    .unwrap_or(p)
+            })
+            .collect();
+        files.sort();
+        Ok(files)
+    }
+
+    /// A whole file (relative to `data/`), parsed once.
+    pub fn file(&mut self, rel: &Path) -> Result<&Node, String> {
+        if !self.files.contains_key(rel) {
+            let path = self.data_dir.join(rel);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let mut node = yaml::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            absolutize(&mut node, rel);
+            self.files.insert(rel.to_path_buf(), node);
+        }
+        Ok(&self.files[rel])
+    }
+
+    /// The node at a location.
+    pub fn node(&mut self, loc: &Location) -> Result<Node, String> {
+        let root = self.file(&loc.file)?;
+        let mut node = root;
+        for part in loc.pointer.split('/').filter(|p| !p.is_empty()) {
+            let part = part.replace("~1", "/").replace("~0", "~");
+            node = match node {
+                Node::Map(_) => node.get(&part),
+                Node::Seq(items) => part.parse::<usize>().ok().and_then(|i| items.get(i)),
+                _ => None,
+            }
+            .ok_or_else(|| format!("{}#{}: no such node", loc.file.display(), loc.pointer))?;
+        }
+        Ok(node.clone())
+    }
+}
+
+/// Rewrites every `$ref` in a file to `file#pointer` relative to `data/`,
+/// so a schema can be used away from its file. `$ref`s inside `example`
+/// and `examples` are example data, not types, and stay as they are.
+fn absolutize(node: &mut Node, file: &Path) {
+    match node {
+        Node::Map(entries) => {
+            for (key, value) in entries.iter_mut() {
+                if key == "example" || key == "examples" {
+                    continue;
+                }
+                if key == "$ref" {
+                    if let Node::Str(reference) = value {
+                        let (target, pointer) = reference
+                            .split_once('#')
+                            .unwrap_or((reference.as_str(), ""));
+                        let target = if target.is_empty() {
+                            file.to_path_buf()
+                        } else {
+                            normalize(&file.parent().unwrap_or(Path::new("")).join(target))
+                        };
+                        *reference = format!("{}#{pointer}", target.display());
+                    }
+                    continue;
+                }
+                absolutize(value, file);
+            }
+        }
+        Node::Seq(items) => items.iter_mut().for_each(|item| absolutize(item, file)),
+        _ => {}
+    }
+}
+
+/// Removes `.` and `..` without touching the file system.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
