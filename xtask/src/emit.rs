@@ -465,6 +465,21 @@ fn operation(s: &mut String, module: &str, op: &Operation, responses_done: &mut 
     }
     s.push_str("}\n\n");
 
+    // UIA: operations whose body takes `auth` can be driven generically.
+    if let Body::Fields(fields) = &op.body {
+        if let Some(auth) = fields
+            .iter()
+            .find(|f| f.wire == "auth" && f.ty == Ty::Crate("AuthData"))
+        {
+            let value = if auth.required {
+                "auth.unwrap_or_default()"
+            } else {
+                "auth"
+            };
+            let _ = writeln!(s, "impl crate::UiaEndpoint for {} {{ fn set_auth(&mut self, auth: Option<crate::AuthData>) {{ self.{} = {value}; }} }}\n", op.type_name, auth.rust);
+        }
+    }
+
     // The private body type (also what spec examples decode into).
     if let Body::Fields(fields) = &op.body {
         let _ = writeln!(s, "/// The JSON body of [`{}`].\n#[doc(hidden)]\n#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]", op.type_name);
@@ -530,7 +545,7 @@ fn mod_source(model: &Model) -> String {
     for name in model.modules.keys() {
         let _ = writeln!(s, "pub mod {name};");
     }
-    s += "\npub(crate) mod prelude {\n    #[allow(unused_imports)]\n    pub(crate) use crate::{decode_json, encode_path_segment, json_query_text, AuthRequirement, BuildError, DecodeError, Endpoint, HttpRequest, IncomingResponse, JsonObject, Metadata, Method, QueryBuilder, RequestBody, ResponseParts};\n}\n\n";
+    s += "\npub(crate) mod prelude {\n    #[allow(unused_imports)]\n    pub(crate) use crate::{decode_json, encode_path_segment, json_query_text, AuthRequirement, BuildError, DecodeError, Endpoint, HttpRequest, IncomingResponse, JsonObject, Metadata, Method, QueryBuilder, RequestBody, ResponseParts, UiaEndpoint};\n}\n\n";
     let total: usize = model.modules.values().map(|m| m.ops.len()).sum();
     let _ = writeln!(s, "/// Every operation of the Client-Server API ({total} in {SPEC_VERSION}), by spec file.\npub static OPERATIONS: &[Metadata] = &[");
     for (name, module) in &model.modules {

@@ -205,6 +205,15 @@ pub trait Endpoint {
     }
 }
 
+/// An operation that takes User-Interactive Authentication: its body has
+/// an `auth` property. The generator implements this for every such
+/// operation (`register`, `deleteDevice`, `generateLoginToken`, …), so one
+/// UIA driver serves them all.
+pub trait UiaEndpoint: Endpoint + Clone {
+    /// Sets (or clears) the `auth` object sent with the request.
+    fn set_auth(&mut self, auth: Option<crate::AuthData>);
+}
+
 /// A request could not be built.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BuildError {

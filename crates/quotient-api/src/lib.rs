@@ -28,7 +28,7 @@ pub mod unstable;
 pub use auth_data::AuthData;
 pub use endpoint::{
     decode_json, AuthRequirement, BuildError, DecodeError, Endpoint, HttpRequest, IncomingResponse,
-    Metadata, Method, RequestBody, ResponseParts,
+    Metadata, Method, RequestBody, ResponseParts, UiaEndpoint,
 };
 pub use error_body::{ErrorBody, ErrorCode};
 pub use generated::OPERATIONS;

@@ -16,23 +16,25 @@ pub struct UnstablePath {
     pub stable_since: &'static str,
 }
 
+/// MSC3882's login-token endpoint, before it became
+/// `POST /_matrix/client/v1/login/get_token` in spec v1.7.
+pub const MSC3882_GET_TOKEN: UnstablePath = UnstablePath {
+    operation_id: "generateLoginToken",
+    feature: "org.matrix.msc3882",
+    path: "/_matrix/client/unstable/org.matrix.msc3882/login/get_token",
+    stable_since: "1.7",
+};
+
+/// An earlier revision of MSC3882 used `…/login/token`.
+pub const MSC3882_TOKEN_OLD: UnstablePath = UnstablePath {
+    operation_id: "generateLoginToken",
+    feature: "org.matrix.msc3882",
+    path: "/_matrix/client/unstable/org.matrix.msc3882/login/token",
+    stable_since: "1.7",
+};
+
 /// Known unstable paths, newest revision first per operation.
-pub static UNSTABLE_PATHS: &[UnstablePath] = &[
-    // MSC3882, before it became `POST /_matrix/client/v1/login/get_token`.
-    UnstablePath {
-        operation_id: "generateLoginToken",
-        feature: "org.matrix.msc3882",
-        path: "/_matrix/client/unstable/org.matrix.msc3882/login/get_token",
-        stable_since: "1.7",
-    },
-    // An earlier revision of MSC3882.
-    UnstablePath {
-        operation_id: "generateLoginToken",
-        feature: "org.matrix.msc3882",
-        path: "/_matrix/client/unstable/org.matrix.msc3882/login/token",
-        stable_since: "1.7",
-    },
-];
+pub static UNSTABLE_PATHS: &[UnstablePath] = &[MSC3882_GET_TOKEN, MSC3882_TOKEN_OLD];
 
 /// The unstable paths for an operation, newest first.
 pub fn unstable_paths(operation_id: &str) -> impl Iterator<Item = &'static UnstablePath> + '_ {

@@ -140,6 +140,31 @@ fn path_parameters_are_percent_encoded_exactly() {
 }
 
 #[test]
+fn the_eight_uia_operations_take_auth() {
+    use quotient_api::generated::{
+        account_deactivation, administrative_contact, cross_signing, device_management,
+        password_management, registration,
+    };
+    fn uia<T: quotient_api::UiaEndpoint>() {}
+    uia::<registration::Register>();
+    uia::<account_deactivation::DeactivateAccount>();
+    uia::<password_management::ChangePassword>();
+    uia::<administrative_contact::Add3PID>();
+    uia::<device_management::DeleteDevice>();
+    uia::<device_management::DeleteDevices>();
+    uia::<login_token::GenerateLoginToken>();
+    uia::<cross_signing::UploadCrossSigningKeys>();
+    let generated = include_str!("../src/generated/mod.rs");
+    let count = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/generated"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .map(|text| text.matches("impl crate::UiaEndpoint for").count())
+        .sum::<usize>();
+    assert!(generated.contains("OPERATIONS"));
+    assert_eq!(count, 8, "exactly the spec's eight UIA operations");
+}
+
+#[test]
 fn login_token_body_is_an_empty_object_without_auth() {
     let built = login_token::GenerateLoginToken::new().build().unwrap();
     assert_eq!(built.body.bytes(), b"{}");

@@ -3,13 +3,16 @@
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use quotient_api::{Endpoint, SecretString};
+use quotient_api::generated::capabilities::Capabilities;
+use quotient_api::{Endpoint, SecretString, UserId};
 use tokio::sync::{oneshot, watch};
 use url::Url;
 
 use crate::jobs::gate::{EndpointPauses, Gate};
 use crate::jobs::runner::{self, JobSpec};
 use crate::jobs::{Error, EventSink, Job, JobOptions, JobState, StatusCode};
+use crate::server::ServerVersions;
+use crate::session::Session;
 
 /// Default number of attempts a connection has on the wire at once.
 pub const DEFAULT_MAX_CONCURRENT_JOBS: usize = 16;
@@ -37,6 +40,10 @@ pub(crate) struct ConnectionInner {
     homeserver: Url,
     pub(crate) http: reqwest::Client,
     access_token: RwLock<Option<SecretString>>,
+    /// User and device of the signed-in session, if any.
+    identity: RwLock<Option<(UserId, String)>>,
+    versions: RwLock<Option<Arc<ServerVersions>>>,
+    capabilities: RwLock<Option<Arc<Capabilities>>>,
     defaults: JobOptions,
     pub(crate) gate: Arc<Gate>,
     pub(crate) pauses: EndpointPauses,
@@ -88,16 +95,59 @@ impl Connection {
 
     /// Sets (or clears) the access token sent with authenticated requests.
     pub fn set_access_token(&self, token: Option<SecretString>) {
-        *self
-            .inner
-            .access_token
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = token;
+        *write(&self.inner.access_token) = token;
     }
 
     /// Whether an access token is set.
     pub fn has_access_token(&self) -> bool {
         self.inner.access_token().is_some()
+    }
+
+    /// The signed-in session, if there is one.
+    pub fn session(&self) -> Option<Session> {
+        let token = self.inner.access_token()?;
+        let (user_id, device_id) = read(&self.inner.identity).clone()?;
+        Some(Session {
+            homeserver: self.inner.homeserver.clone(),
+            user_id,
+            device_id,
+            access_token: token,
+        })
+    }
+
+    /// The signed-in user, if any.
+    pub fn user_id(&self) -> Option<UserId> {
+        read(&self.inner.identity)
+            .as_ref()
+            .map(|(user, _)| user.clone())
+    }
+
+    /// Makes `session` the connection's session (token, user, device) and
+    /// forgets cached capabilities, which are per user.
+    pub(crate) fn set_session(&self, session: Option<(UserId, String, SecretString)>) {
+        let (identity, token) = match session {
+            Some((user, device, token)) => (Some((user, device)), Some(token)),
+            None => (None, None),
+        };
+        *write(&self.inner.identity) = identity;
+        self.set_access_token(token);
+        *write(&self.inner.capabilities) = None;
+    }
+
+    pub(crate) fn cached_versions(&self) -> Option<Arc<ServerVersions>> {
+        read(&self.inner.versions).clone()
+    }
+
+    pub(crate) fn cache_versions(&self, versions: Arc<ServerVersions>) {
+        *write(&self.inner.versions) = Some(versions);
+    }
+
+    pub(crate) fn cached_capabilities(&self) -> Option<Arc<Capabilities>> {
+        read(&self.inner.capabilities).clone()
+    }
+
+    pub(crate) fn cache_capabilities(&self, capabilities: Arc<Capabilities>) {
+        *write(&self.inner.capabilities) = Some(capabilities);
     }
 
     /// Starts a job for `request` with the connection's default options and
@@ -161,9 +211,18 @@ impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
             .field("homeserver", &self.inner.homeserver.as_str())
+            .field("user_id", &self.user_id())
             .field("has_access_token", &self.has_access_token())
             .finish_non_exhaustive()
     }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Settings for a [`Connection`].
@@ -219,6 +278,9 @@ impl ConnectionBuilder {
                 homeserver: self.homeserver,
                 http,
                 access_token: RwLock::new(None),
+                identity: RwLock::new(None),
+                versions: RwLock::new(None),
+                capabilities: RwLock::new(None),
                 defaults: self.defaults,
                 gate: Gate::new(self.max_concurrent_jobs),
                 pauses: EndpointPauses::default(),

@@ -38,9 +38,14 @@
 
 #![warn(missing_docs)]
 
+pub mod auth;
 mod connection;
 pub mod jobs;
+pub mod server;
+mod session;
+pub mod store;
 
+pub use auth::{LoginToken, LoginTokenOptions, PasswordHandler, UiaAnswer, UiaHandler, UiaStep};
 pub use connection::{
     Connection, ConnectionBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONCURRENT_JOBS,
 };
@@ -50,3 +55,4 @@ pub use jobs::{
 };
 pub use quotient_api as api;
 pub use quotient_api::SecretString;
+pub use session::Session;

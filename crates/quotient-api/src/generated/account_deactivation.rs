@@ -68,6 +68,12 @@ impl Endpoint for DeactivateAccount {
     }
 }
 
+impl crate::UiaEndpoint for DeactivateAccount {
+    fn set_auth(&mut self, auth: Option<crate::AuthData>) {
+        self.auth = auth;
+    }
+}
+
 /// The JSON body of [`DeactivateAccount`].
 #[doc(hidden)]
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

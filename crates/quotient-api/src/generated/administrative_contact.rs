@@ -196,6 +196,12 @@ impl Endpoint for Add3PID {
     }
 }
 
+impl crate::UiaEndpoint for Add3PID {
+    fn set_auth(&mut self, auth: Option<crate::AuthData>) {
+        self.auth = auth;
+    }
+}
+
 /// The JSON body of [`Add3PID`].
 #[doc(hidden)]
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

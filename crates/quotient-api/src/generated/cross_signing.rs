@@ -72,6 +72,12 @@ impl Endpoint for UploadCrossSigningKeys {
     }
 }
 
+impl crate::UiaEndpoint for UploadCrossSigningKeys {
+    fn set_auth(&mut self, auth: Option<crate::AuthData>) {
+        self.auth = auth;
+    }
+}
+
 /// The JSON body of [`UploadCrossSigningKeys`].
 #[doc(hidden)]
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

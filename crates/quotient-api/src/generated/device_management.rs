@@ -254,6 +254,12 @@ impl Endpoint for DeleteDevice {
     }
 }
 
+impl crate::UiaEndpoint for DeleteDevice {
+    fn set_auth(&mut self, auth: Option<crate::AuthData>) {
+        self.auth = auth;
+    }
+}
+
 /// The JSON body of [`DeleteDevice`].
 #[doc(hidden)]
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -325,6 +331,12 @@ impl Endpoint for DeleteDevices {
             headers,
             body,
         })
+    }
+}
+
+impl crate::UiaEndpoint for DeleteDevices {
+    fn set_auth(&mut self, auth: Option<crate::AuthData>) {
+        self.auth = auth;
     }
 }
 

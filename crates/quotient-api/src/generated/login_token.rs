@@ -58,6 +58,12 @@ impl Endpoint for GenerateLoginToken {
     }
 }
 
+impl crate::UiaEndpoint for GenerateLoginToken {
+    fn set_auth(&mut self, auth: Option<crate::AuthData>) {
+        self.auth = auth;
+    }
+}
+
 /// The JSON body of [`GenerateLoginToken`].
 #[doc(hidden)]
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -85,7 +85,7 @@ pub(crate) mod prelude {
     pub(crate) use crate::{
         decode_json, encode_path_segment, json_query_text, AuthRequirement, BuildError,
         DecodeError, Endpoint, HttpRequest, IncomingResponse, JsonObject, Metadata, Method,
-        QueryBuilder, RequestBody, ResponseParts,
+        QueryBuilder, RequestBody, ResponseParts, UiaEndpoint,
     };
 }
 

@@ -68,6 +68,12 @@ impl Endpoint for ChangePassword {
     }
 }
 
+impl crate::UiaEndpoint for ChangePassword {
+    fn set_auth(&mut self, auth: Option<crate::AuthData>) {
+        self.auth = auth;
+    }
+}
+
 /// The JSON body of [`ChangePassword`].
 #[doc(hidden)]
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -90,6 +90,12 @@ impl Endpoint for Register {
     }
 }
 
+impl crate::UiaEndpoint for Register {
+    fn set_auth(&mut self, auth: Option<crate::AuthData>) {
+        self.auth = auth;
+    }
+}
+
 /// The JSON body of [`Register`].
 #[doc(hidden)]
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

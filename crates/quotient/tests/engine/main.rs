@@ -3,7 +3,9 @@
 mod support;
 
 mod classification;
+mod discovery;
 mod lifecycle;
+mod login_token;
 mod rate_limits;
 mod retries;
 mod secrets;

@@ -1,0 +1,109 @@
+//! Finding a user's homeserver: `/.well-known/matrix/client`, then
+//! `/versions` to check the base URL really is a Matrix server.
+
+use std::time::Duration;
+
+use quotient_api::generated::wellknown::GetWellknown;
+use quotient_api::UserId;
+use url::Url;
+
+use crate::{BackoffStrategy, Connection, Error, JobOptions, StatusCode};
+
+/// How discovery talks to servers.
+#[derive(Clone, Debug)]
+pub struct Discovery {
+    /// Use `http://` instead of `https://` for the server name (for local
+    /// test servers only).
+    pub insecure_http: bool,
+    /// Time allowed per request; discovery of a dead host fails this fast.
+    pub timeout: Duration,
+}
+
+impl Default for Discovery {
+    fn default() -> Self {
+        Self {
+            insecure_http: false,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Discovery {
+    /// Few retries, short timeouts: a person is waiting.
+    fn options(&self) -> JobOptions {
+        JobOptions {
+            backoff: BackoffStrategy {
+                attempt_timeouts: vec![self.timeout],
+                retry_waits: vec![Duration::from_millis(500)],
+                max_retries: 1,
+                deadline: Some(self.timeout * 2),
+                ..BackoffStrategy::default()
+            },
+            ..JobOptions::default()
+        }
+    }
+
+    fn connection(&self, base: Url) -> Result<Connection, Error> {
+        Connection::builder(base)
+            .connect_timeout(self.timeout)
+            .job_options(self.options())
+            .build()
+    }
+
+    /// The client-server base URL for `user_id`'s server, checked with
+    /// `/versions`. A `.well-known` that answers 404 means "the server name
+    /// itself"; any other failure of `.well-known` is an error, as the spec
+    /// asks (a client must not guess past a broken delegation).
+    pub async fn discover(&self, user_id: &UserId) -> Result<Url, Error> {
+        let scheme = if self.insecure_http { "http" } else { "https" };
+        let server = Url::parse(&format!("{scheme}://{}", user_id.server_name())).map_err(|e| {
+            Error::new(
+                StatusCode::IncorrectRequest,
+                format!(
+                    "`{}` is not a usable server name: {e}",
+                    user_id.server_name()
+                ),
+            )
+        })?;
+        let base = match self
+            .connection(server.clone())?
+            .submit(GetWellknown::new())
+            .await
+        {
+            Ok(info) => {
+                let raw = info.m_homeserver.base_url.clone();
+                Url::parse(&raw).map_err(|e| {
+                    Error::new(
+                        StatusCode::IncorrectResponse,
+                        format!(
+                            ".well-known names `{raw}` as the homeserver, which is not a URL: {e}"
+                        ),
+                    )
+                })?
+            }
+            Err(e) if e.http_status() == Some(404) => server,
+            Err(e) => return Err(e),
+        };
+        self.check(base).await
+    }
+
+    /// Checks that `base` answers `/versions`; returns it on success.
+    pub async fn check(&self, base: Url) -> Result<Url, Error> {
+        let conn = self.connection(base.clone())?;
+        match conn.versions().await {
+            Ok(_) => Ok(base),
+            Err(e) => Err(Error::new(
+                e.status(),
+                format!(
+                    "{base} does not answer as a Matrix homeserver: {}",
+                    e.message()
+                ),
+            )),
+        }
+    }
+}
+
+/// Discovers `user_id`'s homeserver with default settings.
+pub async fn discover_homeserver(user_id: &UserId) -> Result<Url, Error> {
+    Discovery::default().discover(user_id).await
+}

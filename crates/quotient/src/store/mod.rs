@@ -1,0 +1,5 @@
+//! Keeping sessions on disk.
+
+mod session_file;
+
+pub use session_file::{load_session, save_session};

@@ -1,0 +1,151 @@
+//! A session as a JSON file only its owner can read, written atomically.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+use std::path::Path;
+
+use crate::{Error, Session, StatusCode};
+
+fn file_error(what: &str, path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::new(
+        StatusCode::FileError,
+        format!("cannot {what} {}: {e}", path.display()),
+    )
+}
+
+/// Writes `session` to `path`: a temporary file (mode 0600) in the same
+/// directory, synced, then renamed over `path`, so a crash leaves either
+/// the old file or the new one, never half of one. A missing directory is
+/// created with mode 0700.
+pub fn save_session(path: &Path, session: &Session) -> Result<(), Error> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.exists() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| file_error("create the directory", dir, e))?;
+    }
+    let json = zeroize::Zeroizing::new(
+        serde_json::to_vec_pretty(session)
+            .map_err(|e| file_error("encode the session for", path, e))?,
+    );
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("session");
+    let temp = dir.join(format!(
+        ".{name}.{}.{}.tmp",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let write = || -> std::io::Result<()> {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temp)?;
+        file.write_all(&json)?;
+        file.sync_all()?;
+        fs::rename(&temp, path)?;
+        // The rename is durable once the directory entry is.
+        fs::File::open(dir)?.sync_all()
+    };
+    write().map_err(|e| {
+        let _ = fs::remove_file(&temp);
+        file_error("write the session to", path, e)
+    })
+}
+
+/// Reads a session saved by [`save_session`]. A file others can read is
+/// refused: the access token in it may already have leaked.
+pub fn load_session(path: &Path) -> Result<Session, Error> {
+    let meta = fs::metadata(path).map_err(|e| file_error("read", path, e))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        return Err(file_error(
+            "trust",
+            path,
+            format!(
+                "its mode is {:o}; a session file must be readable by its owner only (chmod 600)",
+                meta.permissions().mode() & 0o777
+            ),
+        ));
+    }
+    let bytes = zeroize::Zeroizing::new(fs::read(path).map_err(|e| file_error("read", path, e))?);
+    serde_json::from_slice(&bytes).map_err(|e| file_error("understand the session in", path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> Session {
+        Session {
+            homeserver: "https://matrix.example.org".parse().unwrap(),
+            user_id: "@alice:example.org".parse().unwrap(),
+            device_id: "DEV".into(),
+            access_token: "syt_secret".into(),
+        }
+    }
+
+    #[test]
+    fn round_trip_with_owner_only_permissions() {
+        let base = std::env::temp_dir().join(format!(
+            "quotient-session-{}-{}",
+            std::process::id(),
+            fastrand::u32(..)
+        ));
+        let path = base.join("nested/session.json");
+        save_session(&path, &session()).unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            fs::metadata(path.parent().unwrap())
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o700
+        );
+        assert_eq!(load_session(&path).unwrap(), session());
+        // Overwriting replaces the file and leaves no temporary files.
+        let mut other = session();
+        other.device_id = "DEV2".into();
+        save_session(&path, &other).unwrap();
+        assert_eq!(load_session(&path).unwrap().device_id, "DEV2");
+        assert_eq!(fs::read_dir(path.parent().unwrap()).unwrap().count(), 1);
+        // A readable-by-others file is refused.
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let err = load_session(&path).unwrap_err();
+        assert_eq!(err.status(), StatusCode::FileError);
+        assert!(err.message().contains("chmod 600"), "{err}");
+        assert!(!format!("{err:?}").contains("syt_secret"));
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn missing_and_corrupt_files_are_clear_errors() {
+        let base = std::env::temp_dir().join(format!(
+            "quotient-session-{}-{}",
+            std::process::id(),
+            fastrand::u32(..)
+        ));
+        let err = load_session(&base.join("nope.json")).unwrap_err();
+        assert_eq!(err.status(), StatusCode::FileError);
+        fs::create_dir_all(&base).unwrap();
+        let path = base.join("bad.json");
+        fs::write(&path, b"{not json").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(load_session(&path)
+            .unwrap_err()
+            .message()
+            .contains("understand"));
+        fs::remove_dir_all(&base).unwrap();
+    }
+}

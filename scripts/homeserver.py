@@ -1,0 +1,236 @@
+"""Start, stop and populate a loopback-only Synapse (see scripts/homeserver)."""
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+CONFIG = """\
+server_name: localhost
+public_baseurl: http://127.0.0.1:{port}/
+pid_file: {dir}/homeserver.pid
+listeners:
+  - port: {port}
+    bind_addresses: ['127.0.0.1']
+    type: http
+    tls: false
+    x_forwarded: false
+    resources:
+      - names: [client]
+        compress: false
+database:
+  name: sqlite3
+  args:
+    database: {dir}/homeserver.db
+media_store_path: {dir}/media
+signing_key_path: {dir}/signing.key
+log_config: {dir}/log.yaml
+registration_shared_secret: "{secret}"
+macaroon_secret_key: "{macaroon}"
+form_secret: "{form}"
+enable_registration: false
+report_stats: false
+enable_metrics: false
+trusted_key_servers: []
+suppress_key_server_warning: true
+federation_domain_whitelist: []
+url_preview_enabled: false
+presence:
+  enabled: false
+bcrypt_rounds: 4
+login_via_existing_session:
+  enabled: {login_token}
+  require_ui_auth: true
+  token_timeout: "{lifetime}"
+rc_login:
+  address: {{per_second: 1000, burst_count: 1000}}
+  account: {{per_second: 1000, burst_count: 1000}}
+  failed_attempts: {{per_second: 1000, burst_count: 1000}}
+rc_registration: {{per_second: 1000, burst_count: 1000}}
+rc_message: {{per_second: 1000, burst_count: 1000}}
+rc_admin_redaction: {{per_second: 1000, burst_count: 1000}}
+rc_joins:
+  local: {{per_second: 1000, burst_count: 1000}}
+  remote: {{per_second: 1000, burst_count: 1000}}
+"""
+
+LOG_CONFIG = """\
+version: 1
+formatters:
+  precise:
+    format: '%(asctime)s - %(name)s - %(levelname)s - %(message)s'
+handlers:
+  file:
+    class: logging.FileHandler
+    formatter: precise
+    filename: {dir}/homeserver.log
+loggers:
+  synapse.access.http:
+    level: INFO
+root:
+  level: WARNING
+  handlers: [file]
+disable_existing_loggers: false
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url, proc, deadline):
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url + "/_matrix/client/versions", timeout=2) as r:
+                if r.status == 200:
+                    return True
+        except (urllib.error.URLError, ConnectionError, socket.timeout):
+            pass
+        time.sleep(0.1)
+    return False
+
+
+def start(args):
+    d = os.path.abspath(args.dir)
+    os.makedirs(os.path.join(d, "media"), exist_ok=True)
+    port = free_port()
+    with open(os.path.join(d, "homeserver.yaml"), "w") as f:
+        f.write(CONFIG.format(
+            port=port, dir=d, secret=secrets.token_hex(16), macaroon=secrets.token_hex(16),
+            form=secrets.token_hex(16), login_token="false" if args.no_login_token else "true",
+            lifetime=args.token_lifetime))
+    with open(os.path.join(d, "log.yaml"), "w") as f:
+        f.write(LOG_CONFIG.format(dir=d))
+    key = os.path.join(d, "signing.key")
+    if not os.path.exists(key):
+        subprocess.run([os.path.join(os.path.dirname(sys.executable), "generate_signing_key"), "-o", key], check=True)
+    out = open(os.path.join(d, "stdout.log"), "ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "synapse.app.homeserver", "-c", os.path.join(d, "homeserver.yaml")],
+        stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    with open(os.path.join(d, "pid"), "w") as f:
+        f.write(str(proc.pid))
+    url = "http://127.0.0.1:%d" % port
+    if not wait_ready(url, proc, time.monotonic() + args.wait):
+        stop_pid(proc.pid)
+        tail = open(os.path.join(d, "stdout.log"), errors="replace").read()[-3000:]
+        sys.exit("homeserver: Synapse did not answer /versions within %ds\n%s" % (args.wait, tail))
+    with open(os.path.join(d, "url"), "w") as f:
+        f.write(url)
+    if args.watch_pid:
+        # A detached watchdog: when the test process is gone, so is Synapse.
+        subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "watch", str(args.watch_pid), str(proc.pid)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+    print("url=%s" % url)
+    print("dir=%s" % d)
+    print("pid=%d" % proc.pid)
+    sys.stdout.flush()
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except OSError:
+        return False
+
+
+def stop_pid(pid, grace=10.0):
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except OSError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        except ChildProcessError:
+            if not alive(pid):
+                return
+        time.sleep(0.1)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def watch(args):
+    while alive(args.watched):
+        time.sleep(0.5)
+    stop_pid(args.server)
+
+
+def stop(args):
+    d = os.path.abspath(args.dir)
+    with open(os.path.join(d, "pid")) as f:
+        stop_pid(int(f.read().strip()))
+
+
+def register(args):
+    d = os.path.abspath(args.dir)
+    url = open(os.path.join(d, "url")).read().strip()
+    secret = None
+    for line in open(os.path.join(d, "homeserver.yaml")):
+        if line.startswith("registration_shared_secret:"):
+            secret = line.split(":", 1)[1].strip().strip('"')
+    endpoint = url + "/_synapse/admin/v1/register"
+    with urllib.request.urlopen(endpoint, timeout=10) as r:
+        nonce = json.load(r)["nonce"]
+    mac = hmac.new(secret.encode(), digestmod=hashlib.sha1)
+    mac.update(b"\x00".join([nonce.encode(), args.user.encode(), args.password.encode(),
+                             b"admin" if args.admin else b"notadmin"]))
+    body = json.dumps({"nonce": nonce, "username": args.user, "password": args.password,
+                       "admin": args.admin, "mac": mac.hexdigest()}).encode()
+    req = urllib.request.Request(endpoint, data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            print(r.read().decode())
+    except urllib.error.HTTPError as e:
+        sys.exit("homeserver: registering %s failed: %d %s" % (args.user, e.code, e.read().decode()))
+
+
+def main():
+    p = argparse.ArgumentParser(prog="scripts/homeserver")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("start")
+    s.add_argument("dir")
+    s.add_argument("--token-lifetime", default="5m")
+    s.add_argument("--no-login-token", action="store_true")
+    s.add_argument("--watch-pid", type=int)
+    s.add_argument("--wait", type=int, default=60)
+    s.set_defaults(func=start)
+    s = sub.add_parser("stop")
+    s.add_argument("dir")
+    s.set_defaults(func=stop)
+    s = sub.add_parser("register")
+    s.add_argument("dir")
+    s.add_argument("user")
+    s.add_argument("password")
+    s.add_argument("--admin", action="store_true")
+    s.set_defaults(func=register)
+    s = sub.add_parser("watch")
+    s.add_argument("watched", type=int)
+    s.add_argument("server", type=int)
+    s.set_defaults(func=watch)
+    args = p.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()
