@@ -29,15 +29,24 @@ struct Example {
     json: serde_json::Value,
 }
 
-fn spec_dir() -> PathBuf {
+/// The spec, or `None` (with a note on stderr) when it is absent and
+/// `QUOTIENT_REQUIRE_SPEC` is not `1`. CI sets it, so there the spec's
+/// absence fails the run instead of skipping these tests.
+fn spec_dir() -> Option<PathBuf> {
     let dir = xtask::default_spec_dir();
-    assert!(
-        dir.join("data/api/client-server").is_dir(),
+    if dir.join("data/api/client-server").is_dir() {
+        return Some(dir);
+    }
+    let why = format!(
         "the Matrix spec examples are read from {} at test time, and it is not there; \
          check out ../shared beside the project or set QUOTIENT_SPEC_DIR",
         dir.display()
     );
-    dir
+    if std::env::var("QUOTIENT_REQUIRE_SPEC").as_deref() == Ok("1") {
+        panic!("{why}");
+    }
+    eprintln!("SKIPPED: {why}");
+    None
 }
 
 /// Resolves `$ref`s inside example values (they point at example files).
@@ -96,8 +105,8 @@ fn examples_of(content: &Node, file: &Path) -> Vec<(String, serde_json::Value)> 
     out
 }
 
-fn collect_examples() -> Vec<Example> {
-    let data = spec_dir().join("data");
+fn collect_examples(spec: &Path) -> Vec<Example> {
+    let data = spec.join("data");
     let mut out = Vec::new();
     let mut files: Vec<PathBuf> = std::fs::read_dir(data.join("api/client-server"))
         .unwrap()
@@ -145,7 +154,8 @@ fn collect_examples() -> Vec<Example> {
 
 #[test]
 fn spec_examples_round_trip_through_generated_types() {
-    let examples = collect_examples();
+    let Some(spec) = spec_dir() else { return };
+    let examples = collect_examples(&spec);
     assert!(
         examples.len() > 150,
         "only {} examples found",
@@ -201,8 +211,9 @@ fn spec_examples_round_trip_through_generated_types() {
 
 #[test]
 fn generation_is_deterministic_and_matches_the_committed_code() {
-    let first = xtask::generate(&spec_dir()).expect("the generator runs");
-    let second = xtask::generate(&spec_dir()).expect("the generator runs twice");
+    let Some(spec) = spec_dir() else { return };
+    let first = xtask::generate(&spec).expect("the generator runs");
+    let second = xtask::generate(&spec).expect("the generator runs twice");
     assert!(first == second, "two runs gave different output");
     let out = xtask::output_dir();
     for (name, text) in &first {

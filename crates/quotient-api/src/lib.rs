@@ -33,10 +33,35 @@ pub use endpoint::{
 pub use error_body::{ErrorBody, ErrorCode};
 pub use generated::OPERATIONS;
 pub use ids::{EventId, IdError, MxcUri, RoomAliasId, RoomId, RoomOrAliasId, ServerName, UserId};
-pub use media::Media;
+pub use media::{Media, Unparsed};
 pub use path::{encode_path_segment, QueryBuilder, QueryValue};
 pub use redact::{is_secret_key, redacted_sample};
 pub use secret::SecretString;
+
+/// The operation whose path template matches `path` (without query) for
+/// `method`, if any: `{param}` matches exactly one non-empty segment.
+///
+/// ```
+/// use quotient_api::{find_operation, Method};
+/// let op = find_operation(Method::Get, "/_matrix/client/v3/profile/@a:x").unwrap();
+/// assert_eq!(op.operation_id, "getUserProfile");
+/// ```
+pub fn find_operation(method: Method, path: &str) -> Option<&'static Metadata> {
+    let path = path.split('?').next().unwrap_or(path);
+    let segments: Vec<&str> = path.split('/').collect();
+    OPERATIONS.iter().find(|op| {
+        let template: Vec<&str> = op.path.split('/').collect();
+        op.method == method
+            && template.len() == segments.len()
+            && template.iter().zip(&segments).all(|(t, s)| {
+                if t.starts_with('{') && t.ends_with('}') {
+                    !s.is_empty()
+                } else {
+                    t == s
+                }
+            })
+    })
+}
 #[doc(hidden)]
 pub use string_enum::json_query_text;
 pub use string_enum::JsonObject;

@@ -29,3 +29,14 @@ impl IncomingResponse for Media {
         })
     }
 }
+
+/// A response that is not decoded at all: for calls whose shape is not
+/// known ahead (`quotient api`). The bytes are in the job's `Response`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Unparsed;
+
+impl IncomingResponse for Unparsed {
+    fn decode(_: &ResponseParts<'_>) -> Result<Self, DecodeError> {
+        Ok(Self)
+    }
+}

@@ -170,9 +170,8 @@ impl Connection {
         E: Endpoint,
         E::Response: Send + 'static,
     {
-        let meta = E::METADATA;
         let spec = JobSpec {
-            meta,
+            meta: E::METADATA,
             request: request.build().map_err(|e| {
                 Error::new(
                     StatusCode::IncorrectRequest,
@@ -182,6 +181,33 @@ impl Connection {
             server_wait: request.server_wait(),
             options,
         };
+        self.spawn_job(spec)
+    }
+
+    /// Starts a job for a request known only at run time (a tool calling
+    /// arbitrary endpoints). `meta` drives auth, retries and rate-limit
+    /// pauses exactly as for generated requests; take it from
+    /// [`quotient_api::find_operation`] when the path is a known one. The
+    /// body is not decoded: read it from the [`Response`](crate::Response).
+    pub fn submit_request(
+        &self,
+        meta: quotient_api::Metadata,
+        request: quotient_api::HttpRequest,
+        options: JobOptions,
+    ) -> Job<quotient_api::Unparsed> {
+        self.spawn_job(JobSpec {
+            meta,
+            request: Ok(request),
+            server_wait: None,
+            options,
+        })
+    }
+
+    fn spawn_job<R>(&self, spec: JobSpec) -> Job<R>
+    where
+        R: quotient_api::IncomingResponse + Send + 'static,
+    {
+        let operation_id = spec.meta.operation_id;
         let (state_tx, state_rx) = watch::channel(JobState::new());
         let (cancel_tx, cancel_rx) = watch::channel(false);
         let (result_tx, result_rx) = oneshot::channel();
@@ -203,7 +229,7 @@ impl Connection {
                 )));
             }
         }
-        Job::new(state_rx, cancel_tx, result_rx, meta.operation_id)
+        Job::new(state_rx, cancel_tx, result_rx, operation_id)
     }
 }
 

@@ -122,6 +122,17 @@ impl Connection {
             .await
     }
 
+    /// Uses a saved session without asking the server; the first request
+    /// will tell whether the token still works. Prefer
+    /// [`restore_session`](Self::restore_session), which checks it.
+    pub fn adopt_session(&self, session: Session) {
+        self.set_session(Some((
+            session.user_id,
+            session.device_id,
+            session.access_token,
+        )));
+    }
+
     /// Who the access token belongs to (`GET /account/whoami`).
     pub async fn whoami(&self) -> Result<GetTokenOwnerResponse, Error> {
         Ok(self.submit(GetTokenOwner::new()).await?.into_value())

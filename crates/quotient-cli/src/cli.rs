@@ -1,0 +1,114 @@
+//! The command line: arguments, help text, exit codes.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  anything else
+  2  usage or invalid input (bad URL, bad user ID)
+  3  the server does not support or allow it
+  4  authentication failed (wrong password; invalid, used or expired login
+     token; unknown or locked account)
+  5  rate limited
+  6  network failure, timeout or unreachable server
+  7  not signed in";
+
+/// A Matrix client for the command line: sign in, hand a login token to a
+/// new device, inspect a server, call any Client-Server endpoint.
+#[derive(Debug, Parser)]
+#[command(name = "quotient", version, after_help = EXIT_CODES, after_long_help = EXIT_CODES)]
+pub struct Cli {
+    /// Where the session is kept (default: ~/.local/share/quotient).
+    #[arg(long, global = true, env = "QUOTIENT_STORE", value_name = "DIR")]
+    pub store: Option<PathBuf>,
+
+    /// Machine-readable output on stdout: no colours, spinners or QR codes.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// More log detail on stderr (repeat for more); RUST_LOG works too.
+    /// Secrets are never logged.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sign in with a password, or with a login token from another device.
+    Login(LoginArgs),
+    /// Mint a single-use login token for another device (with a QR code).
+    LoginToken(LoginTokenArgs),
+    /// Show who the stored session belongs to.
+    Whoami,
+    /// Invalidate the session's token on the server and forget it here.
+    Logout,
+    /// Show what a homeserver supports.
+    Server(ServerArgs),
+    /// Call any Client-Server endpoint, or `api list` the known ones.
+    Api(ApiArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The homeserver's base URL. Without it, a full user ID is resolved
+    /// through /.well-known/matrix/client.
+    #[arg(long, value_name = "URL")]
+    pub homeserver: Option<String>,
+    /// The user ID (@name:server) or, with --homeserver, just the name.
+    #[arg(long, value_name = "USER", required_unless_present = "token_stdin")]
+    pub user: Option<String>,
+    /// Read the password from stdin instead of prompting.
+    #[arg(long, conflicts_with = "token_stdin")]
+    pub password_stdin: bool,
+    /// Sign in with a login token read from stdin.
+    #[arg(long, conflicts_with = "user")]
+    pub token_stdin: bool,
+    /// A name for the new device.
+    #[arg(long, value_name = "NAME")]
+    pub device_name: Option<String>,
+    /// Replace a live session already in the store.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginTokenArgs {
+    /// Read the password for re-authentication from stdin.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Do not draw the QR code.
+    #[arg(long)]
+    pub no_qr: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// The homeserver's base URL (default: the stored session's).
+    #[arg(long, value_name = "URL")]
+    pub homeserver: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApiArgs {
+    /// HTTP method (GET, PUT, POST, DELETE), or `list`.
+    #[arg(value_name = "METHOD|list")]
+    pub method: String,
+    /// Path, e.g. /_matrix/client/v3/account/whoami (with query if needed).
+    #[arg(value_name = "PATH")]
+    pub path: Option<String>,
+    /// The homeserver's base URL (default: the stored session's).
+    #[arg(long, value_name = "URL")]
+    pub homeserver: Option<String>,
+    /// JSON body, or `-` to read it from stdin.
+    #[arg(long, value_name = "JSON|-")]
+    pub body: Option<String>,
+    /// Time allowed for the whole call, retries included.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+}

@@ -1,0 +1,19 @@
+//! One module per subcommand; each is a thin layer over the library.
+
+pub mod api;
+pub mod login;
+pub mod login_token;
+pub mod server;
+pub mod session;
+
+use quotient::Session;
+use serde_json::json;
+
+/// `{"user_id","device_id","homeserver"}`
+pub fn session_json(session: &Session) -> serde_json::Value {
+    json!({
+        "user_id": session.user_id.as_str(),
+        "device_id": session.device_id,
+        "homeserver": session.homeserver.as_str(),
+    })
+}

@@ -1,0 +1,58 @@
+//! `quotient whoami` and `quotient logout`
+
+use quotient::StatusCode;
+
+use crate::exit::Failure;
+use crate::store::Store;
+use crate::terminal::Output;
+
+pub async fn whoami(store: &Store, out: &Output) -> Result<(), Failure> {
+    let (conn, session) = store.connection()?;
+    let _spin = out.spinner("asking the server");
+    let owner = conn
+        .whoami()
+        .await
+        .map_err(|e| Failure::from_error("whoami failed", &e))?;
+    drop(_spin);
+    let device_id = owner.device_id.unwrap_or(session.device_id);
+    out.print(
+        serde_json::json!({
+            "user_id": owner.user_id.as_str(),
+            "device_id": device_id,
+            "homeserver": session.homeserver.as_str(),
+        }),
+        || {
+            format!(
+                "{} (device {device_id}) on {}",
+                owner.user_id, session.homeserver
+            )
+        },
+    );
+    Ok(())
+}
+
+pub async fn logout(store: &Store, out: &Output) -> Result<(), Failure> {
+    let (conn, session) = store.connection()?;
+    let spin = out.spinner("signing out");
+    let result = conn.logout().await;
+    drop(spin);
+    let note = match result {
+        Ok(()) => "",
+        // Already invalid on the server: forgetting it here finishes the job.
+        Err(e) if e.status() == StatusCode::Unauthorised => {
+            " (the server had already invalidated the token)"
+        }
+        Err(e) => {
+            return Err(Failure::from_error(
+                "logout failed; the session is kept",
+                &e,
+            ))
+        }
+    };
+    store.remove()?;
+    out.print(
+        serde_json::json!({"logged_out": true, "user_id": session.user_id.as_str(), "device_id": session.device_id}),
+        || format!("Signed out {} (device {}){note}", session.user_id, session.device_id),
+    );
+    Ok(())
+}

@@ -1,0 +1,125 @@
+//! `quotient`: a Matrix command-line client over the quotient library.
+
+mod cli;
+mod commands;
+mod exit;
+mod store;
+mod terminal;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser as _;
+use quotient::{BackoffStrategy, Connection, JobOptions};
+use url::Url;
+
+use cli::{Cli, Command};
+use exit::Failure;
+use store::Store;
+
+/// Job options for a person waiting at a terminal: fewer, shorter retries
+/// than the library's default, so an unreachable server fails in seconds.
+fn job_options() -> JobOptions {
+    JobOptions {
+        backoff: BackoffStrategy {
+            retry_waits: vec![Duration::from_secs(1), Duration::from_secs(2)],
+            max_retries: 2,
+            ..BackoffStrategy::default()
+        },
+        ..JobOptions::default()
+    }
+}
+
+pub(crate) fn connect(homeserver: Url) -> Result<Connection, Failure> {
+    Connection::builder(homeserver)
+        .connect_timeout(Duration::from_secs(5))
+        .job_options(job_options())
+        .user_agent(concat!("quotient-cli/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Failure::new(exit::OTHER, format!("cannot set up HTTP: {}", e.message())))
+}
+
+pub(crate) fn parse_homeserver(raw: &str) -> Result<Url, Failure> {
+    let url = Url::parse(raw).map_err(|e| {
+        Failure::usage(format!(
+            "`{raw}` is not a homeserver URL: {e} (try https://…)"
+        ))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(Failure::usage(format!(
+            "`{raw}` is not a homeserver URL: it needs http:// or https:// and a host"
+        )));
+    }
+    Ok(url)
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.parse::<Targets>().ok())
+        .unwrap_or_else(|| {
+            let level = match verbose {
+                0 => LevelFilter::WARN,
+                1 => LevelFilter::DEBUG,
+                _ => LevelFilter::TRACE,
+            };
+            Targets::new()
+                .with_target("quotient", level)
+                .with_default(LevelFilter::WARN)
+        });
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(false),
+        )
+        .with(filter)
+        .try_init();
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let store = Store::new(cli.store.clone())?;
+    let out = terminal::Output::new(cli.json);
+    match cli.command {
+        Command::Login(args) => commands::login::run(&store, &out, args).await,
+        Command::LoginToken(args) => commands::login_token::run(&store, &out, args).await,
+        Command::Whoami => commands::session::whoami(&store, &out).await,
+        Command::Logout => commands::session::logout(&store, &out).await,
+        Command::Server(args) => commands::server::run(&store, &out, args).await,
+        Command::Api(args) => commands::api::run(&store, &out, args).await,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("quotient: cannot start: {e}");
+            return ExitCode::from(exit::OTHER);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            let _ = std::io::stdout().flush();
+            eprintln!("quotient: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! The session store: one session per directory, owner-only.
+
+use std::path::{Path, PathBuf};
+
+use quotient::store::{load_session, save_session};
+use quotient::{Connection, Session};
+
+use crate::exit::{Failure, OTHER};
+
+pub struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    /// `--store`, `QUOTIENT_STORE`, else `$XDG_DATA_HOME/quotient` or
+    /// `~/.local/share/quotient`.
+    pub fn new(dir: Option<PathBuf>) -> Result<Self, Failure> {
+        let dir = match dir {
+            Some(dir) => dir,
+            None => match std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+                Some(data) => PathBuf::from(data).join("quotient"),
+                None => match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+                    Some(home) => PathBuf::from(home).join(".local/share/quotient"),
+                    None => {
+                        return Err(Failure::usage(
+                            "no store directory: pass --store DIR or set QUOTIENT_STORE",
+                        ))
+                    }
+                },
+            },
+        };
+        Ok(Self { dir })
+    }
+
+    pub fn session_path(&self) -> PathBuf {
+        self.dir.join("session.json")
+    }
+
+    pub fn has_session(&self) -> bool {
+        self.session_path().exists()
+    }
+
+    pub fn load(&self) -> Result<Session, Failure> {
+        if !self.has_session() {
+            return Err(Failure::not_signed_in());
+        }
+        load_session(&self.session_path()).map_err(|e| {
+            Failure::new(
+                OTHER,
+                format!("cannot use the stored session: {}", e.message()),
+            )
+        })
+    }
+
+    pub fn save(&self, session: &Session) -> Result<(), Failure> {
+        save_session(&self.session_path(), session).map_err(|e| {
+            Failure::new(
+                OTHER,
+                format!("signed in, but cannot save the session: {}", e.message()),
+            )
+        })
+    }
+
+    pub fn remove(&self) -> Result<(), Failure> {
+        match std::fs::remove_file(self.session_path()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Failure::new(
+                OTHER,
+                format!("cannot remove {}: {e}", self.session_path().display()),
+            )),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A connection signed in with the stored session (not checked with
+    /// the server: the first request tells).
+    pub fn connection(&self) -> Result<(Connection, Session), Failure> {
+        let session = self.load()?;
+        let conn = crate::connect(session.homeserver.clone())?;
+        conn.adopt_session(session.clone());
+        Ok((conn, session))
+    }
+}

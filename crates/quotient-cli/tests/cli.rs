@@ -1,0 +1,424 @@
+//! The `quotient` binary end to end against real Synapse servers.
+//!
+//! Run with `cargo test -p quotient-cli --test cli` (one process shares
+//! the servers); `scripts/test` does.
+
+// Shared with the library's Synapse tests; this suite uses part of it.
+#[allow(dead_code)]
+#[path = "../../quotient/tests/synapse/homeserver.rs"]
+mod homeserver;
+
+use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use homeserver::{fresh_user, homeserver, Config, User};
+
+fn store(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "cli-stores-{}/{name}-{}",
+        std::process::id(),
+        fastrand::u32(..)
+    ));
+    std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
+    dir
+}
+
+/// Runs `quotient --store STORE ARGS` with `stdin` piped in.
+fn quotient(store: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quotient"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The process may exit before reading (a usage error): a broken pipe
+    // here is not the test's business.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    child.wait_with_output().unwrap()
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exited, not killed")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert_eq!(
+        code(out),
+        0,
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn login(store: &Path, config: Config, user: &User) -> serde_json::Value {
+    let url = homeserver(config).url.to_string();
+    json(&quotient(
+        store,
+        &[
+            "--json",
+            "login",
+            "--homeserver",
+            &url,
+            "--user",
+            &user.localpart,
+            "--password-stdin",
+        ],
+        &format!("{}\n", user.password),
+    ))
+}
+
+#[test]
+fn handoff_between_two_stores() {
+    let hs = homeserver(Config::Default);
+    let user = fresh_user(hs, "cli");
+    let (a, b, c) = (store("a"), store("b"), store("c"));
+    let signed_in = login(&a, Config::Default, &user);
+    assert_eq!(signed_in["user_id"], user.user_id);
+    assert!(signed_in["device_id"]
+        .as_str()
+        .is_some_and(|d| !d.is_empty()));
+    assert_eq!(signed_in["homeserver"], hs.url.to_string());
+
+    // Owner-only session file in an owner-only directory.
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&a), 0o700);
+    assert_eq!(mode(&a.join("session.json")), 0o600);
+
+    let token = json(&quotient(
+        &a,
+        &["--json", "login-token", "--password-stdin"],
+        &format!("{}\n", user.password),
+    ));
+    let login_token = token["login_token"].as_str().unwrap().to_owned();
+    assert!(token["expires_in_ms"].as_u64().unwrap() > 60_000);
+    let expires_at = token["expires_at"].as_str().unwrap();
+    assert!(
+        humantime::parse_rfc3339(expires_at).is_ok(),
+        "RFC 3339: {expires_at}"
+    );
+
+    let url = hs.url.to_string();
+    let b_login = json(&quotient(
+        &b,
+        &["--json", "login", "--homeserver", &url, "--token-stdin"],
+        &login_token,
+    ));
+    assert_eq!(b_login["user_id"], user.user_id);
+    assert_ne!(b_login["device_id"], signed_in["device_id"]);
+    let who_a = json(&quotient(&a, &["--json", "whoami"], ""));
+    let who_b = json(&quotient(&b, &["--json", "whoami"], ""));
+    assert_eq!(who_a["user_id"], who_b["user_id"]);
+    assert_ne!(who_a["device_id"], who_b["device_id"]);
+
+    // The token is single-use: exit 4, with the server's words.
+    let reused = quotient(
+        &c,
+        &["login", "--homeserver", &url, "--token-stdin"],
+        &login_token,
+    );
+    assert_eq!(code(&reused), 4, "{}", stderr(&reused));
+    assert!(
+        stderr(&reused).contains("M_FORBIDDEN"),
+        "{}",
+        stderr(&reused)
+    );
+    assert!(
+        !stderr(&reused).contains(&login_token),
+        "the token is not echoed"
+    );
+
+    // A second token within the minute: exit 5 and when to come back.
+    let again = quotient(
+        &a,
+        &["--json", "login-token", "--password-stdin"],
+        &format!("{}\n", user.password),
+    );
+    assert_eq!(code(&again), 5, "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("next login token can be had in"),
+        "{}",
+        stderr(&again)
+    );
+
+    // Logout invalidates B's token and forgets B's session.
+    let out = quotient(&b, &["--json", "logout"], "");
+    assert_eq!(json(&out)["logged_out"], true);
+    assert!(!b.join("session.json").exists());
+    let after = quotient(&b, &["whoami"], "");
+    assert_eq!(code(&after), 7, "{}", stderr(&after));
+    // A is untouched.
+    assert_eq!(
+        json(&quotient(&a, &["--json", "whoami"], ""))["user_id"],
+        user.user_id
+    );
+}
+
+#[test]
+fn exit_codes() {
+    let hs = homeserver(Config::Default);
+    let url = hs.url.to_string();
+    let user = fresh_user(hs, "codes");
+    let s = store("codes");
+
+    // 2: usage and invalid input.
+    for args in [
+        vec![
+            "login",
+            "--homeserver",
+            "notaurl",
+            "--user",
+            "x",
+            "--password-stdin",
+        ],
+        vec!["login", "--user", "not-a-user-id", "--password-stdin"],
+        vec!["api", "FETCH", "/x"],
+        vec!["frobnicate"],
+    ] {
+        let out = quotient(&s, &args, "pw\n");
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+    }
+    // 7: not signed in.
+    for args in [
+        vec!["whoami"],
+        vec!["logout"],
+        vec!["login-token", "--password-stdin"],
+    ] {
+        let out = quotient(&s, &args, "");
+        assert_eq!(code(&out), 7, "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("quotient login"),
+            "says what to do: {}",
+            stderr(&out)
+        );
+    }
+    // 4: wrong password.
+    let out = quotient(
+        &s,
+        &[
+            "login",
+            "--homeserver",
+            &url,
+            "--user",
+            &user.localpart,
+            "--password-stdin",
+        ],
+        "wrong\n",
+    );
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("quotient: login failed:") && stderr(&out).lines().count() == 1,
+        "{}",
+        stderr(&out)
+    );
+    // 6: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = quotient(
+        &s,
+        &[
+            "server",
+            "--homeserver",
+            &format!("http://127.0.0.1:{port}"),
+        ],
+        "",
+    );
+    assert_eq!(code(&out), 6, "{}", stderr(&out));
+
+    login(&s, Config::Default, &user);
+    // 2: logging into a store with a live session needs --force.
+    let out = quotient(
+        &s,
+        &[
+            "login",
+            "--homeserver",
+            &url,
+            "--user",
+            &user.localpart,
+            "--password-stdin",
+        ],
+        &format!("{}\n", user.password),
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("--force"));
+    let out = quotient(
+        &s,
+        &[
+            "--json",
+            "login",
+            "--force",
+            "--homeserver",
+            &url,
+            "--user",
+            &user.localpart,
+            "--password-stdin",
+        ],
+        &format!("{}\n", user.password),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // 4: a wrong password at the UIA prompt of login-token.
+    let out = quotient(&s, &["login-token", "--password-stdin"], "wrong\n");
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Invalid"),
+        "the server's message: {}",
+        stderr(&out)
+    );
+    // 1: anything else (a 404 from the server).
+    let out = quotient(
+        &s,
+        &["api", "GET", "/_matrix/client/v3/profile/@nobody:localhost"],
+        "",
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("HTTP 404") && stderr(&out).contains("the server says"),
+        "{}",
+        stderr(&out)
+    );
+
+    // 3: the server does not allow login tokens.
+    let off = homeserver(Config::NoLoginTokens);
+    let off_user = fresh_user(off, "codesoff");
+    let s2 = store("off");
+    login(&s2, Config::NoLoginTokens, &off_user);
+    let out = quotient(
+        &s2,
+        &["login-token", "--password-stdin"],
+        &format!("{}\n", off_user.password),
+    );
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("m.get_login_token"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn server_api_and_help() {
+    let hs = homeserver(Config::Default);
+    let url = hs.url.to_string();
+    let s = store("server");
+    let facts = json(&quotient(
+        &s,
+        &["--json", "server", "--homeserver", &url],
+        "",
+    ));
+    assert!(facts["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| v == "v1.7"));
+    assert!(facts["unstable_features"]["org.matrix.msc3882"].is_boolean());
+    let flows = facts["login_flows"].as_array().unwrap();
+    assert!(flows
+        .iter()
+        .any(|f| f["type"] == "m.login.token" && f["get_login_token"] == true));
+    assert!(facts["capabilities"].is_null(), "not signed in");
+
+    let user = fresh_user(hs, "api");
+    login(&s, Config::Default, &user);
+    let facts = json(&quotient(&s, &["--json", "server"], ""));
+    assert_eq!(facts["capabilities"]["m.get_login_token"]["enabled"], true);
+
+    let who = json(&quotient(
+        &s,
+        &["api", "GET", "/_matrix/client/v3/account/whoami"],
+        "",
+    ));
+    assert_eq!(who["user_id"], user.user_id);
+    let body = format!("{{\"displayname\": \"CLI {}\"}}", user.localpart);
+    let path = format!("/_matrix/client/v3/profile/{}/displayname", user.user_id);
+    let out = quotient(
+        &s,
+        &["api", "PUT", &path, "--body", "-", "--timeout", "10"],
+        &body,
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let name = json(&quotient(&s, &["api", "GET", &path], ""));
+    assert_eq!(name["displayname"], format!("CLI {}", user.localpart));
+    let out = quotient(
+        &s,
+        &[
+            "api",
+            "POST",
+            "/_matrix/client/v3/createRoom",
+            "--body",
+            "{not json",
+        ],
+        "",
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+
+    let list = json(&quotient(&s, &["--json", "api", "list"], ""));
+    assert_eq!(list.as_array().unwrap().len(), 166);
+    assert!(list
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|op| op["operation_id"] == "generateLoginToken" && op["added_in"] == "1.7"));
+
+    let help = quotient(&s, &["--help"], "");
+    let text = String::from_utf8_lossy(&help.stdout);
+    for code in ["0  success", "5  rate limited", "7  not signed in"] {
+        assert!(text.contains(code), "--help documents exit codes: {text}");
+    }
+}
+
+#[test]
+fn pseudo_terminal_prompt_qr_and_countdown() {
+    let hs = homeserver(Config::Default);
+    let user = fresh_user(hs, "pty");
+    let s = store("pty");
+    login(&s, Config::Default, &user);
+    let out = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pty_login_token.py"))
+        .arg(&user.password)
+        .arg(env!("CARGO_BIN_EXE_quotient"))
+        .arg("--store")
+        .arg(&s)
+        .arg("login-token")
+        .output()
+        .expect("python3 runs");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{screen}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(screen.contains("Password for"), "{screen}");
+    assert!(
+        !screen.contains(&user.password),
+        "the password is not echoed:\n{screen}"
+    );
+    assert!(
+        screen.contains("Login token (single use): syl_"),
+        "{screen}"
+    );
+    let blocks = screen
+        .chars()
+        .filter(|c| matches!(c, '█' | '▀' | '▄'))
+        .count();
+    assert!(
+        blocks > 100,
+        "a QR code is drawn ({blocks} block characters):\n{screen}"
+    );
+    assert!(
+        screen.contains("Expires in 4:5") || screen.contains("Expires in 5:00"),
+        "a live countdown:\n{screen}"
+    );
+}
