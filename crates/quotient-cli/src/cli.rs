@@ -34,6 +34,11 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// Allow plain http:// to hosts other than this machine (the access
+    /// token would cross the network unencrypted).
+    #[arg(long, global = true)]
+    pub allow_insecure_http: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -68,6 +68,9 @@ pub fn describe(what: &str, e: &Error) -> String {
     if let Some(uri) = e.consent_uri() {
         line += &format!("; give consent at {uri} and try again");
     }
+    if e.status() == StatusCode::IncorrectResponse {
+        line += "; is this URL a Matrix homeserver?";
+    }
     if e.outcome_unknown() {
         line += "; it may have taken effect on the server";
     }

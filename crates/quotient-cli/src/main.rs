@@ -31,13 +31,18 @@ fn job_options() -> JobOptions {
     }
 }
 
+/// `--allow-insecure-http`, set once at start.
+static ALLOW_INSECURE_HTTP: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 pub(crate) fn connect(homeserver: Url) -> Result<Connection, Failure> {
     Connection::builder(homeserver)
+        .allow_insecure_http(ALLOW_INSECURE_HTTP.load(std::sync::atomic::Ordering::Relaxed))
         .connect_timeout(Duration::from_secs(5))
         .job_options(job_options())
         .user_agent(concat!("quotient-cli/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| Failure::new(exit::OTHER, format!("cannot set up HTTP: {}", e.message())))
+        .map_err(|e| Failure::new(exit::code_for(&e), e.message().to_owned()))
 }
 
 pub(crate) fn parse_homeserver(raw: &str) -> Result<Url, Failure> {
@@ -104,6 +109,10 @@ fn main() -> ExitCode {
         }
     };
     init_logging(cli.verbose);
+    ALLOW_INSECURE_HTTP.store(
+        cli.allow_insecure_http,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -53,12 +53,34 @@ impl Store {
     }
 
     pub fn save(&self, session: &Session) -> Result<(), Failure> {
+        self.check_private()?;
         save_session(&self.session_path(), session).map_err(|e| {
             Failure::new(
                 OTHER,
                 format!("signed in, but cannot save the session: {}", e.message()),
             )
         })
+    }
+
+    /// A store others can look into is no place for an access token. The
+    /// directory may be the user's own (`--store ~`), so it is not
+    /// silently chmod-ed: the user decides. Checked before signing in, so
+    /// no device is created on the server for a session we cannot keep.
+    pub fn check_private(&self) -> Result<(), Failure> {
+        if let Ok(meta) = std::fs::metadata(&self.dir) {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(Failure::new(
+                    OTHER,
+                    format!(
+                        "the store {} is open to other users (mode {mode:o}): `chmod 700` it or use another --store",
+                        self.dir.display()
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     pub fn remove(&self) -> Result<(), Failure> {

@@ -202,6 +202,25 @@ fn exit_codes() {
             stderr(&out)
         );
     }
+    // A store directory others can read is refused, not silently used.
+    let open_store = store("open");
+    std::fs::create_dir_all(&open_store).unwrap();
+    std::fs::set_permissions(&open_store, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = quotient(
+        &open_store,
+        &[
+            "login",
+            "--homeserver",
+            &url,
+            "--user",
+            &user.localpart,
+            "--password-stdin",
+        ],
+        &format!("{}\n", user.password),
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("chmod 700"), "{}", stderr(&out));
+    assert!(!open_store.join("session.json").exists());
     // 4: wrong password.
     let out = quotient(
         &s,
@@ -421,4 +440,276 @@ fn pseudo_terminal_prompt_qr_and_countdown() {
         screen.contains("Expires in 4:5") || screen.contains("Expires in 5:00"),
         "a live countdown:\n{screen}"
     );
+}
+
+/// The handoff with `-vv` and `RUST_LOG=trace`: no password, access token
+/// or login token on stderr, and none on stdout except the minted token
+/// where it was asked for.
+#[test]
+fn verbose_runs_leak_no_secrets() {
+    let hs = homeserver(Config::Default);
+    let url = hs.url.to_string();
+    let user = fresh_user(hs, "verbose");
+    let (a, b) = (store("va"), store("vb"));
+    let run = |store: &Path, args: &[&str], stdin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_quotient"))
+            .env("RUST_LOG", "trace")
+            .arg("-vv")
+            .arg("--store")
+            .arg(store)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+        child.wait_with_output().unwrap()
+    };
+    let pw = format!("{}\n", user.password);
+    let mut outputs = vec![run(
+        &a,
+        &[
+            "login",
+            "--homeserver",
+            &url,
+            "--user",
+            &user.localpart,
+            "--password-stdin",
+        ],
+        &pw,
+    )];
+    let minted = run(&a, &["--json", "login-token", "--password-stdin"], &pw);
+    assert_eq!(code(&minted), 0, "{}", stderr(&minted));
+    let token: serde_json::Value = serde_json::from_slice(&minted.stdout).unwrap();
+    let token = token["login_token"].as_str().unwrap().to_owned();
+    outputs.push(run(
+        &b,
+        &["login", "--homeserver", &url, "--token-stdin"],
+        &token,
+    ));
+    let access = |s: &Path| {
+        let session: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(s.join("session.json")).unwrap()).unwrap();
+        session["access_token"].as_str().unwrap().to_owned()
+    };
+    let (access_a, access_b) = (access(&a), access(&b));
+    outputs.push(run(&b, &["whoami"], ""));
+    outputs.push(run(
+        &a,
+        &["api", "GET", "/_matrix/client/v3/account/whoami"],
+        "",
+    ));
+    outputs.push(run(&b, &["logout"], ""));
+    outputs.push(run(&a, &["logout"], ""));
+    let all_stderr: String = outputs.iter().chain([&minted]).map(stderr).collect();
+    assert!(
+        all_stderr.contains("TRACE") || all_stderr.contains("DEBUG"),
+        "verbose logs were written:\n{all_stderr}"
+    );
+    for secret in [user.password.as_str(), &access_a, &access_b, &token] {
+        assert!(
+            !all_stderr.contains(secret),
+            "a secret on stderr:\n{all_stderr}"
+        );
+        for out in &outputs {
+            assert!(
+                !String::from_utf8_lossy(&out.stdout).contains(secret),
+                "a secret on stdout"
+            );
+        }
+    }
+    for out in &outputs {
+        assert_eq!(code(out), 0, "{}", stderr(out));
+    }
+}
+
+/// A misbehaving "server" on 127.0.0.1, one thread per connection.
+fn bad_server(behaviour: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                let _ = stream.read(&mut buf);
+                match behaviour {
+                    "close" => {}
+                    "html" => {
+                        let body = "<html><body>Welcome to my blog</body></html>";
+                        let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+                    }
+                    _ => {
+                        // One byte every 200 ms: technically alive, uselessly slow.
+                        let answer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2000\r\n\r\n";
+                        for byte in answer.bytes().chain(std::iter::repeat(b' ')) {
+                            if stream.write_all(&[byte]).is_err() {
+                                return;
+                            }
+                            std::thread::sleep(std::time::Duration::from_millis(200));
+                        }
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+#[test]
+fn bad_servers_and_bad_input_fail_cleanly_and_in_time() {
+    let s = store("bad");
+    let timed = |args: &[&str], stdin: &str| {
+        let start = std::time::Instant::now();
+        let out = quotient(&s, args, stdin);
+        (out, start.elapsed())
+    };
+    // A server that closes every connection: network failure, in seconds.
+    let url = bad_server("close");
+    let (out, took) = timed(&["server", "--homeserver", &url], "");
+    assert_eq!(code(&out), 6, "{}", stderr(&out));
+    assert!(took.as_secs() < 15, "took {took:?}");
+    // A non-Matrix server answering HTML 200.
+    let url = bad_server("html");
+    let (out, _) = timed(
+        &[
+            "login",
+            "--homeserver",
+            &url,
+            "--user",
+            "alice",
+            "--password-stdin",
+        ],
+        "pw\n",
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Matrix homeserver"),
+        "{}",
+        stderr(&out)
+    );
+    let (out, _) = timed(&["server", "--homeserver", &url], "");
+    assert_ne!(code(&out), 0);
+    assert!(
+        stderr(&out).contains("Matrix homeserver"),
+        "{}",
+        stderr(&out)
+    );
+    // A server that drips bytes: --timeout bounds the whole call.
+    let url = bad_server("drip");
+    let (out, took) = timed(
+        &[
+            "api",
+            "GET",
+            "/_matrix/client/versions",
+            "--homeserver",
+            &url,
+            "--timeout",
+            "2",
+        ],
+        "",
+    );
+    assert_eq!(code(&out), 6, "{}", stderr(&out));
+    assert!(took.as_secs() < 6, "took {took:?}");
+    // Malformed input.
+    for (args, stdin) in [
+        (
+            vec![
+                "login",
+                "--homeserver",
+                "http://",
+                "--user",
+                "a",
+                "--password-stdin",
+            ],
+            "pw\n",
+        ),
+        (
+            vec![
+                "login",
+                "--homeserver",
+                "matrix.org",
+                "--user",
+                "a",
+                "--password-stdin",
+            ],
+            "pw\n",
+        ),
+        (
+            vec![
+                "login",
+                "--homeserver",
+                "http://matrix.org",
+                "--user",
+                "a",
+                "--password-stdin",
+            ],
+            "pw\n",
+        ),
+        (
+            vec!["login", "--user", "@:nope", "--password-stdin"],
+            "pw\n",
+        ),
+        (
+            vec!["login", "--user", "@a:bad host", "--password-stdin"],
+            "pw\n",
+        ),
+        (
+            vec![
+                "login",
+                "--homeserver",
+                "http://127.0.0.1:9",
+                "--token-stdin",
+            ],
+            "   \n",
+        ),
+        (
+            vec![
+                "login",
+                "--homeserver",
+                "http://127.0.0.1:9",
+                "--user",
+                "a",
+                "--password-stdin",
+            ],
+            "",
+        ),
+        (
+            vec![
+                "api",
+                "GET",
+                "no-slash",
+                "--homeserver",
+                "http://127.0.0.1:9",
+            ],
+            "",
+        ),
+        (
+            vec![
+                "api",
+                "GET",
+                "/x",
+                "--homeserver",
+                "http://127.0.0.1:9",
+                "--timeout=-1",
+            ],
+            "",
+        ),
+    ] {
+        let out = quotient(&s, &args, stdin);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).starts_with("quotient: ") && stderr(&out).lines().count() == 1,
+            "one line: {}",
+            stderr(&out)
+        );
+        assert!(!stderr(&out).contains("panicked"));
+    }
+    // Plain http to a non-loopback host is refused unless explicitly allowed
+    // (then it fails later, for want of a server, not at the check).
+    let out = quotient(&s, &["server", "--homeserver", "http://192.0.2.1:8008"], "");
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("unencrypted"), "{}", stderr(&out));
 }

@@ -79,6 +79,7 @@ impl Connection {
             max_concurrent_jobs: DEFAULT_MAX_CONCURRENT_JOBS,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             user_agent: concat!("quotient/", env!("CARGO_PKG_VERSION")).to_owned(),
+            allow_insecure_http: false,
         }
     }
 
@@ -259,9 +260,32 @@ pub struct ConnectionBuilder {
     max_concurrent_jobs: usize,
     connect_timeout: Duration,
     user_agent: String,
+    allow_insecure_http: bool,
+}
+
+/// Whether `url` names this machine: plain HTTP there cannot be
+/// intercepted on a network.
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.');
+            name.eq_ignore_ascii_case("localhost")
+                || name.to_ascii_lowercase().ends_with(".localhost")
+        }
+        None => false,
+    }
 }
 
 impl ConnectionBuilder {
+    /// Allows plain `http://` to hosts other than this machine. Off by
+    /// default: the access token would cross the network unencrypted.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
     /// Default options for every job on the connection.
     pub fn job_options(mut self, options: JobOptions) -> Self {
         self.defaults = options;
@@ -286,8 +310,36 @@ impl ConnectionBuilder {
         self
     }
 
-    /// Builds the connection.
+    /// Builds the connection. Fails for a URL that is not `https://`
+    /// (or `http://` to a loopback address, or with
+    /// [`allow_insecure_http`](Self::allow_insecure_http)).
     pub fn build(self) -> Result<Connection, Error> {
+        match self.homeserver.scheme() {
+            "https" => {}
+            "http" if self.allow_insecure_http || is_loopback(&self.homeserver) => {}
+            "http" => {
+                return Err(Error::new(
+                    StatusCode::IncorrectRequest,
+                    format!(
+                        "refusing plain http:// to {}: the access token would travel unencrypted; use https:// \
+                         (plain http is allowed for loopback addresses, or when explicitly allowed)",
+                        self.homeserver.host_str().unwrap_or("?")
+                    ),
+                ))
+            }
+            other => {
+                return Err(Error::new(
+                    StatusCode::IncorrectRequest,
+                    format!("`{other}://` is not a homeserver URL scheme; use https://"),
+                ))
+            }
+        }
+        if self.homeserver.host().is_none() {
+            return Err(Error::new(
+                StatusCode::IncorrectRequest,
+                "the homeserver URL has no host",
+            ));
+        }
         let http = reqwest::Client::builder()
             .user_agent(self.user_agent)
             .connect_timeout(self.connect_timeout)
@@ -312,5 +364,41 @@ impl ConnectionBuilder {
                 pauses: EndpointPauses::default(),
             }),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(url: &str, allow: bool) -> Result<Connection, Error> {
+        Connection::builder(url.parse().unwrap())
+            .allow_insecure_http(allow)
+            .build()
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback_unless_allowed() {
+        for ok in [
+            "https://matrix.org",
+            "http://127.0.0.1:8008",
+            "http://127.5.5.5",
+            "http://[::1]:8008",
+            "http://localhost:8008",
+            "http://a.localhost",
+        ] {
+            assert!(build(ok, false).is_ok(), "{ok}");
+        }
+        for refused in [
+            "http://matrix.org",
+            "http://192.168.1.2:8008",
+            "http://localhost.evil.com",
+            "ftp://matrix.org",
+        ] {
+            let err = build(refused, false).unwrap_err();
+            assert_eq!(err.status(), StatusCode::IncorrectRequest, "{refused}");
+        }
+        assert!(build("http://matrix.org", true).is_ok());
+        assert!(build("ftp://matrix.org", true).is_err());
     }
 }

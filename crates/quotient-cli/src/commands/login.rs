@@ -11,6 +11,7 @@ use crate::terminal::{self, Output};
 use crate::{connect, parse_homeserver};
 
 pub async fn run(store: &Store, out: &Output, args: LoginArgs) -> Result<(), Failure> {
+    store.check_private()?;
     refuse_live_session(store, out, args.force).await?;
     let homeserver = match (&args.homeserver, &args.user) {
         (Some(url), _) => parse_homeserver(url)?,

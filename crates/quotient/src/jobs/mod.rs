@@ -10,7 +10,7 @@ mod events;
 pub(crate) mod gate;
 mod handle;
 mod policy;
-mod retry_after;
+pub(crate) mod retry_after;
 pub(crate) mod runner;
 mod status;
 mod transport;
@@ -21,3 +21,10 @@ pub use events::{JobEvent, JobEvents};
 pub use handle::{Job, Response};
 pub use policy::{BackoffStrategy, JobOptions, Priority, RateLimitPolicy, DEFAULT_MAX_BODY_SIZE};
 pub use status::StatusCode;
+
+/// Pure pieces of the engine, public for fuzzing and property tests.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::retry_after::parse_retry_after;
+    pub use super::runner::error_from_answer;
+}

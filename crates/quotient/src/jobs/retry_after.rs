@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 /// The wait a `Retry-After` value asks for: delay-seconds, or an HTTP-date
 /// relative to `now`. A date in the past means "now" (zero). Anything else
 /// is ignored, so a broken header falls back to `retry_after_ms`.
-pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         // An absurd number of digits saturates instead of failing: the

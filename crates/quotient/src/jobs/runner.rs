@@ -325,16 +325,8 @@ impl Runner {
                 }
             };
         }
-        let body = ErrorBody::parse(&raw.body);
-        let status = classify_failure(raw.status, body.as_ref().and_then(|b| b.errcode.as_ref()));
-        let retry_after = raw
-            .headers
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, SystemTime::now()));
-        let error = Error::new(status, failure_message(status, raw.status))
-            .with_retry_after(retry_after)
-            .with_server_answer(raw.status, body.as_ref(), sample());
+        let error = error_from_answer(raw.status, &raw.headers, &raw.body);
+        let status = error.status();
         // A UIA challenge is an expected step, not a failure worth noise.
         tracing::debug!(http_status = raw.status, %status, errcode = ?error.errcode(), uia = error.uia_challenge().is_some(), "server answered with an error");
         match status {
@@ -346,6 +338,28 @@ impl Runner {
             _ => Verdict::Done(Err(error)),
         }
     }
+}
+
+/// The error for a non-2xx answer: classification (docs/jobs.md), the
+/// error body's fields, the UIA challenge, `Retry-After`, a redacted
+/// sample. A pure function of the answer, so it can be fuzzed.
+pub fn error_from_answer(http_status: u16, headers: &http::HeaderMap, body: &[u8]) -> Error {
+    let parsed = ErrorBody::parse(body);
+    let status = classify_failure(
+        http_status,
+        parsed.as_ref().and_then(|b| b.errcode.as_ref()),
+    );
+    let retry_after = headers
+        .get(http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+    Error::new(status, failure_message(status, http_status))
+        .with_retry_after(retry_after)
+        .with_server_answer(
+            http_status,
+            parsed.as_ref(),
+            redacted_sample(body, BODY_SAMPLE_CHARS),
+        )
 }
 
 fn not_resent(error: Error) -> Error {

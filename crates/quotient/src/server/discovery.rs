@@ -12,8 +12,8 @@ use crate::{BackoffStrategy, Connection, Error, JobOptions, StatusCode};
 /// How discovery talks to servers.
 #[derive(Clone, Debug)]
 pub struct Discovery {
-    /// Use `http://` instead of `https://` for the server name (for local
-    /// test servers only).
+    /// Use `http://` instead of `https://` for the server name, and accept
+    /// an `http://` base URL from `.well-known` (for local test servers).
     pub insecure_http: bool,
     /// Time allowed per request; discovery of a dead host fails this fast.
     pub timeout: Duration,
@@ -45,6 +45,7 @@ impl Discovery {
 
     fn connection(&self, base: Url) -> Result<Connection, Error> {
         Connection::builder(base)
+            .allow_insecure_http(self.insecure_http)
             .connect_timeout(self.timeout)
             .job_options(self.options())
             .build()

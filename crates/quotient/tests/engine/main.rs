@@ -9,3 +9,4 @@ mod login_token;
 mod rate_limits;
 mod retries;
 mod secrets;
+mod transport;

@@ -144,3 +144,55 @@ async fn nothing_secret_reaches_trace_logs_errors_or_samples() {
     );
     let _ = StatusCode::Success;
 }
+
+#[test]
+fn debug_output_of_public_types_hides_secrets() {
+    use quotient::api::generated::login::{Login, LoginResponse};
+    use quotient::api::generated::login_token::GenerateLoginTokenResponse;
+    use quotient::api::AuthData;
+
+    let session = quotient::Session {
+        homeserver: "https://hs.example".parse().unwrap(),
+        user_id: "@a:hs.example".parse().unwrap(),
+        device_id: "D".into(),
+        access_token: ACCESS_TOKEN.into(),
+    };
+    let mut login = Login::new("m.login.password".into());
+    login.password = Some(PASSWORD.into());
+    login.token = Some(BODY_SECRETS[0].into());
+    let response: LoginResponse = serde_json::from_value(json!({
+        "user_id": "@a:hs.example", "device_id": "D",
+        "access_token": ACCESS_TOKEN, "refresh_token": BODY_SECRETS[1],
+    }))
+    .unwrap();
+    let token: GenerateLoginTokenResponse =
+        serde_json::from_value(json!({"login_token": BODY_SECRETS[0], "expires_in_ms": 1}))
+            .unwrap();
+    let login_token = quotient::LoginToken {
+        token: BODY_SECRETS[0].into(),
+        expires_in: std::time::Duration::from_secs(1),
+        expires_at: std::time::SystemTime::now(),
+    };
+    let auth = AuthData::password("@a:hs.example", PASSWORD.into(), Some("s".into()));
+    let handler = quotient::PasswordHandler::new("@a:hs.example", PASSWORD.into());
+    let rendered = [
+        format!("{session:?}"),
+        format!("{login:?}"),
+        format!("{response:?}"),
+        format!("{token:?}"),
+        format!("{login_token:?}"),
+        format!("{auth:?}"),
+        format!("{handler:?}"),
+        format!(
+            "{:?}",
+            quotient::api::generated::login_token::GenerateLoginToken {
+                auth: Some(auth.clone())
+            }
+        ),
+    ];
+    for text in &rendered {
+        assert_clean("a Debug rendering", text);
+    }
+    // The secrets are still there for the wire.
+    assert!(serde_json::to_string(&auth).unwrap().contains(PASSWORD));
+}

@@ -30,6 +30,9 @@ pub enum Reply {
     Stall,
     /// Wait, then do the inner reply.
     Delay(Duration, Box<Reply>),
+    /// A 200 head claiming `claimed` bytes (if any), then `stream` bytes of
+    /// filler written in chunks, without buffering them.
+    Stream { claimed: Option<u64>, stream: u64 },
 }
 
 impl Reply {
@@ -169,6 +172,29 @@ async fn act(stream: &mut TcpStream, reply: Reply) {
             Reply::Reset => {
                 // SO_LINGER 0 makes close() send RST instead of FIN.
                 let _ = stream.set_zero_linger();
+                return;
+            }
+            Reply::Stream {
+                claimed,
+                stream: total,
+            } => {
+                let length = claimed
+                    .map(|c| format!("Content-Length: {c}\r\n"))
+                    .unwrap_or_default();
+                let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{length}Connection: close\r\n\r\n");
+                if stream.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = vec![b' '; 64 * 1024];
+                let mut sent = 0u64;
+                while sent < total {
+                    let n = chunk.len().min((total - sent) as usize);
+                    if stream.write_all(&chunk[..n]).await.is_err() {
+                        return; // the client hung up, as it should
+                    }
+                    sent += n as u64;
+                }
+                let _ = stream.shutdown().await;
                 return;
             }
             Reply::Answer {

@@ -245,3 +245,85 @@ async fn logout_invalidates_the_token() {
     assert_eq!(err.status(), StatusCode::Unauthorised);
     assert_eq!(err.errcode(), Some(&ErrorCode::UnknownToken));
 }
+
+/// The whole handoff with every log line at TRACE captured: no password,
+/// access token or login token may appear, nor in any error message.
+#[tokio::test]
+async fn no_secret_in_trace_logs_of_the_real_handoff() {
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let hs = homeserver(Config::Default);
+    let user = fresh_user(hs, "hygiene");
+    let a = hs.connection();
+    let session_a = a
+        .login_with_password(&user.user_id, user.password.clone().into(), None)
+        .await
+        .unwrap();
+    // A wrong password first, so an error path is logged too.
+    let mut wrong = PasswordHandler::new(&user.user_id, "wrong-password-x".into());
+    let err = a.generate_login_token(&mut wrong).await.unwrap_err();
+    let mut texts = vec![format!("{err}"), format!("{err:?}")];
+    let mut handler = PasswordHandler::new(&user.user_id, user.password.clone().into());
+    let token = a
+        .generate_login_token_with(&mut handler, Default::default())
+        .await;
+    // Synapse counts only successful tokens against the per-minute limit.
+    let token = token.unwrap();
+    let b = hs.connection();
+    let session_b = b.login_with_token(token.token.clone(), None).await.unwrap();
+    let reuse = hs
+        .connection()
+        .login_with_token(token.token.clone(), None)
+        .await
+        .unwrap_err();
+    texts.push(format!(
+        "{reuse} {reuse:?} {token:?} {session_a:?} {session_b:?} {a:?} {b:?}"
+    ));
+    b.logout().await.unwrap();
+    a.logout().await.unwrap();
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("generateLoginToken") && logs.contains("TRACE"),
+        "the capture works and has the job spans:\n{logs}"
+    );
+    let secrets = [
+        user.password.as_str(),
+        "wrong-password-x",
+        session_a.access_token.expose(),
+        session_b.access_token.expose(),
+        token.token.expose(),
+    ];
+    for secret in secrets {
+        assert!(
+            !logs.contains(secret),
+            "a secret is in the TRACE logs:\n{logs}"
+        );
+        for text in &texts {
+            assert!(
+                !text.contains(secret),
+                "a secret is in an error or Debug text: {text}"
+            );
+        }
+    }
+}
