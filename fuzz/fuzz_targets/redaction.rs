@@ -12,7 +12,9 @@ fuzz_target!(|input: (Vec<u8>, u16, String)| {
     let sample = redacted_sample(&body, max);
     assert!(sample.chars().count() <= max + 1);
     // A secret planted under a secret key in any JSON object is redacted.
-    if quotient_api::is_secret_key(&key) {
+    // (Keys are kept as they are, so a key that itself contains the
+    // planted text proves nothing.)
+    if quotient_api::is_secret_key(&key) && !key.contains(PLANTED) {
         let mut value = serde_json::from_slice::<serde_json::Value>(&body).unwrap_or(serde_json::json!({}));
         if let Some(map) = value.as_object_mut() {
             map.insert(key, serde_json::Value::String(PLANTED.into()));

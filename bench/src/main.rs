@@ -1,0 +1,183 @@
+//! quotient-bench: the request layer against raw HTTP on a loopback stub.
+//!
+//!   quotient-bench [--quick]             run S1–S5, print the table
+//!   quotient-bench --child S C ADDR      one measured run in a fresh process
+//!
+//! Scenarios run A/B interleaved (ABBA rounds) so machine drift cancels out.
+
+mod clients;
+mod stub;
+mod sync_body;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use clients::{Client, Raw, Quotient};
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+struct Stats {
+    median_us: f64,
+    p99_us: f64,
+}
+
+fn stats(mut samples: Vec<u64>) -> Stats {
+    samples.sort_unstable();
+    Stats { median_us: percentile(&samples, 0.5) as f64 / 1000.0, p99_us: percentile(&samples, 0.99) as f64 / 1000.0 }
+}
+
+/// Runs `per_round` iterations of `op` for each client per round, in ABBA
+/// order, and returns per-iteration latencies (ns) per client.
+async fn interleaved<const N: usize>(clients: &[&dyn Client; N], rounds: usize, per_round: usize, op: clients::Op) -> [Vec<u64>; N] {
+    let mut samples: [Vec<u64>; N] = std::array::from_fn(|_| Vec::with_capacity(rounds * per_round));
+    for round in 0..rounds {
+        let order: Vec<usize> = if round % 2 == 0 { (0..N).collect() } else { (0..N).rev().collect() };
+        for i in order {
+            for _ in 0..per_round {
+                let start = Instant::now();
+                clients[i].run(op).await;
+                samples[i].push(start.elapsed().as_nanos() as u64);
+            }
+        }
+    }
+    samples
+}
+
+fn vm(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1).map(str::to_owned)))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn row(scenario: &str, client: &str, value: String, ratio: Option<f64>) {
+    let ratio = ratio.map(|r| format!("{r:.2}×")).unwrap_or_else(|| "—".into());
+    println!("| {scenario} | {client} | {value} | {ratio} |");
+}
+
+async fn child(scenario: &str, client: &str, addr: &str) {
+    let base: url::Url = format!("http://{addr}").parse().unwrap();
+    let c: Box<dyn Client> = match client {
+        "raw" => Box::new(Raw::new(base, 1000).await),
+        _ => Box::new(Quotient::new(base, 1000).await),
+    };
+    match scenario {
+        "s3" => {
+            let flows = 1000;
+            let rss_before = vm("VmRSS:");
+            let start = Instant::now();
+            c.concurrent_flows(flows).await;
+            let secs = start.elapsed().as_secs_f64();
+            println!("{} {} {}", flows as f64 / secs, vm("VmHWM:"), rss_before);
+        }
+        _ => {
+            let jobs: usize = std::env::var("S4_JOBS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+            let before = vm("VmRSS:");
+            let pending = c.hold_pending(jobs).await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let during = vm("VmRSS:");
+            let start = Instant::now();
+            pending.abandon_all().await;
+            let abandon = start.elapsed();
+            println!("{} {}", (during.saturating_sub(before)) as f64 * 1024.0 / jobs as f64, abandon.as_secs_f64() * 1000.0);
+        }
+    }
+}
+
+fn run_child(scenario: &str, client: &str, addr: &str, env: &[(&str, String)]) -> Vec<f64> {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--child", scenario, client, addr]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("child runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).split_whitespace().filter_map(|v| v.parse().ok()).collect()
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--child") {
+        child(&args[2], &args[3], &args[4]).await;
+        return;
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    let addr = stub::start();
+    let base: url::Url = format!("http://{addr}").parse().unwrap();
+    let raw = Raw::new(base.clone(), 16).await;
+    let quotient = Quotient::new(base.clone(), 16).await;
+    let clients: [&dyn Client; 2] = [&raw, &quotient];
+    let names = ["raw", "quotient"];
+    let scale = if quick { 10 } else { 1 };
+
+    println!("| scenario | client | result | vs raw |");
+    println!("|---|---|---|---|");
+
+    // S1: sequential GET /versions on one connection.
+    let n = 20_000 / scale;
+    let samples = interleaved(&clients, 20, n / 20, clients::Op::Versions).await;
+    let s: Vec<Stats> = samples.into_iter().map(stats).collect();
+    for (i, name) in names.iter().enumerate() {
+        row(&format!("S1 GET /versions ×{n}"), name, format!("median {:.1} µs, p99 {:.1} µs", s[i].median_us, s[i].p99_us), Some(s[i].median_us / s[0].median_us));
+    }
+
+    // S2: the get_token two-step (401 UIA, then 200).
+    let n = 5_000 / scale;
+    let samples = interleaved(&clients, 20, n / 20, clients::Op::TokenFlow).await;
+    let s: Vec<Stats> = samples.into_iter().map(stats).collect();
+    for (i, name) in names.iter().enumerate() {
+        row(&format!("S2 get_token flow ×{n}"), name, format!("median {:.1} µs, p99 {:.1} µs", s[i].median_us, s[i].p99_us), Some(s[i].median_us / s[0].median_us));
+    }
+
+    // S3: 1,000 concurrent flows, each client in a fresh process (peak RSS).
+    let addr_s = addr.to_string();
+    let mut s3: Vec<(f64, f64)> = vec![(0.0, 0.0); 2];
+    for round in 0..(if quick { 1 } else { 3 }) {
+        for i in if round % 2 == 0 { [0, 1] } else { [1, 0] } {
+            let r = run_child("s3", names[i], &addr_s, &[]);
+            s3[i].0 += r[0];
+            s3[i].1 = s3[i].1.max(r[1]);
+        }
+    }
+    let rounds = if quick { 1.0 } else { 3.0 };
+    for (i, name) in names.iter().enumerate() {
+        row("S3 1,000 concurrent flows", name, format!("{:.0} flows/s, peak RSS {:.1} MiB", s3[i].0 / rounds, s3[i].1 / 1024.0), Some((s3[0].0 / rounds) / (s3[i].0 / rounds)));
+    }
+
+    // S4: jobs held pending by a long-poll.
+    let jobs = if quick { 2_000 } else { 10_000 };
+    for (i, name) in names.iter().enumerate() {
+        let r = run_child("s4", name, &addr_s, &[("S4_JOBS", jobs.to_string())]);
+        row(&format!("S4 {jobs} pending long-polls"), name, format!("{:.2} KiB RSS per job, abandon all in {:.1} ms", r[0] / 1024.0, r[1]), None);
+    }
+
+    // S5: decoding a deterministic /sync body.
+    let body = sync_body::generate(if quick { 1 << 20 } else { 10 << 20 });
+    let mb = body.len() as f64 / (1024.0 * 1024.0);
+    let reps = if quick { 3 } else { 5 };
+    let mut typed = Vec::new();
+    let mut value = Vec::new();
+    for _ in 0..reps {
+        let start = Instant::now();
+        let parsed: quotient_api::generated::sync::SyncResponse = serde_json::from_slice(&body).expect("typed decode");
+        typed.push(start.elapsed().as_secs_f64());
+        drop(parsed);
+        let start = Instant::now();
+        let parsed: serde_json::Value = serde_json::from_slice(&body).expect("value decode");
+        value.push(start.elapsed().as_secs_f64());
+        drop(parsed);
+    }
+    typed.sort_by(f64::total_cmp);
+    value.sort_by(f64::total_cmp);
+    let (t, v) = (mb / typed[reps / 2], mb / value[reps / 2]);
+    row(&format!("S5 decode {mb:.1} MB /sync"), "serde_json::Value", format!("{v:.0} MB/s"), None);
+    row(&format!("S5 decode {mb:.1} MB /sync"), "quotient generated types", format!("{t:.0} MB/s"), None);
+}
