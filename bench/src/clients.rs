@@ -69,7 +69,8 @@ impl Raw {
     }
 
     async fn versions(&self) {
-        let bytes = self.http.get(self.url("/_matrix/client/versions")).send().await.expect("send").bytes().await.expect("body");
+        // Auth is optional on /versions; the other clients send their token, so this one does.
+        let bytes = self.http.get(self.url("/_matrix/client/versions")).bearer_auth(TOKEN).send().await.expect("send").bytes().await.expect("body");
         let _: RawVersions = serde_json::from_slice(&bytes).expect("decode");
     }
 

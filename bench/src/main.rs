@@ -6,6 +6,8 @@
 //! Scenarios run A/B interleaved (ABBA rounds) so machine drift cancels out.
 
 mod clients;
+#[cfg(feature = "matrix-sdk")]
+mod sdk;
 mod stub;
 mod sync_body;
 
@@ -34,10 +36,11 @@ fn stats(mut samples: Vec<u64>) -> Stats {
 
 /// Runs `per_round` iterations of `op` for each client per round, in ABBA
 /// order, and returns per-iteration latencies (ns) per client.
-async fn interleaved<const N: usize>(clients: &[&dyn Client; N], rounds: usize, per_round: usize, op: clients::Op) -> [Vec<u64>; N] {
-    let mut samples: [Vec<u64>; N] = std::array::from_fn(|_| Vec::with_capacity(rounds * per_round));
+async fn interleaved(clients: &[&dyn Client], rounds: usize, per_round: usize, op: clients::Op) -> Vec<Vec<u64>> {
+    let n = clients.len();
+    let mut samples: Vec<Vec<u64>> = (0..n).map(|_| Vec::with_capacity(rounds * per_round)).collect();
     for round in 0..rounds {
-        let order: Vec<usize> = if round % 2 == 0 { (0..N).collect() } else { (0..N).rev().collect() };
+        let order: Vec<usize> = if round % 2 == 0 { (0..n).collect() } else { (0..n).rev().collect() };
         for i in order {
             for _ in 0..per_round {
                 let start = Instant::now();
@@ -66,6 +69,8 @@ async fn child(scenario: &str, client: &str, addr: &str) {
     let base: url::Url = format!("http://{addr}").parse().unwrap();
     let c: Box<dyn Client> = match client {
         "raw" => Box::new(Raw::new(base, 1000).await),
+        #[cfg(feature = "matrix-sdk")]
+        "matrix-sdk" => Box::new(sdk::Sdk::new(base).await),
         _ => Box::new(Quotient::new(base, 1000).await),
     };
     match scenario {
@@ -109,13 +114,39 @@ async fn main() {
         child(&args[2], &args[3], &args[4]).await;
         return;
     }
+    if args.get(1).map(String::as_str) == Some("--profile") {
+        // One client, one operation, many times: for perf.
+        let addr = stub::start();
+        let base: url::Url = format!("http://{addr}").parse().unwrap();
+        let n: usize = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(50_000);
+        let client: Box<dyn Client> = match args.get(2).map(String::as_str) {
+            Some("raw") => Box::new(Raw::new(base, 16).await),
+            _ => Box::new(Quotient::new(base, 16).await),
+        };
+        let op = if args.iter().any(|a| a == "token") { clients::Op::TokenFlow } else { clients::Op::Versions };
+        let start = Instant::now();
+        for _ in 0..n {
+            client.run(op).await;
+        }
+        println!("{:.1} µs per op", start.elapsed().as_secs_f64() * 1e6 / n as f64);
+        return;
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let addr = stub::start();
     let base: url::Url = format!("http://{addr}").parse().unwrap();
     let raw = Raw::new(base.clone(), 16).await;
     let quotient = Quotient::new(base.clone(), 16).await;
-    let clients: [&dyn Client; 2] = [&raw, &quotient];
-    let names = ["raw", "quotient"];
+    #[allow(unused_mut)]
+    let mut clients: Vec<&dyn Client> = vec![&raw, &quotient];
+    #[allow(unused_mut)]
+    let mut names = vec!["raw", "quotient"];
+    #[cfg(feature = "matrix-sdk")]
+    let sdk_client = sdk::Sdk::new(base.clone()).await;
+    #[cfg(feature = "matrix-sdk")]
+    {
+        clients.push(&sdk_client);
+        names.push("matrix-sdk");
+    }
     let scale = if quick { 10 } else { 1 };
 
     println!("| scenario | client | result | vs raw |");
@@ -139,9 +170,10 @@ async fn main() {
 
     // S3: 1,000 concurrent flows, each client in a fresh process (peak RSS).
     let addr_s = addr.to_string();
-    let mut s3: Vec<(f64, f64)> = vec![(0.0, 0.0); 2];
+    let mut s3: Vec<(f64, f64)> = vec![(0.0, 0.0); names.len()];
     for round in 0..(if quick { 1 } else { 3 }) {
-        for i in if round % 2 == 0 { [0, 1] } else { [1, 0] } {
+        let order: Vec<usize> = if round % 2 == 0 { (0..names.len()).collect() } else { (0..names.len()).rev().collect() };
+        for i in order {
             let r = run_child("s3", names[i], &addr_s, &[]);
             s3[i].0 += r[0];
             s3[i].1 = s3[i].1.max(r[1]);
@@ -154,7 +186,7 @@ async fn main() {
 
     // S4: jobs held pending by a long-poll.
     let jobs = if quick { 2_000 } else { 10_000 };
-    for (i, name) in names.iter().enumerate() {
+    for name in &names {
         let r = run_child("s4", name, &addr_s, &[("S4_JOBS", jobs.to_string())]);
         row(&format!("S4 {jobs} pending long-polls"), name, format!("{:.2} KiB RSS per job, abandon all in {:.1} ms", r[0] / 1024.0, r[1]), None);
     }
@@ -165,6 +197,8 @@ async fn main() {
     let reps = if quick { 3 } else { 5 };
     let mut typed = Vec::new();
     let mut value = Vec::new();
+    #[allow(unused_mut)]
+    let mut ruma = Vec::<f64>::new();
     for _ in 0..reps {
         let start = Instant::now();
         let parsed: quotient_api::generated::sync::SyncResponse = serde_json::from_slice(&body).expect("typed decode");
@@ -174,10 +208,20 @@ async fn main() {
         let parsed: serde_json::Value = serde_json::from_slice(&body).expect("value decode");
         value.push(start.elapsed().as_secs_f64());
         drop(parsed);
+        #[cfg(feature = "matrix-sdk")]
+        {
+            let start = Instant::now();
+            sdk::decode_sync(&body);
+            ruma.push(start.elapsed().as_secs_f64());
+        }
     }
     typed.sort_by(f64::total_cmp);
     value.sort_by(f64::total_cmp);
     let (t, v) = (mb / typed[reps / 2], mb / value[reps / 2]);
     row(&format!("S5 decode {mb:.1} MB /sync"), "serde_json::Value", format!("{v:.0} MB/s"), None);
     row(&format!("S5 decode {mb:.1} MB /sync"), "quotient generated types", format!("{t:.0} MB/s"), None);
+    if !ruma.is_empty() {
+        ruma.sort_by(f64::total_cmp);
+        row(&format!("S5 decode {mb:.1} MB /sync"), "ruma sync_events::v3::Response", format!("{:.0} MB/s", mb / ruma[ruma.len() / 2]), None);
+    }
 }

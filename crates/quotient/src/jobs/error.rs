@@ -1,8 +1,10 @@
 //! The error a failed job resolves to.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use quotient_api::{ErrorBody, ErrorCode, UiaChallenge};
+use bytes::Bytes;
+use quotient_api::{redacted_sample, ErrorBody, ErrorCode, UiaChallenge};
 
 use super::StatusCode;
 
@@ -18,7 +20,6 @@ pub struct Error {
     inner: Box<Inner>,
 }
 
-#[derive(Debug)]
 struct Inner {
     status: StatusCode,
     message: String,
@@ -29,7 +30,10 @@ struct Inner {
     soft_logout: bool,
     consent_uri: Option<String>,
     uia: Option<UiaChallenge>,
-    body_sample: Option<String>,
+    /// The answer's body, kept (a cheap shared handle) so the redacted
+    /// sample is only computed when someone asks for it. Never printed.
+    body: Option<Bytes>,
+    body_sample: OnceLock<Option<String>>,
     outcome_unknown: bool,
     attempts: u32,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
@@ -37,7 +41,22 @@ struct Inner {
 
 impl std::fmt::Debug for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.inner.fmt(f)
+        let i = &self.inner;
+        f.debug_struct("Error")
+            .field("status", &i.status)
+            .field("message", &i.message)
+            .field("http_status", &i.http_status)
+            .field("errcode", &i.errcode)
+            .field("server_error", &i.server_error)
+            .field("retry_after", &i.retry_after)
+            .field("soft_logout", &i.soft_logout)
+            .field("consent_uri", &i.consent_uri)
+            .field("uia", &i.uia)
+            .field("body_sample", &self.body_sample())
+            .field("outcome_unknown", &i.outcome_unknown)
+            .field("attempts", &i.attempts)
+            .field("source", &i.source)
+            .finish()
     }
 }
 
@@ -86,7 +105,8 @@ impl Error {
                 soft_logout: false,
                 consent_uri: None,
                 uia: None,
-                body_sample: None,
+                body: None,
+                body_sample: OnceLock::new(),
                 outcome_unknown: false,
                 attempts: 0,
                 source: None,
@@ -100,7 +120,7 @@ impl Error {
         mut self,
         http_status: u16,
         body: Option<&ErrorBody>,
-        sample: String,
+        raw_body: Bytes,
     ) -> Self {
         self.inner.http_status = Some(http_status);
         if let Some(body) = body {
@@ -113,7 +133,7 @@ impl Error {
                 self.inner.retry_after = body.retry_after_ms.map(Duration::from_millis);
             }
         }
-        self.inner.body_sample = (!sample.is_empty()).then_some(sample);
+        self.inner.body = (!raw_body.is_empty()).then_some(raw_body);
         self
     }
 
@@ -194,9 +214,16 @@ impl Error {
         self.inner.uia.as_ref()
     }
 
-    /// A redacted, size-bounded sample of the response body.
+    /// A redacted, size-bounded sample of the response body (computed on
+    /// first use).
     pub fn body_sample(&self) -> Option<&str> {
-        self.inner.body_sample.as_deref()
+        self.inner
+            .body_sample
+            .get_or_init(|| {
+                let body = self.inner.body.as_ref()?;
+                Some(redacted_sample(body, BODY_SAMPLE_CHARS)).filter(|s| !s.is_empty())
+            })
+            .as_deref()
     }
 
     /// True when the request may have reached the server and taken effect,
@@ -223,7 +250,7 @@ mod tests {
             StatusCode::ContentAccessError,
             "the server refused the request",
         )
-        .with_server_answer(403, body.as_ref(), String::new());
+        .with_server_answer(403, body.as_ref(), Bytes::new());
         assert_eq!(
             e.to_string(),
             "ContentAccessError: the server refused the request (M_FORBIDDEN: Invalid login token)"
@@ -237,12 +264,12 @@ mod tests {
         let body = ErrorBody::parse(br#"{"errcode":"M_LIMIT_EXCEEDED","retry_after_ms":9000}"#);
         let e = Error::new(StatusCode::TooManyRequests, "x")
             .with_retry_after(Some(Duration::from_secs(3)))
-            .with_server_answer(429, body.as_ref(), String::new());
+            .with_server_answer(429, body.as_ref(), Bytes::new());
         assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
         let e = Error::new(StatusCode::TooManyRequests, "x").with_server_answer(
             429,
             body.as_ref(),
-            String::new(),
+            Bytes::new(),
         );
         assert_eq!(e.retry_after(), Some(Duration::from_millis(9000)));
     }

@@ -5,15 +5,14 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use quotient_api::{
-    redacted_sample, AuthRequirement, ErrorBody, HttpRequest, IncomingResponse, Metadata,
-    ResponseParts, SecretString,
+    AuthRequirement, ErrorBody, HttpRequest, IncomingResponse, Metadata, ResponseParts,
+    SecretString,
 };
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::Instrument as _;
 
 use super::classify::classify_failure;
-use super::error::BODY_SAMPLE_CHARS;
 use super::events::{EventSink, JobEvent};
 use super::retry_after::parse_retry_after;
 use super::transport::{self, AttemptRequest, RawResponse, TransportError};
@@ -153,7 +152,9 @@ impl Runner {
                     "the job's deadline has passed",
                 ));
             }
-            let send = transport::send(AttemptRequest {
+            // Boxed: the transport's state is large, and keeping it out of the
+            // job's own future keeps spawning a job cheap.
+            let send = Box::pin(transport::send(AttemptRequest {
                 client: &self.conn.http,
                 url: &url,
                 method: meta.method,
@@ -163,7 +164,7 @@ impl Runner {
                 max_body_size: self.spec.options.max_body_size,
                 events: &self.sink,
                 attempt,
-            });
+            }));
             let outcome = self
                 .unless_abandoned(tokio::time::timeout(timeout, send))
                 .await?;
@@ -300,7 +301,6 @@ impl Runner {
             headers: &raw.headers,
             body: &raw.body,
         };
-        let sample = || redacted_sample(&raw.body, BODY_SAMPLE_CHARS);
         if (200..300).contains(&raw.status) {
             return match R::decode(&parts) {
                 Ok(value) => {
@@ -311,7 +311,7 @@ impl Runner {
                         StatusCode::IncorrectResponse,
                         format!("the answer does not match the expected response: {e}"),
                     )
-                    .with_server_answer(raw.status, None, sample());
+                    .with_server_answer(raw.status, None, raw.body.clone());
                     // The server did act on the request; a non-idempotent
                     // one must not run twice just because its answer is odd.
                     if self.spec.meta.idempotent {
@@ -325,7 +325,7 @@ impl Runner {
                 }
             };
         }
-        let error = error_from_answer(raw.status, &raw.headers, &raw.body);
+        let error = error_from_shared_answer(raw.status, &raw.headers, raw.body.clone());
         let status = error.status();
         // A UIA challenge is an expected step, not a failure worth noise.
         tracing::debug!(http_status = raw.status, %status, errcode = ?error.errcode(), uia = error.uia_challenge().is_some(), "server answered with an error");
@@ -344,7 +344,15 @@ impl Runner {
 /// error body's fields, the UIA challenge, `Retry-After`, a redacted
 /// sample. A pure function of the answer, so it can be fuzzed.
 pub fn error_from_answer(http_status: u16, headers: &http::HeaderMap, body: &[u8]) -> Error {
-    let parsed = ErrorBody::parse(body);
+    error_from_shared_answer(http_status, headers, bytes::Bytes::copy_from_slice(body))
+}
+
+fn error_from_shared_answer(
+    http_status: u16,
+    headers: &http::HeaderMap,
+    body: bytes::Bytes,
+) -> Error {
+    let parsed = ErrorBody::parse(&body);
     let status = classify_failure(
         http_status,
         parsed.as_ref().and_then(|b| b.errcode.as_ref()),
@@ -355,11 +363,7 @@ pub fn error_from_answer(http_status: u16, headers: &http::HeaderMap, body: &[u8
         .and_then(|v| parse_retry_after(v, SystemTime::now()));
     Error::new(status, failure_message(status, http_status))
         .with_retry_after(retry_after)
-        .with_server_answer(
-            http_status,
-            parsed.as_ref(),
-            redacted_sample(body, BODY_SAMPLE_CHARS),
-        )
+        .with_server_answer(http_status, parsed.as_ref(), body)
 }
 
 fn not_resent(error: Error) -> Error {

@@ -1,0 +1,3 @@
+fn main() {
+    let _builder = matrix_sdk::Client::builder();
+}
