@@ -86,9 +86,22 @@ impl Raw {
     }
 }
 
-struct RawPending(Vec<tokio::task::JoinHandle<()>>);
+/// Pending requests as tasks: abandoning aborts them (raw, matrix-sdk).
+pub struct TaskPending(pub Vec<tokio::task::JoinHandle<()>>);
 
-impl Pending for RawPending {
+/// Runs `n` copies of `flow` as concurrent tasks and waits for all.
+pub async fn run_concurrently<F, Fut>(n: usize, flow: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let tasks: Vec<_> = (0..n).map(|_| tokio::spawn(flow())).collect();
+    for t in tasks {
+        t.await.expect("flow");
+    }
+}
+
+impl Pending for TaskPending {
     fn abandon_all(self: Box<Self>) -> BoxFut<'static> {
         Box::pin(async move {
             for h in &self.0 {
@@ -112,15 +125,10 @@ impl Client for Raw {
     }
 
     fn concurrent_flows(&self, n: usize) -> BoxFut<'_> {
-        Box::pin(async move {
-            let tasks: Vec<_> = (0..n).map(|_| {
-                let me = self.clone();
-                tokio::spawn(async move { me.token_flow().await })
-            }).collect();
-            for t in tasks {
-                t.await.expect("flow");
-            }
-        })
+        Box::pin(run_concurrently(n, || {
+            let me = self.clone();
+            async move { me.token_flow().await }
+        }))
     }
 
     fn hold_pending(&self, n: usize) -> BoxFut<'_, Box<dyn Pending>> {
@@ -135,7 +143,7 @@ impl Client for Raw {
                     let _ = http.get(url).bearer_auth(TOKEN).send().await;
                 })
             }).collect();
-            Box::new(RawPending(tasks)) as Box<dyn Pending>
+            Box::new(TaskPending(tasks)) as Box<dyn Pending>
         })
     }
 }
@@ -189,15 +197,10 @@ impl Client for Quotient {
     }
 
     fn concurrent_flows(&self, n: usize) -> BoxFut<'_> {
-        Box::pin(async move {
-            let tasks: Vec<_> = (0..n).map(|_| {
-                let me = self.clone();
-                tokio::spawn(async move { me.token_flow().await })
-            }).collect();
-            for t in tasks {
-                t.await.expect("flow");
-            }
-        })
+        Box::pin(run_concurrently(n, || {
+            let me = self.clone();
+            async move { me.token_flow().await }
+        }))
     }
 
     fn hold_pending(&self, n: usize) -> BoxFut<'_, Box<dyn Pending>> {

@@ -10,7 +10,7 @@ use matrix_sdk::ruma::api::IncomingResponse as _;
 use matrix_sdk::{SessionMeta, SessionTokens};
 use url::Url;
 
-use crate::clients::{BoxFut, Client, Op, Pending};
+use crate::clients::{run_concurrently, BoxFut, Client, Op, Pending, TaskPending};
 
 const TOKEN: &str = "syt_YmVuY2g_bench_token";
 
@@ -42,21 +42,6 @@ impl Sdk {
     }
 }
 
-struct SdkPending(Vec<tokio::task::JoinHandle<()>>);
-
-impl Pending for SdkPending {
-    fn abandon_all(self: Box<Self>) -> BoxFut<'static> {
-        Box::pin(async move {
-            for h in &self.0 {
-                h.abort();
-            }
-            for h in self.0 {
-                let _ = h.await;
-            }
-        })
-    }
-}
-
 impl Client for Sdk {
     fn run(&self, op: Op) -> BoxFut<'_> {
         Box::pin(async move {
@@ -70,17 +55,10 @@ impl Client for Sdk {
     }
 
     fn concurrent_flows(&self, n: usize) -> BoxFut<'_> {
-        Box::pin(async move {
-            let tasks: Vec<_> = (0..n)
-                .map(|_| {
-                    let me = self.clone();
-                    tokio::spawn(async move { me.token_flow().await })
-                })
-                .collect();
-            for t in tasks {
-                t.await.expect("flow");
-            }
-        })
+        Box::pin(run_concurrently(n, || {
+            let me = self.clone();
+            async move { me.token_flow().await }
+        }))
     }
 
     fn hold_pending(&self, n: usize) -> BoxFut<'_, Box<dyn Pending>> {
@@ -97,7 +75,7 @@ impl Client for Sdk {
                     })
                 })
                 .collect();
-            Box::new(SdkPending(tasks)) as Box<dyn Pending>
+            Box::new(TaskPending(tasks)) as Box<dyn Pending>
         })
     }
 }

@@ -27,7 +27,17 @@ fn store(name: &str) -> PathBuf {
 
 /// Runs `quotient --store STORE ARGS` with `stdin` piped in.
 fn quotient(store: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_quotient"))
+    quotient_with(
+        Command::new(env!("CARGO_BIN_EXE_quotient")),
+        store,
+        args,
+        stdin,
+    )
+}
+
+/// Like [`quotient`], for a command with its own environment or flags.
+fn quotient_with(mut command: Command, store: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = command
         .arg("--store")
         .arg(store)
         .args(args)
@@ -452,19 +462,9 @@ fn verbose_runs_leak_no_secrets() {
     let user = fresh_user(hs, "verbose");
     let (a, b) = (store("va"), store("vb"));
     let run = |store: &Path, args: &[&str], stdin: &str| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_quotient"))
-            .env("RUST_LOG", "trace")
-            .arg("-vv")
-            .arg("--store")
-            .arg(store)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-        child.wait_with_output().unwrap()
+        let mut verbose = Command::new(env!("CARGO_BIN_EXE_quotient"));
+        verbose.env("RUST_LOG", "trace").arg("-vv");
+        quotient_with(verbose, store, args, stdin)
     };
     let pw = format!("{}\n", user.password);
     let mut outputs = vec![run(
