@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use crate::names::{operation_type, pascal, snake};
+use crate::names::{pascal, snake};
 use crate::spec::{Location, Spec};
 use crate::yaml::Node;
 
@@ -768,8 +768,4 @@ fn parse_abs_ref(reference: &str) -> Result<Location, String> {
         file: file.into(),
         pointer: pointer.to_owned(),
     })
-}
-
-pub fn op_type_name(operation_id: &str) -> String {
-    operation_type(operation_id)
 }

@@ -1,7 +1,7 @@
 //! Operations: every method of every path in the client-server files.
 
-use crate::model::{file_stem, op_type_name, Body, Model, Operation, Param, ParamIn, Response, Ty};
-use crate::names::{module, pascal, snake};
+use crate::model::{file_stem, Body, Model, Operation, Param, ParamIn, Response, Ty};
+use crate::names::{module, operation_type, pascal, snake};
 use crate::spec::{Location, Spec};
 use crate::yaml::Node;
 
@@ -36,7 +36,7 @@ pub fn build(spec: &mut Spec) -> Result<Model, String> {
                 if !matches!(method.as_str(), "get" | "put" | "post" | "delete") {
                     continue;
                 }
-                let op = operation(spec, &mut model, &module_name, &file, &path, method, op)
+                let op = operation(spec, &mut model, &module_name, &path, method, op)
                     .map_err(|e| format!("{} {method} {path}: {e}", file.display()))?;
                 model.module_mut(&module_name).ops.push(op);
             }
@@ -97,13 +97,12 @@ fn operation(
     spec: &mut Spec,
     model: &mut Model,
     module_name: &str,
-    file: &std::path::Path,
     path: &str,
     method: &str,
     op: &Node,
 ) -> Result<Operation, String> {
     let operation_id = op.str("operationId").ok_or("no operationId")?.to_owned();
-    let type_name = op_type_name(&operation_id);
+    let type_name = operation_type(&operation_id);
     let mut params = Vec::new();
     let mut server_wait_param = None;
     for param in op.get("parameters").map(Node::items).unwrap_or_default() {
@@ -248,7 +247,6 @@ fn operation(
         }
     };
 
-    let _ = file;
     Ok(Operation {
         type_name,
         method: method.to_owned(),
