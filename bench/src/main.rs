@@ -1,6 +1,7 @@
 //! quotient-bench: the request layer against raw HTTP on a loopback stub.
 //!
 //!   quotient-bench [--quick]             run S1–S5, print the table
+//!   quotient-bench [--quick] --latency   only S1 and S2
 //!   quotient-bench --child S C ADDR      one measured run in a fresh process
 //!
 //! Scenarios run A/B interleaved (ABBA rounds) so machine drift cancels out.
@@ -166,6 +167,10 @@ async fn main() {
     let s: Vec<Stats> = samples.into_iter().map(stats).collect();
     for (i, name) in names.iter().enumerate() {
         row(&format!("S2 get_token flow ×{n}"), name, format!("median {:.1} µs, p99 {:.1} µs", s[i].median_us, s[i].p99_us), Some(s[i].median_us / s[0].median_us));
+    }
+
+    if args.iter().any(|a| a == "--latency") {
+        return;
     }
 
     // S3: 1,000 concurrent flows, each client in a fresh process (peak RSS).

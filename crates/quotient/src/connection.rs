@@ -5,12 +5,11 @@ use std::time::Duration;
 
 use quotient_api::generated::capabilities::Capabilities;
 use quotient_api::{Endpoint, SecretString, UserId};
-use tokio::sync::{oneshot, watch};
 use url::Url;
 
 use crate::jobs::gate::{EndpointPauses, Gate};
-use crate::jobs::runner::{self, JobSpec};
-use crate::jobs::{Error, EventSink, Job, JobOptions, JobState, StatusCode};
+use crate::jobs::runner;
+use crate::jobs::{Error, EventSink as _, Job, JobEvent, JobOptions, JobShared, StatusCode};
 use crate::server::ServerVersions;
 use crate::session::Session;
 
@@ -44,7 +43,7 @@ pub(crate) struct ConnectionInner {
     identity: RwLock<Option<(UserId, String)>>,
     versions: RwLock<Option<Arc<ServerVersions>>>,
     capabilities: RwLock<Option<Arc<Capabilities>>>,
-    defaults: JobOptions,
+    defaults: Arc<JobOptions>,
     pub(crate) gate: Arc<Gate>,
     pub(crate) pauses: EndpointPauses,
 }
@@ -81,6 +80,11 @@ impl Connection {
             user_agent: concat!("quotient/", env!("CARGO_PKG_VERSION")).to_owned(),
             allow_insecure_http: false,
         }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn inner(&self) -> &Arc<ConnectionInner> {
+        &self.inner
     }
 
     /// The homeserver's base URL.
@@ -161,7 +165,7 @@ impl Connection {
         E: Endpoint,
         E::Response: Send + 'static,
     {
-        self.submit_with(request, self.inner.defaults.clone())
+        self.start(request, self.inner.defaults.clone())
     }
 
     /// Starts a job with its own options (back-off, rate limits, priority,
@@ -171,18 +175,21 @@ impl Connection {
         E: Endpoint,
         E::Response: Send + 'static,
     {
-        let spec = JobSpec {
-            meta: E::METADATA,
-            request: request.build().map_err(|e| {
-                Error::new(
-                    StatusCode::IncorrectRequest,
-                    format!("cannot build the request: {e}"),
-                )
-            }),
-            server_wait: request.server_wait(),
-            options,
-        };
-        self.spawn_job(spec)
+        self.start(request, Arc::new(options))
+    }
+
+    fn start<E>(&self, request: E, options: Arc<JobOptions>) -> Job<E::Response>
+    where
+        E: Endpoint,
+        E::Response: Send + 'static,
+    {
+        let built = request.build().map_err(|e| {
+            Error::new(
+                StatusCode::IncorrectRequest,
+                format!("cannot build the request: {e}"),
+            )
+        });
+        self.spawn_job(E::METADATA, built, request.server_wait(), options)
     }
 
     /// Starts a job for a request known only at run time (a tool calling
@@ -196,41 +203,43 @@ impl Connection {
         request: quotient_api::HttpRequest,
         options: JobOptions,
     ) -> Job<quotient_api::Unparsed> {
-        self.spawn_job(JobSpec {
-            meta,
-            request: Ok(request),
-            server_wait: None,
-            options,
-        })
+        self.spawn_job(meta, Ok(request), None, Arc::new(options))
     }
 
-    fn spawn_job<R>(&self, spec: JobSpec) -> Job<R>
+    fn spawn_job<R>(
+        &self,
+        meta: quotient_api::Metadata,
+        request: Result<quotient_api::HttpRequest, Error>,
+        server_wait: Option<Duration>,
+        options: Arc<JobOptions>,
+    ) -> Job<R>
     where
         R: quotient_api::IncomingResponse + Send + 'static,
     {
-        let operation_id = spec.meta.operation_id;
-        let (state_tx, state_rx) = watch::channel(JobState::new());
-        let (cancel_tx, cancel_rx) = watch::channel(false);
-        let (result_tx, result_rx) = oneshot::channel();
-        let sink = EventSink(state_tx);
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                let inner = self.inner.clone();
-                runtime.spawn(async move {
-                    let result = runner::run(inner, spec, sink, cancel_rx).await;
-                    // The caller may have dropped the handle; that is fine.
-                    let _ = result_tx.send(result);
-                });
+        let operation_id = meta.operation_id;
+        let shared = Arc::new(JobShared::new());
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            let error = Error::new(
+                StatusCode::Unprepared,
+                "jobs must be submitted from within a Tokio runtime",
+            );
+            shared.finish(StatusCode::Unprepared, Err(error));
+            return Job::new(shared, operation_id);
+        };
+        match runner::prepare(&self.inner, meta, request, server_wait, options) {
+            Ok(spec) => {
+                runtime.spawn(runner::run(self.inner.clone(), spec, shared.clone()));
             }
-            Err(_) => {
-                sink.finish(StatusCode::Unprepared);
-                let _ = result_tx.send(Err(Error::new(
-                    StatusCode::Unprepared,
-                    "jobs must be submitted from within a Tokio runtime",
-                )));
+            Err(error) => {
+                // The same events as a job failing in its runner, minus a task.
+                tracing::debug!(op = operation_id, status = %error.status(), "job failed before sending: {error}");
+                shared.emit(JobEvent::StatusChanged {
+                    status: StatusCode::Pending,
+                });
+                shared.finish(error.status(), Err(error));
             }
         }
-        Job::new(state_rx, cancel_tx, result_rx, operation_id)
+        Job::new(shared, operation_id)
     }
 }
 
@@ -359,7 +368,7 @@ impl ConnectionBuilder {
                 identity: RwLock::new(None),
                 versions: RwLock::new(None),
                 capabilities: RwLock::new(None),
-                defaults: self.defaults,
+                defaults: Arc::new(self.defaults),
                 gate: Gate::new(self.max_concurrent_jobs),
                 pauses: EndpointPauses::default(),
             }),

@@ -1,12 +1,11 @@
 //! What a job reports while it runs, and how callers watch it.
 
-use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::sync::watch;
-
+use super::shared::EventSource;
 use super::StatusCode;
 
 /// One thing that happened to a job. The order is a contract, written down
@@ -68,71 +67,23 @@ pub enum JobEvent {
     },
 }
 
-/// The shared, watchable state of a job.
-#[derive(Debug)]
-pub(crate) struct JobState {
-    pub(crate) status: StatusCode,
-    pub(crate) attempt: u32,
-    pub(crate) log: Vec<JobEvent>,
-    pub(crate) finished: bool,
-}
-
-impl JobState {
-    pub(crate) fn new() -> Self {
-        Self {
-            status: StatusCode::Unprepared,
-            attempt: 0,
-            log: Vec::new(),
-            finished: false,
-        }
-    }
-}
-
-/// Where a job's runner writes its events.
-#[derive(Clone, Debug)]
-pub(crate) struct EventSink(pub(crate) watch::Sender<JobState>);
-
-impl EventSink {
-    pub(crate) fn emit(&self, event: JobEvent) {
-        self.0.send_modify(|state| {
-            if state.finished {
-                return;
-            }
-            match &event {
-                JobEvent::StatusChanged { status } => state.status = *status,
-                JobEvent::AboutToSend { attempt } => state.attempt = *attempt,
-                JobEvent::Finished { .. } => state.finished = true,
-                _ => {}
-            }
-            state.log.push(event);
-        });
-    }
-
-    pub(crate) fn finish(&self, status: StatusCode) {
-        self.emit(JobEvent::StatusChanged { status });
-        self.emit(JobEvent::Finished { status });
-    }
-}
-
-type Changed = Pin<Box<dyn Future<Output = (watch::Receiver<JobState>, bool)> + Send>>;
-
 /// The events of one job, from its first to `Finished`, then the end.
 ///
 /// Every subscriber sees the whole history, even when it subscribes after
 /// the job started or ended. Use [`JobEvents::next`], or the
 /// [`futures_core::Stream`] implementation with any stream combinators.
 pub struct JobEvents {
-    rx: Option<watch::Receiver<JobState>>,
-    changed: Option<Changed>,
+    source: Arc<dyn EventSource>,
     cursor: usize,
+    slot: Option<usize>,
 }
 
 impl JobEvents {
-    pub(crate) fn new(rx: watch::Receiver<JobState>) -> Self {
+    pub(crate) fn new(source: Arc<dyn EventSource>) -> Self {
         Self {
-            rx: Some(rx),
-            changed: None,
+            source,
             cursor: 0,
+            slot: None,
         }
     }
 
@@ -142,43 +93,15 @@ impl JobEvents {
     }
 
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<JobEvent>> {
-        loop {
-            if let Some(changed) = self.changed.as_mut() {
-                let (rx, alive) = std::task::ready!(changed.as_mut().poll(cx));
-                self.changed = None;
-                self.rx = Some(rx);
-                if !alive {
-                    // The runner is gone; drain what is left and stop.
-                    return Poll::Ready(self.take_logged());
-                }
-            }
-            let Some(rx) = self.rx.as_mut() else {
-                return Poll::Ready(None);
-            };
-            let (next, finished) = {
-                let state = rx.borrow_and_update();
-                (state.log.get(self.cursor).cloned(), state.finished)
-            };
-            if let Some(event) = next {
-                self.cursor += 1;
-                return Poll::Ready(Some(event));
-            }
-            if finished {
-                return Poll::Ready(None);
-            }
-            let mut rx = self.rx.take().expect("checked above");
-            self.changed = Some(Box::pin(async move {
-                let alive = rx.changed().await.is_ok();
-                (rx, alive)
-            }));
-        }
+        self.source.poll_event(&mut self.cursor, &mut self.slot, cx)
     }
+}
 
-    fn take_logged(&mut self) -> Option<JobEvent> {
-        let rx = self.rx.as_ref()?;
-        let event = rx.borrow().log.get(self.cursor).cloned();
-        self.cursor += usize::from(event.is_some());
-        event
+impl Drop for JobEvents {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot {
+            self.source.unsubscribe(slot);
+        }
     }
 }
 
@@ -201,44 +124,85 @@ impl std::fmt::Debug for JobEvents {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jobs::shared::{EventSink, JobShared};
+
+    type Shared = JobShared<()>;
+
+    async fn drain(mut events: JobEvents) -> Vec<JobEvent> {
+        let mut seen = Vec::new();
+        while let Some(e) = events.next().await {
+            seen.push(e);
+        }
+        seen
+    }
 
     #[tokio::test]
     async fn late_subscribers_replay_and_nothing_follows_finished() {
-        let (tx, rx) = watch::channel(JobState::new());
-        let sink = EventSink(tx);
-        let mut early = JobEvents::new(rx.clone());
-        sink.emit(JobEvent::StatusChanged {
+        let job = Arc::new(Shared::new());
+        let early = JobEvents::new(job.clone());
+        job.emit(JobEvent::StatusChanged {
             status: StatusCode::Pending,
         });
-        let waiter = tokio::spawn(async move {
-            let mut seen = Vec::new();
-            while let Some(e) = early.next().await {
-                seen.push(e);
-            }
-            seen
-        });
+        let waiter = tokio::spawn(drain(early));
         tokio::task::yield_now().await;
-        sink.emit(JobEvent::AboutToSend { attempt: 1 });
-        sink.finish(StatusCode::Success);
-        sink.emit(JobEvent::AboutToSend { attempt: 2 });
+        job.emit(JobEvent::AboutToSend { attempt: 1 });
+        job.finish(
+            StatusCode::Abandoned,
+            Err(crate::Error::new(StatusCode::Abandoned, "test")),
+        );
+        job.emit(JobEvent::AboutToSend { attempt: 2 });
         let expected = vec![
             JobEvent::StatusChanged {
                 status: StatusCode::Pending,
             },
             JobEvent::AboutToSend { attempt: 1 },
             JobEvent::StatusChanged {
-                status: StatusCode::Success,
+                status: StatusCode::Abandoned,
             },
             JobEvent::Finished {
-                status: StatusCode::Success,
+                status: StatusCode::Abandoned,
             },
         ];
         assert_eq!(waiter.await.unwrap(), expected);
-        let mut late = JobEvents::new(rx);
-        let mut seen = Vec::new();
-        while let Some(e) = late.next().await {
-            seen.push(e);
+        assert_eq!(drain(JobEvents::new(job.clone())).await, expected);
+        assert_eq!(job.snapshot().attempt, 1);
+    }
+
+    #[tokio::test]
+    async fn subscribers_end_when_the_runner_disappears() {
+        let job = Arc::new(Shared::new());
+        job.emit(JobEvent::AboutToSend { attempt: 1 });
+        let waiter = tokio::spawn(drain(JobEvents::new(job.clone())));
+        tokio::task::yield_now().await;
+        job.close();
+        assert_eq!(
+            waiter.await.unwrap(),
+            vec![JobEvent::AboutToSend { attempt: 1 }]
+        );
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        assert!(matches!(job.poll_result(&mut cx), Poll::Ready(None)));
+    }
+
+    #[tokio::test]
+    async fn many_subscribers_each_see_every_event() {
+        let job = Arc::new(Shared::new());
+        let waiters: Vec<_> = (0..5)
+            .map(|_| tokio::spawn(drain(JobEvents::new(job.clone()))))
+            .collect();
+        for attempt in 1..=50 {
+            job.emit(JobEvent::AboutToSend { attempt });
+            if attempt % 7 == 0 {
+                tokio::task::yield_now().await;
+            }
         }
-        assert_eq!(seen, expected);
+        job.finish(
+            StatusCode::Timeout,
+            Err(crate::Error::new(StatusCode::Timeout, "test")),
+        );
+        for w in waiters {
+            let seen = w.await.unwrap();
+            assert_eq!(seen.len(), 52, "{seen:?}");
+            assert_eq!(seen[49], JobEvent::AboutToSend { attempt: 50 });
+        }
     }
 }

@@ -2,7 +2,10 @@
 //! per-endpoint pauses after a rate limit.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 
 use quotient_api::Method;
 use tokio::sync::oneshot;
@@ -43,27 +46,13 @@ impl Gate {
         })
     }
 
-    pub(crate) async fn acquire(self: &Arc<Self>, priority: Priority) -> Permit {
-        let rx = {
-            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            if state.in_use < state.limit {
-                state.in_use += 1;
-                return Permit {
-                    gate: Some(self.clone()),
-                };
-            }
-            let (tx, rx) = oneshot::channel();
-            match priority {
-                Priority::Foreground => state.foreground.push_back(tx),
-                Priority::Background => state.background.push_back(tx),
-            }
-            rx
-        };
-        // The sender is only dropped inside `release`, after a failed hand
-        // over, which cannot happen while we still hold `rx`.
-        match rx.await {
-            Ok(permit) => permit,
-            Err(_) => Permit { gate: None },
+    /// Waits for a slot. The future is small and `Unpin`: a queued job
+    /// holds it for as long as it waits.
+    pub(crate) fn acquire(self: &Arc<Self>, priority: Priority) -> Acquire<'_> {
+        Acquire {
+            gate: self,
+            priority,
+            queued: None,
         }
     }
 
@@ -107,6 +96,47 @@ impl Drop for Permit {
         if let Some(gate) = self.gate.take() {
             gate.release();
         }
+    }
+}
+
+/// The future of [`Gate::acquire`].
+pub(crate) struct Acquire<'a> {
+    gate: &'a Arc<Gate>,
+    priority: Priority,
+    /// Where the permit arrives once the job is queued.
+    queued: Option<oneshot::Receiver<Permit>>,
+}
+
+impl Future for Acquire<'_> {
+    type Output = Permit;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Permit> {
+        let this = &mut *self;
+        if this.queued.is_none() {
+            let mut state = this
+                .gate
+                .state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if state.in_use < state.limit {
+                state.in_use += 1;
+                return Poll::Ready(Permit {
+                    gate: Some(this.gate.clone()),
+                });
+            }
+            let (tx, rx) = oneshot::channel();
+            match this.priority {
+                Priority::Foreground => state.foreground.push_back(tx),
+                Priority::Background => state.background.push_back(tx),
+            }
+            this.queued = Some(rx);
+        }
+        let rx = this.queued.as_mut().expect("queued above");
+        // The sender is only dropped inside `release`, after a failed hand
+        // over, which cannot happen while we still hold `rx`.
+        Pin::new(rx)
+            .poll(cx)
+            .map(|r| r.unwrap_or(Permit { gate: None }))
     }
 }
 

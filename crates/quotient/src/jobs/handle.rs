@@ -3,14 +3,15 @@
 use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::HeaderMap;
-use tokio::sync::{oneshot, watch};
 
-use super::events::{JobEvents, JobState};
+use super::events::JobEvents;
 use super::runner::lost_job;
+use super::shared::JobShared;
 use super::{Error, StatusCode};
 
 /// A running (or finished) job, returned at once by
@@ -26,23 +27,14 @@ use super::{Error, StatusCode};
 /// `abandon()` to stop it.
 #[must_use = "a job does nothing useful unless its result is awaited or its events are watched"]
 pub struct Job<T> {
-    state: watch::Receiver<JobState>,
-    cancel: watch::Sender<bool>,
-    result: oneshot::Receiver<Result<Response<T>, Error>>,
+    shared: Arc<JobShared<T>>,
     operation_id: &'static str,
 }
 
 impl<T> Job<T> {
-    pub(crate) fn new(
-        state: watch::Receiver<JobState>,
-        cancel: watch::Sender<bool>,
-        result: oneshot::Receiver<Result<Response<T>, Error>>,
-        operation_id: &'static str,
-    ) -> Self {
+    pub(crate) fn new(shared: Arc<JobShared<T>>, operation_id: &'static str) -> Self {
         Self {
-            state,
-            cancel,
-            result,
+            shared,
             operation_id,
         }
     }
@@ -54,23 +46,18 @@ impl<T> Job<T> {
 
     /// The current status: `Pending` while running, the final one after.
     pub fn status(&self) -> StatusCode {
-        self.state.borrow().status
+        self.shared.snapshot().status
     }
 
     /// The number of the current (or last) attempt, from 1; 0 before the
     /// first attempt.
     pub fn attempt(&self) -> u32 {
-        self.state.borrow().attempt
+        self.shared.snapshot().attempt
     }
 
     /// Whether the job has finished.
     pub fn is_finished(&self) -> bool {
-        self.state.borrow().finished
-    }
-
-    /// All of the job's events, from the start, ending after `Finished`.
-    pub fn events(&self) -> JobEvents {
-        JobEvents::new(self.state.clone())
+        self.shared.snapshot().finished
     }
 
     /// Stops the job as soon as possible, whatever it is doing: in flight,
@@ -78,27 +65,42 @@ impl<T> Job<T> {
     /// The job then resolves to an `Abandoned` error, unless it had already
     /// finished. Calling it again does nothing.
     pub fn abandon(&self) {
-        self.cancel.send_replace(true);
+        self.shared.abandon();
+    }
+}
+
+impl<T: Send + 'static> Job<T> {
+    /// All of the job's events, from the start, ending after `Finished`.
+    pub fn events(&self) -> JobEvents {
+        JobEvents::new(self.shared.clone())
     }
 }
 
 impl<T> Future for Job<T> {
     type Output = Result<Response<T>, Error>;
 
+    /// Polling after the result was returned gives a `NetworkError` (as a
+    /// lost job would), never a panic.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        Pin::new(&mut this.result)
-            .poll(cx)
-            .map(|r| r.unwrap_or_else(|_| Err(lost_job())))
+        self.shared
+            .poll_result(cx)
+            .map(|r| r.unwrap_or_else(|| Err(lost_job())))
+    }
+}
+
+impl<T> Drop for Job<T> {
+    fn drop(&mut self) {
+        self.shared.drop_handle();
     }
 }
 
 impl<T> std::fmt::Debug for Job<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let now = self.shared.snapshot();
         f.debug_struct("Job")
             .field("operation_id", &self.operation_id)
-            .field("status", &self.status())
-            .field("attempt", &self.attempt())
+            .field("status", &now.status)
+            .field("attempt", &now.attempt)
             .finish()
     }
 }

@@ -12,14 +12,15 @@ mod handle;
 mod policy;
 pub(crate) mod retry_after;
 pub(crate) mod runner;
+mod shared;
 mod status;
 mod transport;
 
 pub use error::Error;
-pub(crate) use events::{EventSink, JobState};
 pub use events::{JobEvent, JobEvents};
 pub use handle::{Job, Response};
 pub use policy::{BackoffStrategy, JobOptions, Priority, RateLimitPolicy, DEFAULT_MAX_BODY_SIZE};
+pub(crate) use shared::{EventSink, JobShared};
 pub use status::StatusCode;
 
 /// Pure pieces of the engine, public for fuzzing and property tests.

@@ -13,7 +13,8 @@ use reqwest::header::{
 use url::Url;
 use zeroize::Zeroizing;
 
-use super::events::{EventSink, JobEvent};
+use super::events::JobEvent;
+use super::shared::EventSink;
 
 /// Bodies up to this size go out in one piece; larger ones are streamed in
 /// chunks so upload progress means something.
@@ -30,7 +31,7 @@ pub(crate) struct AttemptRequest<'a> {
     pub token: Option<&'a SecretString>,
     pub body: &'a RequestBody,
     pub max_body_size: u64,
-    pub events: &'a EventSink,
+    pub events: &'a Arc<dyn EventSink>,
     pub attempt: u32,
 }
 
@@ -153,13 +154,13 @@ pub(crate) async fn send(req: AttemptRequest<'_>) -> Result<RawResponse, Transpo
             attempt: req.attempt,
         });
     }
-    read_body(response, req.max_body_size, req.events).await
+    read_body(response, req.max_body_size, &**req.events).await
 }
 
 async fn read_body(
     mut response: reqwest::Response,
     limit: u64,
-    events: &EventSink,
+    events: &dyn EventSink,
 ) -> Result<RawResponse, TransportError> {
     let status = response.status().as_u16();
     let total = response.content_length();
@@ -194,7 +195,7 @@ struct UploadStream {
     data: Bytes,
     pos: usize,
     throttle: ProgressThrottle,
-    events: EventSink,
+    events: Arc<dyn EventSink>,
     attempt: u32,
     sent_reported: Arc<AtomicBool>,
 }

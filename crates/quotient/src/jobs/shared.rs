@@ -1,0 +1,307 @@
+//! The state one job shares between its runner, its handle and whoever
+//! watches its events: one allocation and one lock per job.
+//!
+//! A job used to be two `watch` channels and a oneshot. Every event then
+//! notified eight waiter lists, even when nobody was watching, and a
+//! queued job carried three allocations. Here an event wakes only the
+//! subscribers that are actually waiting, and a job that nobody watches
+//! pays for a `Vec` push under an uncontended lock.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+use super::events::JobEvent;
+use super::{Error, Response, StatusCode};
+
+/// Where events go; the transport sees a job only through this.
+pub(crate) trait EventSink: Send + Sync + 'static {
+    /// Records `event` and wakes the subscribers waiting for one.
+    fn emit(&self, event: JobEvent);
+}
+
+/// What [`JobEvents`](super::JobEvents) needs from a job, whatever its
+/// response type.
+pub(crate) trait EventSource: Send + Sync + 'static {
+    /// The event at `*cursor`, advancing it; `None` once the log is over.
+    /// Registers `cx`'s waker in `slot` (allocated on first use) when the
+    /// next event has not happened yet.
+    fn poll_event(
+        &self,
+        cursor: &mut usize,
+        slot: &mut Option<usize>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<JobEvent>>;
+
+    /// Forgets a subscriber's waker slot.
+    fn unsubscribe(&self, slot: usize);
+}
+
+/// The job's state as its handle reports it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Snapshot {
+    pub status: StatusCode,
+    pub attempt: u32,
+    pub finished: bool,
+}
+
+pub(crate) struct JobShared<T> {
+    /// Set by `abandon()`; read without the lock on every runner poll.
+    cancelled: AtomicBool,
+    state: Mutex<State<T>>,
+}
+
+struct State<T> {
+    log: EventLog,
+    /// The runner's waker, woken by `abandon()`.
+    runner: Option<Waker>,
+    result: Option<Result<Response<T>, Error>>,
+    /// The waker of whoever awaits the handle.
+    awaiting: Option<Waker>,
+    /// False once the handle is dropped: a result then has nowhere to go.
+    handle_alive: bool,
+}
+
+/// The non-generic part: status, the event log and its subscribers.
+struct EventLog {
+    status: StatusCode,
+    attempt: u32,
+    events: Vec<JobEvent>,
+    finished: bool,
+    /// The runner went away without finishing (its runtime shut down).
+    closed: bool,
+    subscribers: Vec<Option<Waker>>,
+}
+
+impl EventLog {
+    /// Appends `event` (nothing after `Finished`) and returns whether a
+    /// subscriber waits for it.
+    fn push(&mut self, event: JobEvent) -> bool {
+        if self.finished {
+            return false;
+        }
+        match &event {
+            JobEvent::StatusChanged { status } => self.status = *status,
+            JobEvent::AboutToSend { attempt } => self.attempt = *attempt,
+            JobEvent::Finished { .. } => self.finished = true,
+            _ => {}
+        }
+        self.events.push(event);
+        self.subscribers.iter().any(Option::is_some)
+    }
+
+    /// The wakers of waiting subscribers, taken so they wake outside the lock.
+    fn take_wakers(&mut self) -> Vec<Waker> {
+        self.subscribers
+            .iter_mut()
+            .filter_map(Option::take)
+            .collect()
+    }
+
+    fn poll_event(
+        &mut self,
+        cursor: &mut usize,
+        slot: &mut Option<usize>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<JobEvent>> {
+        if let Some(event) = self.events.get(*cursor) {
+            *cursor += 1;
+            return Poll::Ready(Some(event.clone()));
+        }
+        if self.finished || self.closed {
+            return Poll::Ready(None);
+        }
+        let index = *slot.get_or_insert_with(|| {
+            self.subscribers.push(None);
+            self.subscribers.len() - 1
+        });
+        match &mut self.subscribers[index] {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            other => *other = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+}
+
+fn wake_all(wakers: Vec<Waker>) {
+    for w in wakers {
+        w.wake();
+    }
+}
+
+impl<T> JobShared<T> {
+    pub(crate) fn new() -> Self {
+        Self {
+            cancelled: AtomicBool::new(false),
+            state: Mutex::new(State {
+                log: EventLog {
+                    status: StatusCode::Unprepared,
+                    attempt: 0,
+                    events: Vec::new(),
+                    finished: false,
+                    closed: false,
+                    subscribers: Vec::new(),
+                },
+                runner: None,
+                result: None,
+                awaiting: None,
+                handle_alive: true,
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        let state = self.lock();
+        Snapshot {
+            status: state.log.status,
+            attempt: state.log.attempt,
+            finished: state.log.finished,
+        }
+    }
+
+    /// The number of the current (or last) attempt.
+    pub(crate) fn attempt(&self) -> u32 {
+        self.lock().log.attempt
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// Asks the runner to stop.
+    pub(crate) fn abandon(&self) {
+        if self.cancelled.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let runner = self.lock().runner.take();
+        if let Some(w) = runner {
+            w.wake();
+        }
+    }
+
+    /// Remembers the runner's waker for `abandon()`. The caller checks
+    /// `is_cancelled` after this, so an abandon in between is not missed.
+    pub(crate) fn register_runner(&self, waker: &Waker) {
+        let mut state = self.lock();
+        match &mut state.runner {
+            Some(w) if w.will_wake(waker) => {}
+            other => *other = Some(waker.clone()),
+        }
+    }
+
+    /// Ends the job: `StatusChanged` and `Finished`, then the result to the
+    /// handle. Both under one lock, so a handle that sees the result also
+    /// sees the job finished.
+    pub(crate) fn finish(&self, status: StatusCode, result: Result<Response<T>, Error>) {
+        let (subscribers, awaiting, dropped) = {
+            let mut state = self.lock();
+            let a = state.log.push(JobEvent::StatusChanged { status });
+            let b = state.log.push(JobEvent::Finished { status });
+            let subscribers = if a || b {
+                state.log.take_wakers()
+            } else {
+                Vec::new()
+            };
+            state.runner = None;
+            let dropped = if state.handle_alive {
+                state.result = Some(result);
+                None
+            } else {
+                Some(result)
+            };
+            (subscribers, state.awaiting.take(), dropped)
+        };
+        // A result nobody can receive is dropped outside the lock.
+        drop(dropped);
+        wake_all(subscribers);
+        if let Some(w) = awaiting {
+            w.wake();
+        }
+    }
+
+    /// The runner is gone without finishing (its task was dropped): the
+    /// handle and the subscribers must not wait forever.
+    pub(crate) fn close(&self) {
+        let (subscribers, awaiting) = {
+            let mut state = self.lock();
+            if state.log.finished {
+                return;
+            }
+            state.log.closed = true;
+            (state.log.take_wakers(), state.awaiting.take())
+        };
+        wake_all(subscribers);
+        if let Some(w) = awaiting {
+            w.wake();
+        }
+    }
+
+    /// The handle's side: the result once it is there.
+    pub(crate) fn poll_result(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Response<T>, Error>>> {
+        let mut state = self.lock();
+        if let Some(result) = state.result.take() {
+            return Poll::Ready(Some(result));
+        }
+        if state.log.closed || state.log.finished {
+            // Closed, or the result was already taken.
+            return Poll::Ready(None);
+        }
+        match &mut state.awaiting {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            other => *other = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// The handle was dropped: a result arriving later is discarded.
+    pub(crate) fn drop_handle(&self) {
+        let result = {
+            let mut state = self.lock();
+            state.handle_alive = false;
+            state.awaiting = None;
+            state.result.take()
+        };
+        drop(result);
+    }
+}
+
+impl<T: Send + 'static> EventSink for JobShared<T> {
+    fn emit(&self, event: JobEvent) {
+        let subscribers = {
+            let mut state = self.lock();
+            if !state.log.push(event) {
+                return;
+            }
+            state.log.take_wakers()
+        };
+        wake_all(subscribers);
+    }
+}
+
+impl<T: Send + 'static> EventSource for JobShared<T> {
+    fn poll_event(
+        &self,
+        cursor: &mut usize,
+        slot: &mut Option<usize>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<JobEvent>> {
+        self.lock().log.poll_event(cursor, slot, cx)
+    }
+
+    fn unsubscribe(&self, slot: usize) {
+        let waker = self
+            .lock()
+            .log
+            .subscribers
+            .get_mut(slot)
+            .and_then(Option::take);
+        drop(waker);
+    }
+}
