@@ -130,6 +130,26 @@ async fn main() {
             client.run(op).await;
         }
         println!("{:.1} µs per op", start.elapsed().as_secs_f64() * 1e6 / n as f64);
+        // CPU time per op of each thread (the client's is on the critical path).
+        for task in std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten() {
+            let on_cpu_ns: f64 = std::fs::read_to_string(task.path().join("schedstat"))
+                .ok()
+                .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+                .unwrap_or(0.0);
+            let name = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+            // utime and stime, in clock ticks (fields 14 and 15 of stat).
+            let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+            let after_comm = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+            let ticks: Vec<f64> = after_comm.split_whitespace().skip(11).take(2).filter_map(|v| v.parse().ok()).collect();
+            let per_op = |t: f64| t * 10_000.0 / n as f64;
+            println!(
+                "  thread {}: {:.1} µs CPU per op (user {:.1}, system {:.1})",
+                name.trim(),
+                on_cpu_ns / 1e3 / n as f64,
+                ticks.first().copied().map(per_op).unwrap_or(0.0),
+                ticks.get(1).copied().map(per_op).unwrap_or(0.0)
+            );
+        }
         return;
     }
     let quick = args.iter().any(|a| a == "--quick");

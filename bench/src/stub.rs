@@ -63,7 +63,7 @@ fn memchr(needle: &[u8], haystack: &[u8]) -> bool {
 /// Starts the stub on its own thread and runtime; returns its address.
 pub fn start() -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    std::thread::Builder::new().name("stub".into()).spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         rt.block_on(async move {
             let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -79,6 +79,6 @@ pub fn start() -> SocketAddr {
                 });
             }
         });
-    });
+    }).expect("the stub thread starts");
     rx.recv().expect("the stub starts")
 }

@@ -165,32 +165,200 @@ pub struct ErrorBody {
 impl ErrorBody {
     /// Parses an error body leniently: the JSON must be an object, but each
     /// field of the wrong type is dropped rather than failing the whole body.
+    /// As in a JSON object read into a map, the last of duplicate keys wins.
+    ///
+    /// One pass over the body: each known field's text is borrowed and
+    /// decoded into its type, other keys are skipped without allocating.
     pub fn parse(body: &[u8]) -> Option<Self> {
-        let serde_json::Value::Object(map) = serde_json::from_slice(body).ok()? else {
-            return None;
-        };
-        let take = |key: &str| map.get(key).cloned();
-        fn typed<T: serde::de::DeserializeOwned>(v: Option<serde_json::Value>) -> Option<T> {
-            v.and_then(|v| serde_json::from_value(v).ok())
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let body = de.deserialize_map(LenientVisitor).ok()?;
+        de.end().ok()?;
+        Some(body)
+    }
+}
+
+/// The keys [`ErrorBody`] reads; the rest are skipped.
+enum Key {
+    Errcode,
+    Error,
+    RetryAfterMs,
+    SoftLogout,
+    ConsentUri,
+    RoomVersion,
+    Flows,
+    Params,
+    Session,
+    Completed,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl serde::de::Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Key, E> {
+                Ok(match key {
+                    "errcode" => Key::Errcode,
+                    "error" => Key::Error,
+                    "retry_after_ms" => Key::RetryAfterMs,
+                    "soft_logout" => Key::SoftLogout,
+                    "consent_uri" => Key::ConsentUri,
+                    "room_version" => Key::RoomVersion,
+                    "flows" => Key::Flows,
+                    "params" => Key::Params,
+                    "session" => Key::Session,
+                    "completed" => Key::Completed,
+                    _ => Key::Other,
+                })
+            }
         }
-        Some(Self {
-            errcode: typed(take("errcode")),
-            error: typed(take("error")),
-            retry_after_ms: typed(take("retry_after_ms")),
-            soft_logout: typed(take("soft_logout")),
-            consent_uri: typed(take("consent_uri")),
-            room_version: typed(take("room_version")),
-            flows: typed(take("flows")),
-            params: typed(take("params")),
-            session: typed(take("session")),
-            completed: typed(take("completed")),
-        })
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+struct LenientVisitor;
+
+impl<'de> serde::de::Visitor<'de> for LenientVisitor {
+    type Value = ErrorBody;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ErrorBody, A::Error> {
+        /// The field's value as `T`, or `None` when it has another type
+        /// (`null` included, as for a missing field).
+        fn typed<T: serde::de::DeserializeOwned>(raw: &serde_json::value::RawValue) -> Option<T> {
+            serde_json::from_str(raw.get()).ok()
+        }
+        let mut body = ErrorBody::default();
+        while let Some(key) = map.next_key::<Key>()? {
+            if let Key::Other = key {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                continue;
+            }
+            let raw: &serde_json::value::RawValue = map.next_value()?;
+            match key {
+                Key::Errcode => body.errcode = typed(raw),
+                Key::Error => body.error = typed(raw),
+                Key::RetryAfterMs => body.retry_after_ms = typed(raw),
+                Key::SoftLogout => body.soft_logout = typed(raw),
+                Key::ConsentUri => body.consent_uri = typed(raw),
+                Key::RoomVersion => body.room_version = typed(raw),
+                Key::Flows => body.flows = typed(raw),
+                Key::Params => body.params = typed(raw),
+                Key::Session => body.session = typed(raw),
+                Key::Completed => body.completed = typed(raw),
+                Key::Other => {}
+            }
+        }
+        Ok(body)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The straightforward reading: the whole body as a `Value` map, then
+    /// each field on its own. The one-pass parser must agree with it.
+    fn parse_via_value(body: &[u8]) -> Option<ErrorBody> {
+        let serde_json::Value::Object(map) = serde_json::from_slice(body).ok()? else {
+            return None;
+        };
+        fn typed<T: serde::de::DeserializeOwned>(v: Option<&serde_json::Value>) -> Option<T> {
+            v.and_then(|v| serde_json::from_value(v.clone()).ok())
+        }
+        Some(ErrorBody {
+            errcode: typed(map.get("errcode")),
+            error: typed(map.get("error")),
+            retry_after_ms: typed(map.get("retry_after_ms")),
+            soft_logout: typed(map.get("soft_logout")),
+            consent_uri: typed(map.get("consent_uri")),
+            room_version: typed(map.get("room_version")),
+            flows: typed(map.get("flows")),
+            params: typed(map.get("params")),
+            session: typed(map.get("session")),
+            completed: typed(map.get("completed")),
+        })
+    }
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<u64>().prop_map(serde_json::Value::from),
+            (-1e6f64..1e6).prop_map(serde_json::Value::from),
+            "M_[A-Z_]{0,12}|m\\.login\\.[a-z]{1,8}|.{0,12}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                proptest::collection::btree_map("stages|type|[a-z.]{1,8}", inner, 0..4)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Objects mixing the known keys (any value type, repeated keys
+        /// included) with unknown ones parse as the `Value` reading does.
+        #[test]
+        fn one_pass_parse_agrees_on_any_object(
+            fields in proptest::collection::vec(
+                ("errcode|error|retry_after_ms|soft_logout|consent_uri|room_version|flows|params|session|completed|[a-z_]{1,10}", json_value()),
+                0..8,
+            )
+        ) {
+            let text = format!(
+                "{{{}}}",
+                fields
+                    .iter()
+                    .map(|(k, v)| format!("{}:{v}", serde_json::Value::from(k.as_str())))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            proptest::prop_assert_eq!(ErrorBody::parse(text.as_bytes()), parse_via_value(text.as_bytes()), "{}", text);
+        }
+    }
+
+    #[test]
+    fn one_pass_parse_agrees_with_reading_a_value_map() {
+        let bodies: &[&str] = &[
+            r#"{"errcode":"M_FORBIDDEN","error":"no"}"#,
+            r#"{"errcode":"M_LIMIT_EXCEEDED","retry_after_ms":1500,"extra":{"a":[1,2,{"b":null}]}}"#,
+            r#"{"flows":[{"stages":["m.login.password"]}],"params":{"m.login.terms":{"policies":{}}},"session":"s","completed":["m.login.dummy"]}"#,
+            r#"{"errcode":42,"error":["not","text"],"retry_after_ms":-1,"soft_logout":"yes","flows":{"x":1}}"#,
+            r#"{"errcode":null,"error":null,"session":null}"#,
+            r#"{"error":"first","error":"second","errcode":"M_A","errcode":7}"#,
+            r#"{"err\u0063ode":"M_ESCAPED_KEY","error":"tab\tand \"quote\" and \u00e9"}"#,
+            r#"{"retry_after_ms":1.5,"soft_logout":true,"consent_uri":"https://x/y","room_version":"11"}"#,
+            r#"  {"errcode":"M_UNKNOWN"}  "#,
+            r#"{}"#,
+            r#"[]"#,
+            r#""text""#,
+            r#"null"#,
+            r#"{"errcode":"M_X"} trailing"#,
+            r#"{"errcode":"M_X""#,
+            r#"<html>502</html>"#,
+            "",
+        ];
+        for body in bodies {
+            assert_eq!(
+                ErrorBody::parse(body.as_bytes()),
+                parse_via_value(body.as_bytes()),
+                "{body}"
+            );
+        }
+    }
 
     #[test]
     fn errcodes_round_trip_and_keep_unknown_ones() {

@@ -56,15 +56,28 @@ impl ConnectionInner {
             .clone()
     }
 
-    /// The full URL for a built path (already percent-encoded).
+    /// The full URL for a built path (already percent-encoded), appended to
+    /// the homeserver's own path. Built from the parsed base URL, so the
+    /// host is not parsed again for every request.
     pub(crate) fn url_for(&self, path_and_query: &str) -> Result<Url, Error> {
-        let base = self.homeserver.as_str().trim_end_matches('/');
-        Url::parse(&format!("{base}{path_and_query}")).map_err(|e| {
-            Error::new(
+        if !path_and_query.starts_with('/') {
+            return Err(Error::new(
                 StatusCode::IncorrectRequest,
-                format!("cannot form the request URL: {e}"),
-            )
-        })
+                format!("cannot form the request URL: `{path_and_query}` does not start with `/`"),
+            ));
+        }
+        let (path, query) = match path_and_query.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (path_and_query, None),
+        };
+        let mut url = self.homeserver.clone();
+        let mut full = String::with_capacity(url.path().len() + path.len());
+        full.push_str(url.path().trim_end_matches('/'));
+        full.push_str(path);
+        url.set_path(&full);
+        url.set_query(query);
+        url.set_fragment(None);
+        Ok(url)
     }
 }
 
@@ -178,7 +191,8 @@ impl Connection {
         self.start(request, Arc::new(options))
     }
 
-    fn start<E>(&self, request: E, options: Arc<JobOptions>) -> Job<E::Response>
+    /// [`submit_with`](Self::submit_with) with options shared between jobs.
+    pub(crate) fn start<E>(&self, request: E, options: Arc<JobOptions>) -> Job<E::Response>
     where
         E: Endpoint,
         E::Response: Send + 'static,
@@ -384,6 +398,44 @@ mod tests {
         Connection::builder(url.parse().unwrap())
             .allow_insecure_http(allow)
             .build()
+    }
+
+    #[test]
+    fn request_urls_keep_the_base_path_and_match_a_full_parse() {
+        for (base, path) in [
+            ("https://example.org", "/_matrix/client/versions"),
+            (
+                "https://example.org/",
+                "/_matrix/client/v3/sync?since=s1&timeout=30000",
+            ),
+            (
+                "https://example.org/prefix/",
+                "/_matrix/client/v3/rooms/%21a%3Ab/join",
+            ),
+            (
+                "https://example.org:8448/a/b",
+                "/_matrix/media/v3/download/x/y?allow_redirect=true",
+            ),
+            (
+                "http://127.0.0.1:8008",
+                "/_matrix/client/v3/rooms/%23alias%3Ax/state/m.room.name/",
+            ),
+            ("https://[::1]:8448", "/_matrix/client/v3/profile/%40u%3Ax?"),
+            (
+                "https://xn--mnchen-3ya.example",
+                "/_matrix/client/v3/user/%40u%3Ax/filter/1",
+            ),
+        ] {
+            let conn = build(base, true).unwrap();
+            let url = conn.inner.url_for(path).unwrap();
+            let expected: Url = format!("{}{path}", base.trim_end_matches('/'))
+                .parse()
+                .unwrap();
+            assert_eq!(url, expected, "{base} + {path}");
+        }
+        let conn = build("https://example.org", false).unwrap();
+        let e = conn.inner.url_for("_matrix/client/versions").unwrap_err();
+        assert_eq!(e.status(), StatusCode::IncorrectRequest);
     }
 
     #[test]

@@ -155,8 +155,9 @@ impl Connection {
     {
         let mut request = request;
         request.set_auth(None);
+        let options = std::sync::Arc::new(options);
         for round in 0..MAX_ROUNDS {
-            let err = match self.submit_with(request.clone(), options.clone()).await {
+            let err = match self.start(request.clone(), options.clone()).await {
                 Ok(response) => return Ok(response),
                 Err(err) => err,
             };
