@@ -1,10 +1,12 @@
 //! A connection to one homeserver: where jobs are submitted.
 
-use std::sync::{Arc, PoisonError, RwLock};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use quotient_api::generated::capabilities::Capabilities;
 use quotient_api::{Endpoint, SecretString, UserId};
+use tokio::time::Sleep;
 use url::Url;
 
 use crate::jobs::gate::{EndpointPauses, Gate};
@@ -46,6 +48,8 @@ pub(crate) struct ConnectionInner {
     defaults: Arc<JobOptions>,
     pub(crate) gate: Arc<Gate>,
     pub(crate) pauses: EndpointPauses,
+    /// The timer of the last attempt, see [`ConnectionInner::keep_timer`].
+    spare_timer: Mutex<Option<Pin<Box<Sleep>>>>,
 }
 
 impl ConnectionInner {
@@ -54,6 +58,24 @@ impl ConnectionInner {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Keeps a finished attempt's timer registered until the next attempt
+    /// has registered its own (which this then drops).
+    ///
+    /// Tokio wakes its driver with a system call whenever a timer is
+    /// registered while no other timer is pending. Without this, every
+    /// attempt of back-to-back requests would pay that call and an extra
+    /// turn of the event loop, because the previous attempt's timer is gone
+    /// by then. A kept timer fires at most once, at its old deadline, and
+    /// wakes nothing that is still running.
+    pub(crate) fn keep_timer(&self, timer: Pin<Box<Sleep>>) {
+        let previous = self
+            .spare_timer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .replace(timer);
+        drop(previous);
     }
 
     /// The full URL for a built path (already percent-encoded), appended to
@@ -385,6 +407,7 @@ impl ConnectionBuilder {
                 defaults: Arc::new(self.defaults),
                 gate: Gate::new(self.max_concurrent_jobs),
                 pauses: EndpointPauses::default(),
+                spare_timer: Mutex::new(None),
             }),
         })
     }

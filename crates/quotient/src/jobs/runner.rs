@@ -11,7 +11,6 @@ use quotient_api::{
     AuthRequirement, ErrorBody, HttpRequest, IncomingResponse, Metadata, ResponseParts,
     SecretString,
 };
-use tokio::time::error::Elapsed;
 use tokio::time::{Instant, Sleep};
 use tracing::Instrument as _;
 use url::Url;
@@ -69,6 +68,12 @@ pub(crate) fn prepare(
         server_wait,
         options,
     }))
+}
+
+/// How one attempt on the wire ended.
+enum Attempt {
+    Answered(Result<RawResponse, TransportError>),
+    TimedOut,
 }
 
 /// What one attempt leads to.
@@ -247,37 +252,42 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
     }
 
     /// One attempt on the wire, within `timeout`.
-    async fn send(
-        &self,
-        attempt: u32,
-        timeout: Duration,
-    ) -> Result<Result<Result<RawResponse, TransportError>, Elapsed>, Error> {
+    async fn send(&self, attempt: u32, timeout: Duration) -> Result<Attempt, Error> {
         let spec = &*self.spec;
         let events: Arc<dyn EventSink> = self.job.clone();
         // Boxed: an attempt's state is large, and keeping it out of the
         // job's own future keeps a queued job small.
-        let send = Box::pin(tokio::time::timeout(
-            timeout,
-            transport::send(AttemptRequest {
-                client: &self.conn.http,
-                url: &spec.url,
-                method: spec.meta.method,
-                headers: &spec.request.headers,
-                token: spec.token.as_ref(),
-                body: &spec.request.body,
-                max_body_size: spec.options.max_body_size,
-                events: &events,
-                attempt,
-            }),
-        ));
-        self.unless_abandoned(send).await
+        let mut send = Box::pin(transport::send(AttemptRequest {
+            client: &self.conn.http,
+            url: &spec.url,
+            method: spec.meta.method,
+            headers: &spec.request.headers,
+            token: spec.token.as_ref(),
+            body: &spec.request.body,
+            max_body_size: spec.options.max_body_size,
+            events: &events,
+            attempt,
+        }));
+        let mut timer = Box::pin(tokio::time::sleep(timeout));
+        let outcome = self
+            .unless_abandoned(std::future::poll_fn(|cx| {
+                // The answer first: one that is there wins over the timer.
+                if let Poll::Ready(answer) = send.as_mut().poll(cx) {
+                    return Poll::Ready(Attempt::Answered(answer));
+                }
+                timer.as_mut().poll(cx).map(|()| Attempt::TimedOut)
+            }))
+            .await;
+        drop(send);
+        self.conn.keep_timer(timer);
+        outcome
     }
 
     /// What an attempt's outcome leads to: the job's end, or the time of
     /// the next attempt (after reporting why there is one).
     fn decide(
         &self,
-        outcome: Result<Result<RawResponse, TransportError>, Elapsed>,
+        outcome: Attempt,
         timeout: Duration,
         attempt: u32,
         deadline: Option<Instant>,
@@ -285,15 +295,15 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
         rate_rounds: &mut u32,
     ) -> ControlFlow<Result<Response<R>, Error>, Instant> {
         let verdict = match outcome {
-            Err(_elapsed) => self.transport_failure(
+            Attempt::TimedOut => self.transport_failure(
                 Error::new(
                     StatusCode::Timeout,
                     format!("no complete answer within {}", fmt_duration(timeout)),
                 ),
                 true,
             ),
-            Ok(Err(e)) => self.transport_error(e),
-            Ok(Ok(raw)) => self.interpret(raw),
+            Attempt::Answered(Err(e)) => self.transport_error(e),
+            Attempt::Answered(Ok(raw)) => self.interpret(raw),
         };
         let options = &self.spec.options;
         match verdict {
