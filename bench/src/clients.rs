@@ -56,12 +56,21 @@ struct RawToken {
 pub struct Raw {
     http: reqwest::Client,
     base: Url,
+    /// At most this many requests in flight, when set (as the others' limits).
+    limit: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl Raw {
-    pub async fn new(base: Url, _pool: usize) -> Self {
+    pub async fn new(base: Url, limit: Option<usize>) -> Self {
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-        Self { http, base }
+        Self { http, base, limit: limit.map(|n| Arc::new(tokio::sync::Semaphore::new(n))) }
+    }
+
+    async fn slot(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        match &self.limit {
+            Some(s) => Some(s.acquire().await.expect("open semaphore")),
+            None => None,
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -76,10 +85,13 @@ impl Raw {
 
     async fn token_flow(&self) {
         let url = self.url("/_matrix/client/v1/login/get_token");
+        let slot = self.slot().await;
         let first = self.http.post(&url).bearer_auth(TOKEN).header("content-type", "application/json").body("{}").send().await.expect("send");
         assert_eq!(first.status().as_u16(), 401);
         let challenge: RawChallenge = serde_json::from_slice(&first.bytes().await.expect("body")).expect("challenge");
+        drop(slot);
         let body = serde_json::json!({"auth": {"type": "m.login.password", "identifier": {"type": "m.id.user", "user": "@bench:localhost"}, "password": "pw", "session": challenge.session}});
+        let _slot = self.slot().await;
         let second = self.http.post(&url).bearer_auth(TOKEN).header("content-type", "application/json").body(serde_json::to_vec(&body).expect("json")).send().await.expect("send");
         assert_eq!(second.status().as_u16(), 200);
         let _: RawToken = serde_json::from_slice(&second.bytes().await.expect("body")).expect("token");
@@ -156,8 +168,9 @@ pub struct Quotient {
 }
 
 impl Quotient {
-    pub async fn new(base: Url, max_concurrent: usize) -> Self {
-        let conn = Connection::builder(base).max_concurrent_jobs(max_concurrent).build().expect("connection");
+    pub async fn new(base: Url, limit: Option<usize>) -> Self {
+        // No limit: as many jobs on the wire as there are (like raw's reqwest).
+        let conn = Connection::builder(base).max_concurrent_jobs(limit.unwrap_or(usize::MAX)).build().expect("connection");
         conn.set_access_token(Some(TOKEN.into()));
         Self { conn }
     }

@@ -2,6 +2,7 @@
 //!
 //!   quotient-bench [--quick]             run S1–S5, print the table
 //!   quotient-bench [--quick] --latency   only S1 and S2
+//!   quotient-bench --profile raw|quotient N [token|s3]   one client, N times, for perf
 //!   quotient-bench --child S C ADDR      one measured run in a fresh process
 //!
 //! Scenarios run A/B interleaved (ABBA rounds) so machine drift cancels out.
@@ -68,11 +69,13 @@ fn row(scenario: &str, client: &str, value: String, ratio: Option<f64>) {
 
 async fn child(scenario: &str, client: &str, addr: &str) {
     let base: url::Url = format!("http://{addr}").parse().unwrap();
+    // The same limit on requests in flight for every client, or none.
+    let limit: Option<usize> = std::env::var("S3_LIMIT").ok().and_then(|v| v.parse().ok());
     let c: Box<dyn Client> = match client {
-        "raw" => Box::new(Raw::new(base, 1000).await),
+        "raw" => Box::new(Raw::new(base, limit).await),
         #[cfg(feature = "matrix-sdk")]
-        "matrix-sdk" => Box::new(sdk::Sdk::new(base).await),
-        _ => Box::new(Quotient::new(base, 1000).await),
+        "matrix-sdk" => Box::new(sdk::Sdk::new(base, limit).await),
+        _ => Box::new(Quotient::new(base, limit).await),
     };
     match scenario {
         "s3" => {
@@ -120,14 +123,21 @@ async fn main() {
         let addr = stub::start();
         let base: url::Url = format!("http://{addr}").parse().unwrap();
         let n: usize = args.get(3).and_then(|v| v.parse().ok()).unwrap_or(50_000);
+        // `s3`: rounds of 1,000 concurrent flows, with S3_LIMIT as in S3.
+        let s3 = args.iter().any(|a| a == "s3");
+        let limit: Option<usize> = std::env::var("S3_LIMIT").ok().and_then(|v| v.parse().ok());
         let client: Box<dyn Client> = match args.get(2).map(String::as_str) {
-            Some("raw") => Box::new(Raw::new(base, 16).await),
-            _ => Box::new(Quotient::new(base, 16).await),
+            Some("raw") => Box::new(Raw::new(base, if s3 { limit } else { None }).await),
+            _ => Box::new(Quotient::new(base, if s3 { limit } else { Some(16) }).await),
         };
         let op = if args.iter().any(|a| a == "token") { clients::Op::TokenFlow } else { clients::Op::Versions };
         let start = Instant::now();
         for _ in 0..n {
-            client.run(op).await;
+            if s3 {
+                client.concurrent_flows(1000).await;
+            } else {
+                client.run(op).await;
+            }
         }
         println!("{:.1} µs per op", start.elapsed().as_secs_f64() * 1e6 / n as f64);
         // CPU time per op of each thread (the client's is on the critical path).
@@ -155,14 +165,16 @@ async fn main() {
     let quick = args.iter().any(|a| a == "--quick");
     let addr = stub::start();
     let base: url::Url = format!("http://{addr}").parse().unwrap();
-    let raw = Raw::new(base.clone(), 16).await;
-    let quotient = Quotient::new(base.clone(), 16).await;
+    // Sequential scenarios: each client with its defaults (quotient's is 16
+    // jobs on the wire; raw and matrix-sdk have no limit).
+    let raw = Raw::new(base.clone(), None).await;
+    let quotient = Quotient::new(base.clone(), Some(16)).await;
     #[allow(unused_mut)]
     let mut clients: Vec<&dyn Client> = vec![&raw, &quotient];
     #[allow(unused_mut)]
     let mut names = vec!["raw", "quotient"];
     #[cfg(feature = "matrix-sdk")]
-    let sdk_client = sdk::Sdk::new(base.clone()).await;
+    let sdk_client = sdk::Sdk::new(base.clone(), None).await;
     #[cfg(feature = "matrix-sdk")]
     {
         clients.push(&sdk_client);
@@ -193,20 +205,34 @@ async fn main() {
         return;
     }
 
-    // S3: 1,000 concurrent flows, each client in a fresh process (peak RSS).
+    // S3: 1,000 concurrent flows, each client in a fresh process (peak RSS),
+    // first with no limit on requests in flight, then with 16 for all.
     let addr_s = addr.to_string();
-    let mut s3: Vec<(f64, f64)> = vec![(0.0, 0.0); names.len()];
-    for round in 0..(if quick { 1 } else { 3 }) {
-        let order: Vec<usize> = if round % 2 == 0 { (0..names.len()).collect() } else { (0..names.len()).rev().collect() };
-        for i in order {
-            let r = run_child("s3", names[i], &addr_s, &[]);
-            s3[i].0 += r[0];
-            s3[i].1 = s3[i].1.max(r[1]);
+    let rounds = if quick { 1 } else { 3 };
+    for limit in [None, Some(16)] {
+        let env: Vec<(&str, String)> = limit.map(|l: usize| ("S3_LIMIT", l.to_string())).into_iter().collect();
+        let mut s3: Vec<(f64, f64, usize, usize)> = vec![(0.0, 0.0, 0, 0); names.len()];
+        for round in 0..rounds {
+            let order: Vec<usize> = if round % 2 == 0 { (0..names.len()).collect() } else { (0..names.len()).rev().collect() };
+            for i in order {
+                stub::take_connection_counts();
+                let r = run_child("s3", names[i], &addr_s, &env);
+                let (accepted, most_open) = stub::take_connection_counts();
+                s3[i].0 += r[0];
+                s3[i].1 = s3[i].1.max(r[1]);
+                s3[i].2 = s3[i].2.max(accepted);
+                s3[i].3 = s3[i].3.max(most_open);
+            }
         }
-    }
-    let rounds = if quick { 1.0 } else { 3.0 };
-    for (i, name) in names.iter().enumerate() {
-        row("S3 1,000 concurrent flows", name, format!("{:.0} flows/s, peak RSS {:.1} MiB", s3[i].0 / rounds, s3[i].1 / 1024.0), Some((s3[0].0 / rounds) / (s3[i].0 / rounds)));
+        let rounds = rounds as f64;
+        let title = match limit {
+            None => "S3 1,000 concurrent flows, no limit".to_owned(),
+            Some(l) => format!("S3 1,000 concurrent flows, {l} requests in flight"),
+        };
+        for (i, name) in names.iter().enumerate() {
+            let value = format!("{:.0} flows/s, peak RSS {:.1} MiB, {} connections", s3[i].0 / rounds, s3[i].1 / 1024.0, s3[i].2);
+            row(&title, name, value, Some((s3[0].0 / rounds) / (s3[i].0 / rounds)));
+        }
     }
 
     // S4: jobs held pending by a long-poll.

@@ -20,8 +20,10 @@ pub struct Sdk {
 }
 
 impl Sdk {
-    pub async fn new(base: Url) -> Self {
-        let client = matrix_sdk::Client::builder().homeserver_url(base.as_str()).build().await.expect("matrix-sdk client");
+    pub async fn new(base: Url, limit: Option<usize>) -> Self {
+        // matrix-sdk's default is no limit; a limit uses its own setting.
+        let config = matrix_sdk::config::RequestConfig::default().max_concurrent_requests(limit.and_then(std::num::NonZeroUsize::new));
+        let client = matrix_sdk::Client::builder().homeserver_url(base.as_str()).request_config(config).build().await.expect("matrix-sdk client");
         let session = MatrixSession {
             meta: SessionMeta { user_id: "@bench:localhost".try_into().expect("user id"), device_id: "BENCHDEV".into() },
             tokens: SessionTokens { access_token: TOKEN.into(), refresh_token: None },

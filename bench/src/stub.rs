@@ -4,6 +4,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -60,6 +61,15 @@ fn memchr(needle: &[u8], haystack: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+static ACCEPTED: AtomicUsize = AtomicUsize::new(0);
+static OPEN: AtomicUsize = AtomicUsize::new(0);
+static MOST_OPEN: AtomicUsize = AtomicUsize::new(0);
+
+/// Connections accepted and the most open at once since the last call.
+pub fn take_connection_counts() -> (usize, usize) {
+    (ACCEPTED.swap(0, Ordering::SeqCst), MOST_OPEN.swap(OPEN.load(Ordering::SeqCst), Ordering::SeqCst))
+}
+
 /// Starts the stub on its own thread and runtime; returns its address.
 pub fn start() -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
@@ -71,11 +81,15 @@ pub fn start() -> SocketAddr {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { continue };
                 let _ = stream.set_nodelay(true);
+                ACCEPTED.fetch_add(1, Ordering::SeqCst);
+                let open = OPEN.fetch_add(1, Ordering::SeqCst) + 1;
+                MOST_OPEN.fetch_max(open, Ordering::SeqCst);
                 tokio::spawn(async move {
                     let _ = hyper::server::conn::http1::Builder::new()
                         .keep_alive(true)
                         .serve_connection(TokioIo::new(stream), hyper::service::service_fn(handle))
                         .await;
+                    OPEN.fetch_sub(1, Ordering::SeqCst);
                 });
             }
         });
