@@ -264,7 +264,8 @@ impl Connection {
         };
         match runner::prepare(&self.inner, meta, request, server_wait, options) {
             Ok(spec) => {
-                runtime.spawn(runner::run(self.inner.clone(), spec, shared.clone()));
+                let job = runner::CloseOnDrop(shared.clone());
+                runtime.spawn(runner::run(self.inner.clone(), spec, job));
             }
             Err(error) => {
                 // The same events as a job failing in its runner, minus a task.

@@ -99,7 +99,7 @@ enum Verdict<R> {
 pub(crate) async fn run<R: IncomingResponse + Send + 'static>(
     conn: Arc<ConnectionInner>,
     spec: Box<Prepared>,
-    job: Arc<JobShared<R>>,
+    job: CloseOnDrop<R>,
 ) {
     let span = tracing::debug_span!(
         "job",
@@ -132,16 +132,27 @@ pub(crate) async fn run<R: IncomingResponse + Send + 'static>(
 struct Runner<R> {
     conn: Arc<ConnectionInner>,
     spec: Box<Prepared>,
-    job: Arc<JobShared<R>>,
+    job: CloseOnDrop<R>,
     span: tracing::Span,
 }
 
-/// If the runner is dropped before it finished (its runtime shut down),
-/// the handle and the event subscribers must not wait forever. After
-/// `finish` this does nothing.
-impl<R> Drop for Runner<R> {
+/// The runner's hold on its job. If it is dropped before the job finished
+/// — its runtime shut down, before or after the job started — the handle
+/// and the event subscribers must not wait forever. After `finish` this
+/// does nothing.
+pub(crate) struct CloseOnDrop<R>(pub(crate) Arc<JobShared<R>>);
+
+impl<R> std::ops::Deref for CloseOnDrop<R> {
+    type Target = Arc<JobShared<R>>;
+
+    fn deref(&self) -> &Arc<JobShared<R>> {
+        &self.0
+    }
+}
+
+impl<R> Drop for CloseOnDrop<R> {
     fn drop(&mut self) {
-        self.job.close();
+        self.0.close();
     }
 }
 
@@ -254,7 +265,7 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
     /// One attempt on the wire, within `timeout`.
     async fn send(&self, attempt: u32, timeout: Duration) -> Result<Attempt, Error> {
         let spec = &*self.spec;
-        let events: Arc<dyn EventSink> = self.job.clone();
+        let events: Arc<dyn EventSink> = self.job.0.clone();
         // Boxed: an attempt's state is large, and keeping it out of the
         // job's own future keeps a queued job small.
         let mut send = Box::pin(transport::send(AttemptRequest {
@@ -542,7 +553,7 @@ mod tests {
         )
         .unwrap();
         let job = Arc::new(JobShared::<E::Response>::new());
-        std::mem::size_of_val(&run(inner.clone(), spec, job))
+        std::mem::size_of_val(&run(inner.clone(), spec, CloseOnDrop(job)))
     }
 
     /// Every queued job is one of these futures, so its size is memory per

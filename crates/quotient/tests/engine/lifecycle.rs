@@ -278,6 +278,50 @@ fn submitting_outside_a_runtime_is_an_error_not_a_panic() {
     assert_eq!(err.status(), StatusCode::Unprepared);
 }
 
+/// A runtime that shuts down drops its tasks, started or not. The handle
+/// (awaited elsewhere) must then end with an error and the events must
+/// end, instead of waiting forever.
+#[test]
+fn jobs_whose_runtime_shuts_down_end_instead_of_hanging() {
+    // Accepts connections (the kernel's backlog) but never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let first = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (never_ran, in_flight) = first.block_on(async {
+        let conn = Connection::builder(url.parse().unwrap()).build().unwrap();
+        let in_flight = conn.submit(GetThing::default());
+        let events = in_flight.events();
+        // Let that job start and send its request.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(in_flight.attempt(), 1);
+        // This one's task is spawned but never polled.
+        let never_ran = conn.submit(GetThing::default());
+        ((never_ran.events(), never_ran), (events, in_flight))
+    });
+    drop(first);
+    let second = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    second.block_on(async {
+        for (events, job) in [never_ran, in_flight] {
+            let err = tokio::time::timeout(Duration::from_secs(5), job)
+                .await
+                .expect("the handle does not hang")
+                .unwrap_err();
+            assert_eq!(err.status(), StatusCode::NetworkError);
+            assert!(err.to_string().contains("runtime"), "{err}");
+            let seen = tokio::time::timeout(Duration::from_secs(5), collect(events))
+                .await
+                .expect("the events end");
+            assert!(!seen.iter().any(|e| matches!(e, JobEvent::Finished { .. })));
+        }
+    });
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exactly_one_terminal_outcome_under_concurrency() {
     let server = FakeServer::start().await;
