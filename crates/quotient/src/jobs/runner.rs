@@ -119,7 +119,7 @@ pub(crate) async fn run<R: IncomingResponse + Send + 'static>(
     let status = match &mut result {
         Ok(_) => StatusCode::Success,
         Err(e) => {
-            e.set_attempts(runner.job.attempt());
+            e.set_attempts(runner.job.snapshot().attempt);
             e.status()
         }
     };

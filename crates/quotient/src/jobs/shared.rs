@@ -163,11 +163,6 @@ impl<T> JobShared<T> {
         }
     }
 
-    /// The number of the current (or last) attempt.
-    pub(crate) fn attempt(&self) -> u32 {
-        self.lock().log.attempt
-    }
-
     pub(crate) fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::SeqCst)
     }
