@@ -4,7 +4,9 @@
 //! The contract (classification table, default strategy, event order) is
 //! written down in `docs/jobs.md`.
 
+mod answer;
 mod classify;
+mod clock;
 mod error;
 mod events;
 pub(crate) mod gate;
@@ -26,6 +28,6 @@ pub use status::StatusCode;
 /// Pure pieces of the engine, public for fuzzing and property tests.
 #[doc(hidden)]
 pub mod fuzzing {
+    pub use super::answer::error_from_answer;
     pub use super::retry_after::parse_retry_after;
-    pub use super::runner::error_from_answer;
 }

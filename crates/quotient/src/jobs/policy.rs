@@ -7,6 +7,7 @@ use std::time::Duration;
 /// The default is libQuotient's table: attempt timeouts 30 s, 60 s, 150 s;
 /// waits 2 s, 5 s, 30 s before the next attempt; 3 retries (4 attempts).
 /// In both lists the last entry repeats when there are more attempts.
+/// A body in motion may pause up to 30 s between chunks.
 ///
 /// ```
 /// use std::time::Duration;
@@ -21,9 +22,17 @@ use std::time::Duration;
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct BackoffStrategy {
-    /// Time allowed for attempt *n* (0-based): connect, send and receive
-    /// the whole answer.
+    /// Time attempt *n* (0-based) may wait for the answer's head (status
+    /// and headers): from the start of the attempt, or from when the last
+    /// chunk of a streamed request body went out. Moving bodies is not
+    /// capped by it (see [`idle_timeout`](Self::idle_timeout)), so a large
+    /// upload or download is not cut short just because it takes long.
     pub attempt_timeouts: Vec<Duration>,
+    /// While a body is moving (the request's going out, the answer's
+    /// coming in), the longest time without a chunk before the attempt
+    /// fails with `Timeout`: a stalled transfer ends, a slow but steady
+    /// one goes on.
+    pub idle_timeout: Duration,
     /// Wait before retry *n* (0-based) after a failed attempt. A timed-out
     /// attempt is retried at once.
     pub retry_waits: Vec<Duration>,
@@ -44,6 +53,7 @@ impl Default for BackoffStrategy {
     fn default() -> Self {
         Self {
             attempt_timeouts: [30, 60, 150].map(Duration::from_secs).to_vec(),
+            idle_timeout: Duration::from_secs(30),
             retry_waits: [2, 5, 30].map(Duration::from_secs).to_vec(),
             max_retries: 3,
             jitter: None,
@@ -77,7 +87,9 @@ impl BackoffStrategy {
             Some(j) if j > 0.0 && !wait.is_zero() => {
                 let j = j.min(1.0);
                 let factor = 1.0 + j * (fastrand::f64() * 2.0 - 1.0);
-                wait.mul_f64(factor.max(0.0))
+                // `mul_f64` panics past `Duration::MAX`; a huge wait stays huge.
+                Duration::try_from_secs_f64(wait.as_secs_f64() * factor.max(0.0))
+                    .unwrap_or(Duration::MAX)
             }
             _ => wait,
         }
@@ -180,6 +192,7 @@ mod tests {
                 "{w:?}"
             );
         }
+        assert!(b.jittered(Duration::MAX) >= Duration::from_secs(u64::MAX / 2));
         let none = BackoffStrategy::default();
         assert_eq!(
             none.jittered(Duration::from_secs(4)),

@@ -5,19 +5,18 @@ use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use quotient_api::{
-    AuthRequirement, ErrorBody, HttpRequest, IncomingResponse, Metadata, ResponseParts,
-    SecretString,
+    AuthRequirement, HttpRequest, IncomingResponse, Metadata, ResponseParts, SecretString,
 };
 use tokio::time::{Instant, Sleep};
 use tracing::Instrument as _;
 use url::Url;
 
-use super::classify::classify_failure;
+use super::answer::{error_from_shared_answer, not_resent};
+use super::clock::{fmt_duration, later, AttemptClock, Expired};
 use super::events::JobEvent;
-use super::retry_after::parse_retry_after;
 use super::shared::{EventSink, JobShared};
 use super::transport::{self, AttemptRequest, RawResponse, TransportError};
 use super::{Error, JobOptions, Response, StatusCode};
@@ -73,7 +72,7 @@ pub(crate) fn prepare(
 /// How one attempt on the wire ended.
 enum Attempt {
     Answered(Result<RawResponse, TransportError>),
-    TimedOut,
+    TimedOut(Expired),
 }
 
 /// What one attempt leads to.
@@ -214,7 +213,7 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
             .options
             .backoff
             .deadline
-            .map(|d| Instant::now() + d);
+            .and_then(|d| later(Instant::now(), d));
         let (mut attempt, mut retries, mut rate_rounds) = (0u32, 0u32, 0u32);
         loop {
             attempt += 1;
@@ -225,7 +224,7 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
                         StatusCode::TooManyRequests,
                         "the endpoint is rate-limited beyond this job's deadline",
                     )
-                    .with_retry_after(Some(until - Instant::now())));
+                    .with_retry_after(Some(until.saturating_duration_since(Instant::now()))));
                 }
                 self.sleep_until(until).await?;
             }
@@ -234,38 +233,40 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
                 .await?;
             self.span.record("attempt", attempt);
             self.job.emit(JobEvent::AboutToSend { attempt });
-            let timeout = self.attempt_timeout(retries, deadline);
-            if timeout.is_zero() {
+            if deadline.is_some_and(|d| d <= Instant::now()) {
                 return Err(Error::new(
                     StatusCode::Timeout,
                     "the job's deadline has passed",
                 ));
             }
-            let outcome = self.send(attempt, timeout).await?;
+            let outcome = self
+                .send(attempt, self.head_timeout(retries), deadline)
+                .await?;
             drop(permit);
             // Decided outside any await, so that a large response type does
             // not make the job's future large while it waits.
             // Matched in place: a named result would keep its storage (as
             // large as the response type) alive across the wait below.
-            let resume = match self.decide(
-                outcome,
-                timeout,
-                attempt,
-                deadline,
-                &mut retries,
-                &mut rate_rounds,
-            ) {
-                ControlFlow::Break(result) => return result,
-                ControlFlow::Continue(resume) => resume,
-            };
+            let resume =
+                match self.decide(outcome, attempt, deadline, &mut retries, &mut rate_rounds) {
+                    ControlFlow::Break(result) => return result,
+                    ControlFlow::Continue(resume) => resume,
+                };
             self.sleep_until(resume).await?;
         }
     }
 
-    /// One attempt on the wire, within `timeout`.
-    async fn send(&self, attempt: u32, timeout: Duration) -> Result<Attempt, Error> {
+    /// One attempt on the wire, until its answer is complete or its clock
+    /// (docs/jobs.md, "Timeouts") runs out.
+    async fn send(
+        &self,
+        attempt: u32,
+        head_timeout: Duration,
+        deadline: Option<Instant>,
+    ) -> Result<Attempt, Error> {
         let spec = &*self.spec;
         let events: Arc<dyn EventSink> = self.job.0.clone();
+        let clock = AttemptClock::new(head_timeout, spec.options.backoff.idle_timeout, deadline);
         // Boxed: an attempt's state is large, and keeping it out of the
         // job's own future keeps a queued job small.
         let mut send = Box::pin(transport::send(AttemptRequest {
@@ -278,15 +279,29 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
             max_body_size: spec.options.max_body_size,
             events: &events,
             attempt,
+            clock: &clock,
         }));
-        let mut timer = Box::pin(tokio::time::sleep(timeout));
+        let mut timer = Box::pin(tokio::time::sleep_until(
+            clock.expiry().map_or_else(never, |(at, _)| at),
+        ));
         let outcome = self
             .unless_abandoned(std::future::poll_fn(|cx| {
                 // The answer first: one that is there wins over the timer.
                 if let Poll::Ready(answer) = send.as_mut().poll(cx) {
                     return Poll::Ready(Attempt::Answered(answer));
                 }
-                timer.as_mut().poll(cx).map(|()| Attempt::TimedOut)
+                // The timer was set for the expiry as it stood; progress
+                // since then may have moved it on.
+                loop {
+                    std::task::ready!(timer.as_mut().poll(cx));
+                    match clock.expiry() {
+                        Some((at, why)) if at <= Instant::now() => {
+                            return Poll::Ready(Attempt::TimedOut(why))
+                        }
+                        Some((at, _)) => timer.as_mut().reset(at),
+                        None => timer.as_mut().reset(never()),
+                    }
+                }
             }))
             .await;
         drop(send);
@@ -299,20 +314,15 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
     fn decide(
         &self,
         outcome: Attempt,
-        timeout: Duration,
         attempt: u32,
         deadline: Option<Instant>,
         retries: &mut u32,
         rate_rounds: &mut u32,
     ) -> ControlFlow<Result<Response<R>, Error>, Instant> {
         let verdict = match outcome {
-            Attempt::TimedOut => self.transport_failure(
-                Error::new(
-                    StatusCode::Timeout,
-                    format!("no complete answer within {}", fmt_duration(timeout)),
-                ),
-                true,
-            ),
+            Attempt::TimedOut(why) => {
+                self.transport_failure(Error::new(StatusCode::Timeout, why.message()), true)
+            }
             Attempt::Answered(Err(e)) => self.transport_error(e),
             Attempt::Answered(Ok(raw)) => self.interpret(raw),
         };
@@ -329,7 +339,9 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
                 } else {
                     backoff.jittered(backoff.retry_wait(*retries))
                 };
-                let resume = Instant::now() + wait;
+                let Some(resume) = later(Instant::now(), wait) else {
+                    return ControlFlow::Break(Err(error));
+                };
                 if deadline.is_some_and(|d| resume >= d) {
                     return ControlFlow::Break(Err(error));
                 }
@@ -360,7 +372,9 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
                 if *rate_rounds > policy.max_rounds {
                     return refuse(format!("rate-limited {rate_rounds} times in a row"));
                 }
-                let resume = Instant::now() + wait;
+                let Some(resume) = later(Instant::now(), wait) else {
+                    return refuse("rate-limited: the server asks to wait for ever".into());
+                };
                 if deadline.is_some_and(|d| resume >= d) {
                     return refuse("rate-limited: the wait would pass the job's deadline".into());
                 }
@@ -374,14 +388,13 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
         }
     }
 
-    fn attempt_timeout(&self, retries: u32, deadline: Option<Instant>) -> Duration {
+    /// Time the attempt after `retries` retries may wait for its head: a
+    /// long-poll gets its server-side wait plus the margin.
+    fn head_timeout(&self, retries: u32) -> Duration {
         let backoff = &self.spec.options.backoff;
-        let mut timeout = backoff.attempt_timeout(retries);
-        if let Some(wait) = self.spec.server_wait {
-            timeout = timeout.max(wait.saturating_add(backoff.long_poll_margin));
-        }
-        match deadline {
-            Some(d) => timeout.min(d.saturating_duration_since(Instant::now())),
+        let timeout = backoff.attempt_timeout(retries);
+        match self.spec.server_wait {
+            Some(wait) => timeout.max(wait.saturating_add(backoff.long_poll_margin)),
             None => timeout,
         }
     }
@@ -460,67 +473,10 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
     }
 }
 
-/// The error for a non-2xx answer: classification (docs/jobs.md), the
-/// error body's fields, the UIA challenge, `Retry-After`, a redacted
-/// sample. A pure function of the answer, so it can be fuzzed.
-pub fn error_from_answer(http_status: u16, headers: &http::HeaderMap, body: &[u8]) -> Error {
-    error_from_shared_answer(http_status, headers, bytes::Bytes::copy_from_slice(body))
-}
-
-fn error_from_shared_answer(
-    http_status: u16,
-    headers: &http::HeaderMap,
-    body: bytes::Bytes,
-) -> Error {
-    let parsed = ErrorBody::parse(&body);
-    let status = classify_failure(
-        http_status,
-        parsed.as_ref().and_then(|b| b.errcode.as_ref()),
-    );
-    let retry_after = headers
-        .get(http::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| parse_retry_after(v, SystemTime::now()));
-    Error::new(status, failure_message(status, http_status))
-        .with_retry_after(retry_after)
-        .with_server_answer(http_status, parsed.as_ref(), body)
-}
-
-fn not_resent(error: Error) -> Error {
-    let message = format!(
-        "{}; the request may have reached the server and is not resent because it is not idempotent",
-        error.message()
-    );
-    let status = error.status();
-    error.with_status(status, message).with_outcome_unknown()
-}
-
-fn failure_message(status: StatusCode, http_status: u16) -> String {
-    let what = match status {
-        StatusCode::Unauthorised => "the server did not accept the credentials",
-        StatusCode::ContentAccessError => "the server refused the request",
-        StatusCode::NotFound => "the server has no such resource",
-        StatusCode::IncorrectRequest => "the server rejected the request as invalid",
-        StatusCode::TooManyRequests => "the server is rate-limiting this request",
-        StatusCode::RequestNotImplemented => "the server does not implement this request",
-        StatusCode::UnsupportedRoomVersion => "the room version is not supported",
-        StatusCode::NetworkAuthRequired => "the network requires authentication first",
-        StatusCode::UserConsentRequired => "the user has to give consent first",
-        StatusCode::CannotLeaveRoom => "this room cannot be left",
-        StatusCode::UserDeactivated => "the account is deactivated",
-        StatusCode::AccountLocked => "the account is locked",
-        StatusCode::NetworkError => "the server failed to handle the request",
-        _ => "the server sent an unexpected answer",
-    };
-    format!("{what} (HTTP {http_status})")
-}
-
-fn fmt_duration(d: Duration) -> String {
-    if d.subsec_millis() == 0 {
-        format!("{} s", d.as_secs())
-    } else {
-        format!("{:.3} s", d.as_secs_f64())
-    }
+/// An instant no attempt reaches, for a timer with nothing to time
+/// (tokio's own `sleep(Duration::MAX)` uses the same 30 years).
+fn never() -> Instant {
+    Instant::now() + Duration::from_secs(86400 * 365 * 30)
 }
 
 /// Used by the handle when a job's result cannot be delivered.
@@ -566,7 +522,7 @@ mod tests {
             .unwrap();
         conn.set_access_token(Some("token".into()));
         let versions = queued_size(&conn, versions::GetVersions::new());
-        let sync = queued_size(&conn, sync::Sync::default());
+        let sync = queued_size(&conn, sync::SyncRequest::default());
         assert!(versions <= 512, "{versions} bytes");
         assert_eq!(
             versions, sync,

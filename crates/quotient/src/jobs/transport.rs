@@ -13,6 +13,7 @@ use reqwest::header::{
 use url::Url;
 use zeroize::Zeroizing;
 
+use super::clock::{AttemptClock, UploadState};
 use super::events::JobEvent;
 use super::shared::EventSink;
 
@@ -33,6 +34,8 @@ pub(crate) struct AttemptRequest<'a> {
     pub max_body_size: u64,
     pub events: &'a Arc<dyn EventSink>,
     pub attempt: u32,
+    /// Told of every chunk that moves, so a slow transfer is not timed out.
+    pub clock: &'a AttemptClock,
 }
 
 #[derive(Debug)]
@@ -128,6 +131,8 @@ pub(crate) async fn send(req: AttemptRequest<'_>) -> Result<RawResponse, Transpo
         headers.insert(CONTENT_TYPE, value);
         headers.insert(CONTENT_LENGTH, HeaderValue::from(total));
         builder = if bytes.len() > STREAM_THRESHOLD {
+            let upload = UploadState::new();
+            req.clock.uploading(upload.clone());
             builder.body(reqwest::Body::wrap_stream(UploadStream {
                 data: Bytes::copy_from_slice(bytes),
                 pos: 0,
@@ -135,6 +140,7 @@ pub(crate) async fn send(req: AttemptRequest<'_>) -> Result<RawResponse, Transpo
                 events: req.events.clone(),
                 attempt: req.attempt,
                 sent_reported: sent_reported.clone(),
+                upload,
             }))
         } else {
             builder.body(bytes.to_vec())
@@ -154,14 +160,16 @@ pub(crate) async fn send(req: AttemptRequest<'_>) -> Result<RawResponse, Transpo
             attempt: req.attempt,
         });
     }
-    read_body(response, req.max_body_size, &**req.events).await
+    read_body(response, req.max_body_size, &**req.events, req.clock).await
 }
 
 async fn read_body(
     mut response: reqwest::Response,
     limit: u64,
     events: &dyn EventSink,
+    clock: &AttemptClock,
 ) -> Result<RawResponse, TransportError> {
+    clock.received();
     let status = response.status().as_u16();
     let total = response.content_length();
     if total.is_some_and(|t| t > limit) {
@@ -175,6 +183,7 @@ async fn read_body(
         .await
         .map_err(|e| TransportError::MaybeSent(e.without_url()))?
     {
+        clock.received();
         if body.len() as u64 + chunk.len() as u64 > limit {
             return Err(TransportError::BodyTooLarge { limit });
         }
@@ -198,6 +207,8 @@ struct UploadStream {
     events: Arc<dyn EventSink>,
     attempt: u32,
     sent_reported: Arc<AtomicBool>,
+    /// Each chunk handed over is progress: the attempt lives on.
+    upload: Arc<UploadState>,
 }
 
 impl futures_core::Stream for UploadStream {
@@ -213,6 +224,7 @@ impl futures_core::Stream for UploadStream {
         let chunk = this.data.slice(this.pos..end);
         this.pos = end;
         let sent = end as u64;
+        this.upload.chunk_sent(end == this.data.len());
         if this.throttle.due(sent, Some(total)) {
             this.events.emit(JobEvent::UploadProgress { sent, total });
         }

@@ -9,4 +9,5 @@ mod login_token;
 mod rate_limits;
 mod retries;
 mod secrets;
+mod transfers;
 mod transport;

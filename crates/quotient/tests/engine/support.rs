@@ -33,6 +33,16 @@ pub enum Reply {
     /// A 200 head claiming `claimed` bytes (if any), then `stream` bytes of
     /// filler written in chunks, without buffering them.
     Stream { claimed: Option<u64>, stream: u64 },
+    /// A 200 `{"ok":true}` whose body (padded with leading whitespace to
+    /// `chunks` × `chunk` bytes) is written one chunk every `every`; with
+    /// `stall_after`, the body stops after that many chunks and the
+    /// connection stays open.
+    Trickle {
+        chunk: usize,
+        chunks: usize,
+        every: Duration,
+        stall_after: Option<usize>,
+    },
 }
 
 impl Reply {
@@ -82,10 +92,19 @@ impl Recorded {
     }
 }
 
+/// How the server reads a request body: at most `bytes_per_sec` on
+/// average, and with `stall_after` it stops reading after that many bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct ReadPace {
+    pub bytes_per_sec: u64,
+    pub stall_after: Option<usize>,
+}
+
 #[derive(Default)]
 struct Shared {
     script: HashMap<String, VecDeque<Reply>>,
     requests: Vec<Recorded>,
+    paces: HashMap<String, ReadPace>,
 }
 
 pub struct FakeServer {
@@ -95,7 +114,20 @@ pub struct FakeServer {
 
 impl FakeServer {
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve_on(TcpListener::bind("127.0.0.1:0").await.unwrap())
+    }
+
+    /// A server whose sockets have small receive buffers, so that a
+    /// client sending faster than the server reads is held back by TCP
+    /// instead of filling kernel buffers.
+    pub async fn start_with_small_buffers() -> Self {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(16 * 1024).unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        Self::serve_on(socket.listen(16).unwrap())
+    }
+
+    fn serve_on(listener: TcpListener) -> Self {
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Mutex::new(Shared::default()));
         let accept_shared = shared.clone();
@@ -123,6 +155,12 @@ impl FakeServer {
         self
     }
 
+    /// Reads request bodies for `path` at `pace` from now on.
+    pub fn read_slowly(&self, path: &str, pace: ReadPace) -> &Self {
+        self.shared.lock().unwrap().paces.insert(path.into(), pace);
+        self
+    }
+
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.lock().unwrap().requests.clone()
     }
@@ -140,7 +178,7 @@ impl FakeServer {
 }
 
 async fn serve(mut stream: TcpStream, shared: Arc<Mutex<Shared>>) {
-    let Some(request) = read_request(&mut stream).await else {
+    let Some(request) = read_request(&mut stream, &shared).await else {
         return;
     };
     let path = request.target.split('?').next().unwrap_or("").to_owned();
@@ -197,6 +235,32 @@ async fn act(stream: &mut TcpStream, reply: Reply) {
                 let _ = stream.shutdown().await;
                 return;
             }
+            Reply::Trickle {
+                chunk,
+                chunks,
+                every,
+                stall_after,
+            } => {
+                let json = br#"{"ok":true}"#;
+                let total = chunk * chunks;
+                let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {total}\r\nConnection: close\r\n\r\n");
+                if stream.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let mut body = vec![b' '; total];
+                body[total - json.len()..].copy_from_slice(json);
+                for (i, piece) in body.chunks(chunk).enumerate() {
+                    if stall_after == Some(i) {
+                        std::future::pending::<()>().await;
+                    }
+                    tokio::time::sleep(every).await;
+                    if stream.write_all(piece).await.is_err() {
+                        return;
+                    }
+                }
+                let _ = stream.shutdown().await;
+                return;
+            }
             Reply::Answer {
                 status,
                 headers,
@@ -219,7 +283,7 @@ async fn act(stream: &mut TcpStream, reply: Reply) {
     }
 }
 
-async fn read_request(stream: &mut TcpStream) -> Option<Recorded> {
+async fn read_request(stream: &mut TcpStream, shared: &Mutex<Shared>) -> Option<Recorded> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     let head_end = loop {
@@ -246,8 +310,18 @@ async fn read_request(stream: &mut TcpStream) -> Option<Recorded> {
         .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(0);
+    let path = target.split('?').next().unwrap_or("");
+    let pace = shared.lock().unwrap().paces.get(path).copied();
     let mut body = buf[head_end + 4..].to_vec();
+    let started = tokio::time::Instant::now();
     while body.len() < length {
+        if let Some(pace) = pace {
+            if pace.stall_after.is_some_and(|n| body.len() >= n) {
+                std::future::pending::<()>().await;
+            }
+            let due = Duration::from_secs_f64(body.len() as f64 / pace.bytes_per_sec as f64);
+            tokio::time::sleep_until(started + due).await;
+        }
         let n = stream.read(&mut chunk).await.ok()?;
         if n == 0 {
             return None;
