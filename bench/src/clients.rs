@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use quotient::api::generated::{login_token::GenerateLoginToken, sync::Sync, versions::GetVersions};
+use quotient::api::generated::{login_token::GenerateLoginToken, sync::SyncRequest, versions::GetVersions};
 use quotient::{Connection, PasswordHandler};
 use serde::Deserialize;
 use url::Url;
@@ -221,7 +221,7 @@ impl Client for Quotient {
             let conn = Connection::builder(self.conn.homeserver().clone()).build().expect("connection");
             conn.set_access_token(Some(TOKEN.into()));
             let jobs = (0..n)
-                .map(|_| conn.submit(Sync { timeout: Some(LONG_POLL_MS as i64), ..Default::default() }))
+                .map(|_| conn.submit(SyncRequest { timeout: Some(LONG_POLL_MS as i64), ..Default::default() }))
                 .collect();
             Box::new(QuotientPending(jobs)) as Box<dyn Pending>
         })

@@ -69,10 +69,12 @@ fn module_source(name: &str, module: &Module, responses_done: &mut BTreeSet<Stri
     s
 }
 
+/// A field's Rust type. A nullable field that may also be absent is
+/// `Option<Option<T>>`, so an explicit `null` survives a round trip (see
+/// `quotient_api::nullable`).
 fn field_type(field: &Field, module: &str) -> String {
     let ty = field.ty.rust(module);
     match (&field.ty, field.required) {
-        (Ty::Nullable(_), _) => ty,
         (_, true) => ty,
         (_, false) => format!("Option<{ty}>"),
     }
@@ -84,6 +86,14 @@ fn serde_attrs(s: &mut String, field: &Field) {
     }
     match (&field.ty, field.required) {
         (Ty::Nullable(_), true) => s.push_str("#[serde(default)]\n"),
+        (Ty::Nullable(_), false) => s.push_str(
+            "#[serde(default, skip_serializing_if = \"Option::is_none\", deserialize_with = \"crate::nullable::present\")]\n",
+        ),
+        // quotient_api::lenient: one bad optional identifier does not fail
+        // the answer around it.
+        (Ty::Crate(id), false) if crate::model::is_identifier(id) => s.push_str(
+            "#[serde(default, skip_serializing_if = \"Option::is_none\", deserialize_with = \"crate::lenient::optional_id\")]\n",
+        ),
         (_, false) => s.push_str("#[serde(default, skip_serializing_if = \"Option::is_none\")]\n"),
         _ => {}
     }
@@ -142,7 +152,7 @@ fn type_def(s: &mut String, module: &str, def: &TypeDef) {
             );
             let mut used = BTreeSet::new();
             for value in values {
-                let mut variant = crate::names::pascal(value);
+                let mut variant = crate::names::variant(value);
                 while !used.insert(variant.clone()) {
                     variant.push('_');
                 }
@@ -294,7 +304,7 @@ fn operation(s: &mut String, module: &str, op: &Operation, responses_done: &mut 
     let response_ty = match &op.response {
         Response::Named(ty) => ty.rust(module),
         Response::Media => "crate::Media".into(),
-        _ => format!("{}Response", op.type_name),
+        _ => format!("{}Response", op.base_name),
     };
     let _ = writeln!(s, "impl Endpoint for {} {{", op.type_name);
     let content_types: Vec<String> = op
@@ -306,13 +316,19 @@ fn operation(s: &mut String, module: &str, op: &Operation, responses_done: &mut 
         s,
         "const METADATA: Metadata = Metadata {{ operation_id: {:?}, method: Method::{method}, path: {:?}, \
          auth: AuthRequirement::{}, rate_limited: {}, added_in: {}, deprecated: {}, \
-         idempotent: Metadata::idempotent_by_method(Method::{method}), response_content_types: &[{}] }};",
+         idempotent: {}, response_content_types: &[{}] }};",
         op.operation_id,
         op.path,
         op.auth,
         op.rate_limited,
         op.added_in.as_ref().map_or("None".into(), |v| format!("Some({v:?})")),
         op.deprecated,
+        if op.idempotent == (op.method != "post") {
+            format!("Metadata::idempotent_by_method(Method::{method})")
+        } else {
+            // ops::RESENDABLE_POSTS
+            "true".to_owned()
+        },
         content_types.join(", ")
     );
     let _ = writeln!(s, "type Response = {response_ty};\n");
@@ -432,7 +448,7 @@ fn operation(s: &mut String, module: &str, op: &Operation, responses_done: &mut 
                 .collect();
             format!(
                 "RequestBody::json(&{}Body {{ {} }})?",
-                op.type_name,
+                op.base_name,
                 inits.join(", ")
             )
         }
@@ -483,13 +499,13 @@ fn operation(s: &mut String, module: &str, op: &Operation, responses_done: &mut 
     // The private body type (also what spec examples decode into).
     if let Body::Fields(fields) = &op.body {
         let _ = writeln!(s, "/// The JSON body of [`{}`].\n#[doc(hidden)]\n#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]", op.type_name);
-        let _ = writeln!(s, "pub struct {}Body {{", op.type_name);
+        let _ = writeln!(s, "pub struct {}Body {{", op.base_name);
         struct_fields(s, module, fields, true);
         s.push_str("}\n\n");
     }
 
     // The response type.
-    let name = format!("{}Response", op.type_name);
+    let name = format!("{}Response", op.base_name);
     let doc = format!("/// The successful answer to [`{}`].\n", op.type_name);
     match &op.response {
         Response::Fields(fields, additional) => {
@@ -566,7 +582,7 @@ fn mod_source(model: &Model) -> String {
                     let _ = writeln!(
                         s,
                         "({:?}, true) => rt::<{name}::{}Body>(json),",
-                        op.operation_id, op.type_name
+                        op.operation_id, op.base_name
                     );
                 }
                 Body::Value(ty) => {
@@ -584,7 +600,7 @@ fn mod_source(model: &Model) -> String {
                     let _ = writeln!(
                         s,
                         "({:?}, false) => rt::<{name}::{}Response>(json),",
-                        op.operation_id, op.type_name
+                        op.operation_id, op.base_name
                     );
                 }
                 Response::Named(ty) => {
@@ -598,6 +614,15 @@ fn mod_source(model: &Model) -> String {
                 _ => {}
             }
         }
+    }
+    s += "_ => return None,\n})\n}\n\n";
+    // Examples at any depth: decode into the type they are an example of.
+    let types: BTreeSet<&str> = model.examples.iter().map(|e| e.ty.as_str()).collect();
+    s += "/// Decodes a spec example into the Rust type named as in this module\n/// (`keys::DeviceInformation`, `Vec<crate::UserId>`, …) and encodes it\n/// again. For the generator's tests.\n#[cfg(feature = \"spec-examples\")]\n#[doc(hidden)]\npub fn roundtrip_type(ty: &str, json: &str) -> Option<Result<serde_json::Value, String>> {\n";
+    s += "use std::collections::BTreeMap;\nfn rt<T: serde::de::DeserializeOwned + serde::Serialize>(json: &str) -> Result<serde_json::Value, String> { let value: T = serde_json::from_str(json).map_err(|e| e.to_string())?; serde_json::to_value(&value).map_err(|e| e.to_string()) }\n";
+    s += "Some(match ty {\n";
+    for ty in types {
+        let _ = writeln!(s, "{ty:?} => rt::<{ty}>(json),");
     }
     s += "_ => return None,\n})\n}\n";
     s

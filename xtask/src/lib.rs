@@ -1,6 +1,8 @@
 //! The Client-Server API generator, as a library for its binary and tests.
 
+pub mod check;
 pub mod emit;
+pub mod examples;
 pub mod model;
 pub mod names;
 pub mod ops;
@@ -59,6 +61,14 @@ pub fn rustfmt(source: &str) -> Result<String, String> {
     String::from_utf8(out.stdout).map_err(|e| e.to_string())
 }
 
+/// The spec loaded and modelled, for tests that look at what the
+/// generator saw (examples, shapes).
+pub fn model(spec_dir: &Path) -> Result<(spec::Spec, model::Model), String> {
+    let mut spec = spec::Spec::new(spec_dir.join("data"));
+    let model = ops::build(&mut spec)?;
+    Ok((spec, model))
+}
+
 /// Generates every file: (file name, formatted contents), sorted.
 pub fn generate(spec_dir: &Path) -> Result<Vec<(String, String)>, String> {
     let data = spec_dir.join("data");
@@ -71,6 +81,18 @@ pub fn generate(spec_dir: &Path) -> Result<Vec<(String, String)>, String> {
     }
     let mut spec = spec::Spec::new(data);
     let model = ops::build(&mut spec)?;
+    if !model.errors.is_empty() {
+        return Err(model.errors.join("\n"));
+    }
+    let lost = check::lost_properties(&mut spec, &model)?;
+    if !lost.is_empty() {
+        return Err(format!(
+            "{} spec properties would be lost by the generated types \
+             (fix the mapping, or list a deliberate exception in xtask/src/check.rs):\n  {}",
+            lost.len(),
+            lost.join("\n  ")
+        ));
+    }
     let mut files = Vec::new();
     for (name, source) in emit::files(&model) {
         let formatted = rustfmt(&source).map_err(|e| format!("{name}: {e}"))?;

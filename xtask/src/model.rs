@@ -31,6 +31,11 @@ pub enum Ty {
 }
 
 impl Ty {
+    /// The type as written in `generated/mod.rs`.
+    pub fn qualified(&self) -> String {
+        self.rust("__mod").replace("super::", "")
+    }
+
     /// The type as written inside module `module`.
     pub fn rust(&self, module: &str) -> String {
         match self {
@@ -137,7 +142,12 @@ pub enum Response {
 #[derive(Clone, Debug)]
 pub struct Operation {
     pub operation_id: String,
+    /// The request type's name: `base_name`, unless that would shadow a
+    /// prelude name (`sync` → `SyncRequest`).
     pub type_name: String,
+    /// The operationId as a type name (`Sync`); `…Body` and `…Response`
+    /// are named after it.
+    pub base_name: String,
     pub method: String,
     pub path: String,
     pub auth: &'static str,
@@ -149,6 +159,9 @@ pub struct Operation {
     pub body_required: bool,
     pub response: Response,
     pub response_content_types: Vec<String>,
+    /// Whether a lost answer allows sending it again: every method but
+    /// POST, and the POSTs of `ops::RESENDABLE_POSTS`.
+    pub idempotent: bool,
     /// `timeout`-like query parameter holding the server-side wait (ms).
     pub server_wait_param: Option<String>,
 }
@@ -162,6 +175,44 @@ pub struct Module {
 }
 
 pub const DEFINITIONS: &str = "definitions";
+
+/// Names of the std prelude (types, traits, derive macros) that a
+/// generated public type must not take: a user's `use generated::sync::*`
+/// would shadow them (`Sync`).
+pub const STD_PRELUDE: &[&str] = &[
+    "AsMut",
+    "AsRef",
+    "Box",
+    "Clone",
+    "Copy",
+    "Default",
+    "DoubleEndedIterator",
+    "Drop",
+    "Eq",
+    "ExactSizeIterator",
+    "Extend",
+    "Fn",
+    "FnMut",
+    "FnOnce",
+    "From",
+    "FromIterator",
+    "Hash",
+    "Into",
+    "IntoIterator",
+    "Iterator",
+    "Ord",
+    "PartialEq",
+    "PartialOrd",
+    "Send",
+    "Sized",
+    "Sync",
+    "ToOwned",
+    "ToString",
+    "TryFrom",
+    "TryInto",
+    "Unpin",
+    "Debug",
+];
 
 /// Names used unqualified in generated modules (std prelude and the
 /// `prelude` the modules import).
@@ -190,11 +241,96 @@ const RESERVED_NAMES: &[&str] = &[
     "ResponseParts",
 ];
 
+/// What a schema became, for the property-loss self-check
+/// (see `check.rs`).
+#[derive(Clone, Debug)]
+pub enum Kept {
+    /// The Rust type of the schema.
+    Ty(Ty),
+    /// A request body or response flattened into an operation's own
+    /// struct: the JSON names of its fields.
+    Fields(Vec<String>),
+}
+
+/// A schema and what it was turned into.
+#[derive(Clone, Debug)]
+pub struct ShapeCheck {
+    /// Where it sits, in words (the type name hint).
+    pub place: String,
+    pub schema: Node,
+    pub kept: Kept,
+}
+
+/// A spec example and the Rust type it is an example of.
+#[derive(Clone, Debug)]
+pub struct ExampleUse {
+    /// Where it sits, in words.
+    pub place: String,
+    /// The example as written; `$ref`s in it are absolute (see spec.rs).
+    pub example: Node,
+    /// The type as written in `generated/mod.rs` (`keys::DeviceInformation`,
+    /// `Vec<crate::UserId>`, …).
+    pub ty: String,
+}
+
+/// Objects (by `title`) that keep keys their schema does not declare, in
+/// a flattened `additional` map, and why. Other structs drop such keys.
+pub const KEEPS_UNDECLARED_KEYS: &[(&str, &str)] = &[
+    // Signed JSON: a signature covers every key, so verifying or
+    // re-publishing one needs them all. One-time and fallback keys carry
+    // `fallback: true`, which the schema only mentions in prose.
+    ("KeyObject", "signed JSON"),
+    ("DeviceKeys", "signed JSON"),
+    (
+        "DeviceInformation",
+        "signed JSON (DeviceKeys and `unsigned`)",
+    ),
+    ("CrossSigningKey", "signed JSON"),
+];
+
+/// Joins the parts of a name derived from where a schema sits
+/// (`GetPushRuleActions·Response·Actions·Item`), so their number can be
+/// checked; it never reaches the output.
+pub const SEP: char = '\u{b7}';
+
+/// Parts a derived name may add to its root (an operation or a named
+/// schema): `GetPushRuleActionsResponseActionsItem` adds three.
+pub const MAX_NAME_PARTS: usize = 3;
+
+/// Short names for derived names that nest deeper than
+/// [`MAX_NAME_PARTS`]: (the long name, the name used). Empty while every
+/// derived name is short enough; the generator names what to add.
+pub const NAME_OVERRIDES: &[(&str, &str)] = &[];
+
 #[derive(Default)]
 pub struct Model {
+    /// Problems found while modelling that fail the run (names too deep).
+    pub errors: Vec<String>,
     pub modules: BTreeMap<String, Module>,
     /// Shared schemas already turned into types.
     by_location: HashMap<Location, Ty>,
+    /// Every schema turned into a type, for the property-loss check.
+    pub shapes: Vec<ShapeCheck>,
+    /// Every example met on the way, with its type.
+    pub examples: Vec<ExampleUse>,
+}
+
+/// The examples a schema (or parameter, or media type) carries: `example`,
+/// and `examples` as a 3.1 schema list or an OpenAPI map of `{value}`.
+pub fn examples_in(node: &Node) -> Vec<Node> {
+    let mut out: Vec<Node> = node.get("example").cloned().into_iter().collect();
+    match node.get("examples") {
+        Some(Node::Seq(items)) => out.extend(items.iter().cloned()),
+        // An Example Object, or a `$ref` to one in `components/examples`
+        // (which `examples::resolve` reads the `value` of).
+        Some(Node::Map(named)) => out.extend(named.iter().filter_map(|(_, e)| {
+            e.get("value")
+                .cloned()
+                .or_else(|| e.get("$ref").map(|_| e.clone()))
+        })),
+        _ => {}
+    }
+    out
 }
 
 /// Property names whose string values are credentials.
@@ -209,6 +345,14 @@ fn is_secret_property(name: &str) -> bool {
             | "token"
             | "id_access_token"
             | "client_secret"
+    )
+}
+
+/// Whether a hand-written type is one of the identifiers of [`id_type`].
+pub fn is_identifier(name: &str) -> bool {
+    matches!(
+        name,
+        "UserId" | "RoomId" | "EventId" | "RoomAliasId" | "ServerName" | "MxcUri"
     )
 }
 
@@ -246,6 +390,9 @@ fn deep_merge(earlier: &Node, later: &Node) -> Node {
             let mut out = a.clone();
             for (k, v) in b {
                 match out.iter_mut().find(|(ek, _)| ek == k) {
+                    // An example is a value, not a schema: the later one
+                    // replaces the earlier whole.
+                    Some(slot) if k == "example" || k == "examples" => slot.1 = v.clone(),
                     Some(slot) => slot.1 = deep_merge(&slot.1, v),
                     None => out.push((k.clone(), v.clone())),
                 }
@@ -268,8 +415,13 @@ impl Model {
         self.modules
             .entry(name.to_owned())
             .or_insert_with(|| Module {
-                // Generated types must not shadow what generated code uses.
-                names: RESERVED_NAMES.iter().map(|n| (*n).to_owned()).collect(),
+                // Generated types must not shadow what generated code or
+                // its users use.
+                names: RESERVED_NAMES
+                    .iter()
+                    .chain(STD_PRELUDE)
+                    .map(|n| (*n).to_owned())
+                    .collect(),
                 ..Module::default()
             })
     }
@@ -277,6 +429,8 @@ impl Model {
     /// Reserves a type name in a module: `preferred` if free, else
     /// `fallback`, else `fallback` with a number.
     fn reserve(&mut self, module: &str, preferred: Option<String>, fallback: &str) -> String {
+        let fallback = self.short_name(module, preferred.as_deref(), fallback);
+        let fallback = fallback.as_str();
         let m = self.module_mut(module);
         let mut candidates = preferred.into_iter().chain([fallback.to_owned()]);
         let name = candidates
@@ -289,6 +443,27 @@ impl Model {
             });
         m.names.insert(name.clone());
         name
+    }
+
+    /// A name derived from where a schema sits (`hint`, its parts joined
+    /// by [`SEP`]), shortened: more than [`MAX_NAME_PARTS`] parts after
+    /// the root need an entry in [`NAME_OVERRIDES`]; a missing one is an
+    /// error of the generator run, so no such name is emitted unnoticed.
+    fn short_name(&mut self, module: &str, preferred: Option<&str>, hint: &str) -> String {
+        let plain = hint.replace(SEP, "");
+        let free_title = preferred.is_some_and(|t| !self.module_mut(module).names.contains(t));
+        if hint.matches(SEP).count() <= MAX_NAME_PARTS || free_title {
+            return plain;
+        }
+        match NAME_OVERRIDES.iter().find(|(long, _)| *long == plain) {
+            Some((_, short)) => (*short).to_owned(),
+            None => {
+                self.errors.push(format!(
+                    "{module}::{plain} nests more than {MAX_NAME_PARTS} parts: give it a name in NAME_OVERRIDES (xtask/src/model.rs)"
+                ));
+                plain
+            }
+        }
     }
 
     fn add_type(&mut self, module: &str, def: TypeDef) {
@@ -316,92 +491,128 @@ impl Model {
                 .filter(|(k, _)| k != "allOf")
                 .cloned()
                 .collect();
+            let has_own_shape = own.iter().any(|(k, _)| {
+                matches!(
+                    k.as_str(),
+                    "properties" | "required" | "additionalProperties" | "patternProperties"
+                )
+            });
             // `allOf: [$ref]` only attaches a description: keep the identity.
-            if members.items().len() == 1 {
+            if members.items().len() == 1 && !has_own_shape {
                 let (resolved, identity) = self.effective(spec, &members.items()[0])?;
-                let has_own_shape = own
-                    .iter()
-                    .any(|(k, _)| k == "properties" || k == "required");
-                return Ok((
-                    overlay(&resolved, &own),
-                    if has_own_shape { None } else { identity },
-                ));
+                return Ok((overlay(&resolved, &own), identity));
             }
-            let mut properties: Vec<(String, Node)> = Vec::new();
-            let mut required: Vec<Node> = Vec::new();
-            let mut merged: Vec<(String, Node)> = Vec::new();
+            // Every member, then the schema's own keys, folded in order: a
+            // later one wins for plain keys, properties and `required` are
+            // unioned, and a property two of them declare is merged key by
+            // key (ClientEvent narrows `unsigned.redacted_because` of the
+            // event it extends; DeviceInformation adds `unsigned` to
+            // DeviceKeys). Replacing instead of merging loses fields.
+            let mut acc = Node::Map(vec![]);
             for member in members.items() {
                 let (resolved, _) = self.effective(spec, member)?;
-                for (k, v) in resolved.entries() {
-                    match k.as_str() {
-                        "properties" => {
-                            for (pk, pv) in v.entries() {
-                                // Both members constrain the property (ClientEvent
-                                // narrows `unsigned.redacted_because` of the event
-                                // it extends): merge the two schemas, not replace.
-                                let merged = match properties
-                                    .iter()
-                                    .position(|(existing, _)| existing == pk)
-                                {
-                                    Some(i) => {
-                                        let (_, earlier) = properties.remove(i);
-                                        let (earlier, _) = self.effective(spec, &earlier)?;
-                                        let (later, _) = self.effective(spec, pv)?;
-                                        deep_merge(&earlier, &later)
-                                    }
-                                    None => pv.clone(),
-                                };
-                                properties.push((pk.clone(), merged));
-                            }
-                        }
-                        "required" => required.extend(v.items().iter().cloned()),
-                        _ => {
-                            merged.retain(|(existing, _)| existing != k);
-                            merged.push((k.clone(), v.clone()));
-                        }
-                    }
-                }
+                acc = self.merge_schema(spec, &acc, &resolved)?;
             }
-            let mut out = Node::Map(merged);
-            let mut extra = vec![];
-            if !properties.is_empty() {
-                extra.push(("properties".to_owned(), Node::Map(properties)));
-            }
-            if !required.is_empty() {
-                extra.push(("required".to_owned(), Node::Seq(required)));
-            }
-            out = overlay(&out, &extra);
-            // Own keys (description, more properties) win over members'.
-            let mut own_props = own.clone();
-            if let Some((_, own_properties)) = own.iter().find(|(k, _)| k == "properties") {
-                let mut all = out
-                    .get("properties")
-                    .map(|p| p.entries().to_vec())
-                    .unwrap_or_default();
-                for (pk, pv) in own_properties.entries() {
-                    all.retain(|(e, _)| e != pk);
-                    all.push((pk.clone(), pv.clone()));
-                }
-                own_props.retain(|(k, _)| k != "properties");
-                own_props.push(("properties".into(), Node::Map(all)));
-            }
-            if let Some((_, own_required)) = own.iter().find(|(k, _)| k == "required") {
-                let mut all = out
-                    .get("required")
-                    .map(|r| r.items().to_vec())
-                    .unwrap_or_default();
-                all.extend(own_required.items().iter().cloned());
-                own_props.retain(|(k, _)| k != "required");
-                own_props.push(("required".into(), Node::Seq(all)));
-            }
-            return Ok((overlay(&out, &own_props), None));
+            acc = self.merge_schema(spec, &acc, &Node::Map(own))?;
+            return Ok((acc, None));
         }
         Ok((node.clone(), None))
+    }
+
+    /// `later` folded into `earlier` as `allOf` asks: see [`Self::effective`].
+    fn merge_schema(
+        &mut self,
+        spec: &mut Spec,
+        earlier: &Node,
+        later: &Node,
+    ) -> Result<Node, String> {
+        let mut out = earlier.entries().to_vec();
+        for (k, v) in later.entries() {
+            let slot = out.iter().position(|(existing, _)| existing == k);
+            let merged = match (k.as_str(), slot) {
+                ("properties", Some(i)) => {
+                    let mut props = out[i].1.entries().to_vec();
+                    for (pk, pv) in v.entries() {
+                        match props.iter().position(|(e, _)| e == pk) {
+                            Some(j) => {
+                                let (a, _) = self.effective(spec, &props[j].1)?;
+                                let (b, _) = self.effective(spec, pv)?;
+                                props[j].1 = deep_merge(&a, &b);
+                            }
+                            None => props.push((pk.clone(), pv.clone())),
+                        }
+                    }
+                    Node::Map(props)
+                }
+                ("required", Some(i)) => {
+                    let mut all = out[i].1.items().to_vec();
+                    all.extend(
+                        v.items()
+                            .iter()
+                            .filter(|r| !all.contains(r))
+                            .cloned()
+                            .collect::<Vec<_>>(),
+                    );
+                    Node::Seq(all)
+                }
+                _ => v.clone(),
+            };
+            match slot {
+                Some(i) => out[i].1 = merged,
+                None => out.push((k.clone(), merged)),
+            }
+        }
+        Ok(Node::Map(out))
+    }
+
+    /// Records what a schema became and the examples it carries.
+    pub fn record(&mut self, place: &str, schema: &Node, kept: Kept, ty: Option<&Ty>) {
+        if let Some(ty) = ty {
+            for example in examples_in(schema) {
+                self.examples.push(ExampleUse {
+                    place: place.to_owned(),
+                    example,
+                    ty: ty.qualified(),
+                });
+            }
+        }
+        self.shapes.push(ShapeCheck {
+            place: place.to_owned(),
+            schema: schema.clone(),
+            kept,
+        });
     }
 
     /// The Rust type for a schema. Anonymous types go into `module`,
     /// named `hint` unless the schema has a free title.
     pub fn ty(
+        &mut self,
+        spec: &mut Spec,
+        module: &str,
+        node: &Node,
+        hint: &str,
+    ) -> Result<Ty, String> {
+        let ty = self.ty_unrecorded(spec, module, node, hint)?;
+        // The examples beside a `$ref` and those of its target.
+        if node.get("$ref").is_some() || node.get("allOf").is_some() {
+            if let Ok((schema, _)) = self.effective(spec, node) {
+                for example in examples_in(&schema) {
+                    if !examples_in(node).contains(&example) {
+                        self.examples.push(ExampleUse {
+                            place: format!("{module}::{}", hint.replace(SEP, "")),
+                            example,
+                            ty: ty.qualified(),
+                        });
+                    }
+                }
+            }
+        }
+        let place = format!("{module}::{}", hint.replace(SEP, ""));
+        self.record(&place, node, Kept::Ty(ty.clone()), Some(&ty));
+        Ok(ty)
+    }
+
+    fn ty_unrecorded(
         &mut self,
         spec: &mut Spec,
         module: &str,
@@ -420,20 +631,20 @@ impl Model {
                 return Ok(ty.clone());
             }
             let (schema, _) = self.effective(spec, node)?;
+            let home = if loc.pointer.is_empty()
+                || !loc.file.starts_with("api/client-server")
+                || loc.file.parent() != Some(Path::new("api/client-server"))
+            {
+                DEFINITIONS.to_owned()
+            } else {
+                crate::names::module(&file_stem(&loc.file))
+            };
+            let base_name = if loc.pointer.is_empty() {
+                pascal(&file_stem(&loc.file))
+            } else {
+                pascal(loc.pointer.rsplit('/').next().unwrap_or("Type"))
+            };
             if is_nameable(&schema) {
-                let home = if loc.pointer.is_empty()
-                    || !loc.file.starts_with("api/client-server")
-                    || loc.file.parent() != Some(Path::new("api/client-server"))
-                {
-                    DEFINITIONS.to_owned()
-                } else {
-                    crate::names::module(&file_stem(&loc.file))
-                };
-                let base_name = if loc.pointer.is_empty() {
-                    pascal(&file_stem(&loc.file))
-                } else {
-                    pascal(loc.pointer.rsplit('/').next().unwrap_or("Type"))
-                };
                 let title = schema.str("title").map(pascal);
                 let name = self.reserve(&home, title, &base_name);
                 let ty = Ty::Named(home.clone(), name.clone());
@@ -444,6 +655,13 @@ impl Model {
                     format!("`{}#{}`", loc.file.display(), loc.pointer)
                 };
                 self.define(spec, &home, &schema, name, origin)?;
+                return Ok(ty);
+            }
+            // A shared map or list (`one_time_keys.yaml`): the types inside
+            // it are shared too, named after the file, not after each use.
+            if is_object_like(&schema) || schema.str("type") == Some("array") {
+                let ty = self.ty_inline(spec, &home, &schema, &base_name)?;
+                self.by_location.insert(loc, ty.clone());
                 return Ok(ty);
             }
             return self.ty_inline(spec, module, &schema, hint);
@@ -532,7 +750,7 @@ impl Model {
             Some("number") => Ok(Ty::Float),
             Some("boolean") => Ok(Ty::Bool),
             Some("array") => {
-                let item_hint = format!("{hint}Item");
+                let item_hint = format!("{hint}{SEP}Item");
                 let items = match schema.get("items") {
                     Some(items) => self.ty(spec, module, items, &item_hint)?,
                     None => Ty::Json,
@@ -585,13 +803,13 @@ impl Model {
                     .str("x-pattern-format")
                     .and_then(id_type)
                     .map_or(Ty::String, Ty::Crate);
-                let value_ty = self.ty(spec, module, value, &format!("{hint}Value"))?;
+                let value_ty = self.ty(spec, module, value, &format!("{hint}{SEP}Value"))?;
                 return Ok(Some(Ty::Map(Box::new(key), Box::new(value_ty))));
             }
         }
         match schema.get("additionalProperties") {
             Some(value) if value.is_map() => {
-                let value_ty = self.ty(spec, module, value, &format!("{hint}Value"))?;
+                let value_ty = self.ty(spec, module, value, &format!("{hint}{SEP}Value"))?;
                 Ok(Some(Ty::Map(Box::new(Ty::String), Box::new(value_ty))))
             }
             _ => Ok(None),
@@ -608,7 +826,7 @@ impl Model {
     ) -> Result<Ty, String> {
         let mut tys = Vec::new();
         for (i, variant) in variants.iter().enumerate() {
-            tys.push(self.ty(spec, module, variant, &format!("{hint}Variant{i}"))?);
+            tys.push(self.ty(spec, module, variant, &format!("{hint}{SEP}Variant{i}"))?);
         }
         let ids: Vec<&Ty> = tys.iter().collect();
         if ids == [&Ty::Crate("RoomId"), &Ty::Crate("RoomAliasId")] {
@@ -664,7 +882,7 @@ impl Model {
             || matches!(schema.get("type"), Some(Node::Seq(_)))
         {
             // Enums and unions name themselves; alias the reserved name.
-            let ty = self.ty_inline(spec, module, schema, &format!("{name}Kind"))?;
+            let ty = self.ty_inline(spec, module, schema, &format!("{name}{SEP}Kind"))?;
             if let Ty::Named(m, inner) = &ty {
                 if m == module {
                     if let Some(def) = self
@@ -710,7 +928,7 @@ impl Model {
         let mut used = HashSet::new();
         if let Some(props) = schema.get("properties") {
             for (wire, prop) in props.entries() {
-                let hint = format!("{parent}{}", pascal(wire));
+                let hint = format!("{parent}{SEP}{}", pascal(wire));
                 let mut ty = self.ty(spec, module, prop, &hint)?;
                 if ty == Ty::String && is_secret_property(wire) {
                     ty = Ty::Secret;
@@ -728,10 +946,16 @@ impl Model {
             }
         }
         let additional = self
-            .map_type(spec, module, schema, &format!("{parent}Extra"))?
+            .map_type(spec, module, schema, &format!("{parent}{SEP}Extra"))?
             .map(|map| match map {
                 Ty::Map(_, value) => *value,
                 other => other,
+            })
+            .or_else(|| {
+                schema
+                    .str("title")
+                    .filter(|t| KEEPS_UNDECLARED_KEYS.iter().any(|(k, _)| k == t))
+                    .map(|_| Ty::Json)
             });
         Ok((fields, additional))
     }
@@ -746,7 +970,15 @@ fn is_nameable(schema: &Node) -> bool {
 
 fn single_all_of_ref(node: &Node) -> Option<&str> {
     let members = node.get("allOf")?.items();
-    if members.len() != 1 || node.get("properties").is_some() || node.get("required").is_some() {
+    let own_shape = [
+        "properties",
+        "required",
+        "additionalProperties",
+        "patternProperties",
+    ]
+    .iter()
+    .any(|k| node.get(k).is_some());
+    if members.len() != 1 || own_shape {
         return None;
     }
     members[0].str("$ref")

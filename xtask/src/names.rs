@@ -73,6 +73,24 @@ pub fn snake(name: &str) -> String {
     }
 }
 
+/// Enum values that are not words (pagination's `dir`), and the words
+/// their variants are named with.
+const VARIANT_WORDS: &[(&str, &str)] = &[("b", "Backward"), ("f", "Forward")];
+
+/// A string enum variant for a wire value: `b` → `Backward` (from
+/// [`VARIANT_WORDS`]), `m.read.private` → `ReadPrivate` (the `m.`
+/// namespace every spec value has adds nothing), `public_chat` →
+/// `PublicChat`.
+pub fn variant(value: &str) -> String {
+    if let Some((_, word)) = VARIANT_WORDS.iter().find(|(v, _)| *v == value) {
+        return (*word).to_owned();
+    }
+    match value.strip_prefix("m.") {
+        Some(rest) if !rest.is_empty() => pascal(rest),
+        _ => pascal(value),
+    }
+}
+
 /// Rust module name for a spec file stem (`account-data` → `account_data`).
 pub fn module(stem: &str) -> String {
     snake(stem)
@@ -115,6 +133,11 @@ mod tests {
         assert_eq!(pascal("SSOLoginFlow"), "SsoLoginFlow");
         assert_eq!(pascal(""), "Empty");
         assert_eq!(pascal("1.1"), "V11");
+        assert_eq!(variant("b"), "Backward");
+        assert_eq!(variant("f"), "Forward");
+        assert_eq!(variant("m.read.private"), "ReadPrivate");
+        assert_eq!(variant("m.megolm.v1.aes-sha2"), "MegolmV1AesSha2");
+        assert_eq!(variant("public_chat"), "PublicChat");
         assert_eq!(operation_type("generateLoginToken"), "GenerateLoginToken");
         assert_eq!(operation_type("post3PIDs"), "Post3PIDs");
         assert_eq!(operation_type("logout_all"), "LogoutAll");

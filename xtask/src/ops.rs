@@ -1,9 +1,26 @@
 //! Operations: every method of every path in the client-server files.
 
-use crate::model::{file_stem, Body, Model, Operation, Param, ParamIn, Response, Ty};
+use crate::model::{
+    examples_in, file_stem, Body, ExampleUse, Kept, Model, Operation, Param, ParamIn, Response, Ty,
+    SEP,
+};
 use crate::names::{module, operation_type, pascal, snake};
 use crate::spec::{Location, Spec};
 use crate::yaml::Node;
+
+/// POSTs that are safe to send again when their answer was lost, and why.
+/// Every other POST is treated as a write that must not be repeated (the
+/// engine reports its outcome as unknown instead of resending it).
+pub const RESENDABLE_POSTS: &[(&str, &str)] = &[
+    // Read-only queries that use POST only to carry a body.
+    ("queryKeys", "reads device keys"),
+    ("search", "reads events"),
+    ("searchUserDirectory", "reads the user directory"),
+    ("queryPublicRooms", "reads the room directory"),
+    // Set a marker to the value in the request: twice has the effect of once.
+    ("setReadMarker", "sets read markers to the given events"),
+    ("postReceipt", "sets a receipt to the given event"),
+];
 
 pub fn build(spec: &mut Spec) -> Result<Model, String> {
     let mut model = Model::default();
@@ -40,6 +57,18 @@ pub fn build(spec: &mut Spec) -> Result<Model, String> {
                     .map_err(|e| format!("{} {method} {path}: {e}", file.display()))?;
                 model.module_mut(&module_name).ops.push(op);
             }
+        }
+    }
+    for (id, _) in RESENDABLE_POSTS {
+        let found = model
+            .modules
+            .values()
+            .flat_map(|m| &m.ops)
+            .any(|op| op.operation_id == *id && op.method == "post");
+        if !found {
+            return Err(format!(
+                "RESENDABLE_POSTS names {id}, which is not a POST operation"
+            ));
         }
     }
     Ok(model)
@@ -118,7 +147,7 @@ fn operation(
             other => return Err(format!("parameter {wire} in {other:?}")),
         };
         let schema = param.get("schema").cloned().unwrap_or(Node::Map(vec![]));
-        let hint = format!("{type_name}{}", pascal(&wire));
+        let hint = format!("{type_name}{SEP}{}", pascal(&wire));
         let mut ty = model.ty(spec, module_name, &schema, &hint)?;
         if ty == Ty::String && matches!(wire.as_str(), "token" | "access_token") {
             ty = Ty::Secret;
@@ -129,6 +158,12 @@ fn operation(
         {
             server_wait_param = Some(snake(&wire));
         }
+        record_examples(
+            model,
+            &format!("{type_name} parameter `{wire}`"),
+            &param,
+            &ty,
+        );
         let required = location == ParamIn::Path
             || param
                 .get("required")
@@ -153,13 +188,13 @@ fn operation(
             let content = rb.get("content").ok_or("requestBody without content")?;
             let body = if let Some(json) = content.get("application/json") {
                 let schema = json.get("schema").cloned().unwrap_or(Node::Map(vec![]));
+                let place = format!("{type_name} request body");
+                let body_type = format!("{module_name}::{type_name}Body");
                 if schema.get("$ref").is_some() {
-                    Body::Value(model.ty(
-                        spec,
-                        module_name,
-                        &schema,
-                        &format!("{type_name}Body"),
-                    )?)
+                    let ty =
+                        model.ty(spec, module_name, &schema, &format!("{type_name}{SEP}Body"))?;
+                    record_examples(model, &place, json, &ty);
+                    Body::Value(ty)
                 } else {
                     let (eff, _) = model.effective(spec, &schema)?;
                     if eff
@@ -167,6 +202,15 @@ fn operation(
                         .is_some_and(|p| !p.entries().is_empty())
                     {
                         let (mut fields, _) = model.fields(spec, module_name, &eff, &type_name)?;
+                        let names = fields.iter().map(|f| f.wire.clone()).collect();
+                        model.record(&place, &schema, Kept::Fields(names), None);
+                        for example in examples_in(&eff).into_iter().chain(examples_in(json)) {
+                            model.examples.push(ExampleUse {
+                                place: place.clone(),
+                                example,
+                                ty: body_type.clone(),
+                            });
+                        }
                         // A body property may share its name with a
                         // parameter (putRoomKeysVersion: `version`).
                         for field in &mut fields {
@@ -176,12 +220,10 @@ fn operation(
                         }
                         Body::Fields(fields)
                     } else {
-                        Body::Value(model.ty(
-                            spec,
-                            module_name,
-                            &eff,
-                            &format!("{type_name}Body"),
-                        )?)
+                        let ty =
+                            model.ty(spec, module_name, &eff, &format!("{type_name}{SEP}Body"))?;
+                        record_examples(model, &place, json, &ty);
+                        Body::Value(ty)
                     }
                 }
             } else {
@@ -193,6 +235,29 @@ fn operation(
 
     let responses = op.get("responses").ok_or("no responses")?;
     let rate_limited = responses.get("429").is_some();
+    // Error answers are read by the hand-written `ErrorBody`; their
+    // examples are checked against it.
+    for (code, response) in responses.entries() {
+        if code.starts_with('2') {
+            continue;
+        }
+        let response = deref(spec, response)?;
+        if let Some(json) = response
+            .get("content")
+            .and_then(|c| c.get("application/json"))
+        {
+            let schema = json.get("schema").cloned().unwrap_or(Node::Map(vec![]));
+            let (eff, _) = model.effective(spec, &schema)?;
+            let place = format!("{type_name} {code} answer");
+            for example in examples_in(&eff).into_iter().chain(examples_in(json)) {
+                model.examples.push(ExampleUse {
+                    place: place.clone(),
+                    example,
+                    ty: "crate::ErrorBody".into(),
+                });
+            }
+        }
+    }
     // Only the success answer is typed: errors (including the UIA 401,
     // whose body carries `errcode`/`error` next to `flows`) are read by the
     // runtime into `ErrorBody` / `UiaChallenge`.
@@ -215,9 +280,12 @@ fn operation(
                         None => Response::Media,
                         Some(json) => {
                             let schema = json.get("schema").cloned().unwrap_or(Node::Map(vec![]));
-                            let hint = format!("{type_name}Response");
+                            let hint = format!("{type_name}{SEP}Response");
+                            let place = format!("{type_name} answer");
                             if schema.get("$ref").is_some() {
-                                match model.ty(spec, module_name, &schema, &hint)? {
+                                let ty = model.ty(spec, module_name, &schema, &hint)?;
+                                record_examples(model, &place, json, &ty);
+                                match ty {
                                     ty @ Ty::Named(..) => Response::Named(ty),
                                     ty => Response::Wrapped(ty),
                                 }
@@ -229,14 +297,29 @@ fn operation(
                                 {
                                     let (fields, additional) =
                                         model.fields(spec, module_name, &eff, &hint)?;
+                                    let names = fields.iter().map(|f| f.wire.clone()).collect();
+                                    model.record(&place, &schema, Kept::Fields(names), None);
+                                    let ty = format!("{module_name}::{}", hint.replace(SEP, ""));
+                                    for example in
+                                        examples_in(&eff).into_iter().chain(examples_in(json))
+                                    {
+                                        model.examples.push(ExampleUse {
+                                            place: place.clone(),
+                                            example,
+                                            ty: ty.clone(),
+                                        });
+                                    }
                                     Response::Fields(fields, additional)
                                 } else {
-                                    Response::Wrapped(model.ty(
+                                    let ty = model.ty(
                                         spec,
                                         module_name,
                                         &eff,
-                                        &format!("{hint}Body"),
-                                    )?)
+                                        &format!("{hint}{SEP}Body"),
+                                    )?;
+                                    // The answer's own type wraps this one.
+                                    record_examples(model, &place, json, &ty);
+                                    Response::Wrapped(ty)
                                 }
                             }
                         }
@@ -247,8 +330,16 @@ fn operation(
         }
     };
 
+    let request_name = if crate::model::STD_PRELUDE.contains(&type_name.as_str()) {
+        format!("{type_name}Request")
+    } else {
+        type_name.clone()
+    };
+    let idempotent = method != "post" || RESENDABLE_POSTS.iter().any(|(id, _)| *id == operation_id);
     Ok(Operation {
-        type_name,
+        idempotent,
+        type_name: request_name,
+        base_name: type_name,
         method: method.to_owned(),
         path: path.to_owned(),
         auth: auth(op),
@@ -266,4 +357,16 @@ fn operation(
         server_wait_param,
         operation_id,
     })
+}
+
+/// Records the examples a parameter or media type carries next to its
+/// schema, as examples of `ty`.
+fn record_examples(model: &mut Model, place: &str, node: &Node, ty: &Ty) {
+    for example in examples_in(node) {
+        model.examples.push(ExampleUse {
+            place: place.to_owned(),
+            example,
+            ty: ty.qualified(),
+        });
+    }
 }

@@ -60,6 +60,11 @@ impl Spec {
         Ok(&self.files[rel])
     }
 
+    /// The files read so far (relative to `data/`).
+    pub fn loaded(&self) -> Vec<PathBuf> {
+        self.files.keys().cloned().collect()
+    }
+
     /// The node at a location.
     pub fn node(&mut self, loc: &Location) -> Result<Node, String> {
         let root = self.file(&loc.file)?;
@@ -79,14 +84,13 @@ impl Spec {
 
 /// Rewrites every `$ref` in a file to `file#pointer` relative to `data/`,
 /// so a schema can be used away from its file. `$ref`s inside `example`
-/// and `examples` are example data, not types, and stay as they are.
+/// and `examples` point at example files; they are rewritten the same way
+/// so an example can be read away from its file too (the model never
+/// follows them as types: it does not descend into example values).
 fn absolutize(node: &mut Node, file: &Path) {
     match node {
         Node::Map(entries) => {
             for (key, value) in entries.iter_mut() {
-                if key == "example" || key == "examples" {
-                    continue;
-                }
                 if key == "$ref" {
                     if let Node::Str(reference) = value {
                         let (target, pointer) = reference

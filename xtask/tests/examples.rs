@@ -2,6 +2,7 @@
 //! generated types and encodes back to the same JSON, apart from the
 //! documented exceptions below.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use xtask::yaml::{self, Node};
@@ -224,4 +225,262 @@ fn generation_is_deterministic_and_matches_the_committed_code() {
         );
     }
     assert_eq!(first.len(), 74, "72 spec files, definitions.rs and mod.rs");
+}
+/// Examples at any depth that do not survive a round trip, and why:
+/// (the type they belong to, a fragment of the failure, why). An entry
+/// that matches nothing fails the test, so the list cannot rot.
+const DEEP_EXCEPTIONS: &[(&str, &str, &str)] = &[
+    (
+        "notifications::GetNotificationsResponse",
+        "/notifications/0/event/room_id lost",
+        "the example's `event` has a `room_id`, but its schema is \
+         ClientEventWithoutRoomID, which declares none; undeclared keys are not kept",
+    ),
+    (
+        "BTreeMap<String, definitions::Protocol>",
+        "missing field `icon`",
+        "the example's `gitter` protocol has no `icon`, which protocol_base.yaml requires",
+    ),
+    (
+        "crate::ErrorBody",
+        "/current_version lost",
+        "ErrorBody reads the fields the library acts on (errcode, error, \
+         retry_after_ms, soft_logout, the UIA keys, …); M_WRONG_ROOM_KEYS_VERSION's \
+         `current_version` is not one of them",
+    ),
+    (
+        "crate::ErrorBody",
+        "/body lost; /status lost",
+        "the same, for the appservice ping's M_BAD_STATUS `status` and `body`",
+    ),
+];
+
+/// Examples the generator meets with no type of their own, by file and a
+/// fragment of the example's JSON, and why. Examples in files no
+/// operation uses are counted apart (the generator never reads those
+/// files). An entry that matches nothing fails the test.
+const UNTYPED_EXAMPLES: &[(&str, &str, &str)] = &[
+    (
+        "api/client-server/content-repo.yaml",
+        "inline; filename=",
+        "a `Content-Disposition` response header: media answers are bytes plus headers (`Media`)",
+    ),
+    (
+        "api/client-server/authed-content-repo.yaml",
+        "inline; filename=",
+        "a `Content-Disposition` response header, as above",
+    ),
+    (
+        "api/client-server/content-repo.yaml",
+        "<bytes>",
+        "a placeholder for an upload's bytes",
+    ),
+    (
+        "api/client-server/definitions/errors/error.yaml",
+        "",
+        "properties of the standard error body, read by the hand-written ErrorBody; \
+         whole error examples are checked against it",
+    ),
+    (
+        "api/client-server/definitions/errors/rate_limited.yaml",
+        "",
+        "properties of the rate-limit error body, as above",
+    ),
+    (
+        "api/client-server/appservice_ping.yaml",
+        "",
+        "properties of the ping's error body, as above",
+    ),
+    (
+        "api/client-server/definitions/auth_response.yaml",
+        "",
+        "the UIA 401 body, read by the hand-written UiaChallenge",
+    ),
+];
+
+fn lost_paths(
+    spec: &serde_json::Value,
+    ours: &serde_json::Value,
+    path: &str,
+    out: &mut Vec<String>,
+) {
+    use serde_json::Value;
+    match (spec, ours) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in a {
+                let here = format!("{path}/{k}");
+                match b.get(k) {
+                    Some(w) => lost_paths(v, w, &here, out),
+                    None => out.push(format!("{here} lost")),
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            if a.len() != b.len() {
+                out.push(format!("{path}: {} items became {}", a.len(), b.len()));
+                return;
+            }
+            for (i, (v, w)) in a.iter().zip(b).enumerate() {
+                lost_paths(v, w, &format!("{path}/{i}"), out);
+            }
+        }
+        (Value::Number(a), Value::Number(b)) if a.as_f64() == b.as_f64() => {}
+        (a, b) if a == b => {}
+        (a, b) => out.push(format!("{path}: {a} became {b}")),
+    }
+}
+
+/// Every example the spec's client-server files hold, at any depth, as
+/// JSON with the file it is in. Example values are not searched for more
+/// examples (an example event may well have a key named `example`).
+fn every_example_in_files(spec: &mut xtask::spec::Spec) -> Vec<(String, serde_json::Value)> {
+    fn walk(node: &Node, file: &str, found: &mut Vec<(String, Node)>) {
+        for (key, value) in node.entries() {
+            if key == "example" || key == "examples" {
+                let holder = Node::Map(vec![(key.clone(), value.clone())]);
+                for example in xtask::model::examples_in(&holder) {
+                    found.push((file.to_owned(), example));
+                }
+                continue;
+            }
+            walk(value, file, found);
+        }
+        for item in node.items() {
+            walk(item, file, found);
+        }
+    }
+    fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "yaml") {
+                out.push(path);
+            }
+        }
+    }
+    let mut paths = Vec::new();
+    files(&spec.data_dir.join("api/client-server"), &mut paths);
+    paths.sort();
+    let mut found = Vec::new();
+    for path in paths {
+        let rel = path.strip_prefix(&spec.data_dir).unwrap().to_path_buf();
+        let root = spec.file(&rel).unwrap().clone();
+        walk(&root, &rel.display().to_string(), &mut found);
+    }
+    found
+        .into_iter()
+        .map(|(file, node)| {
+            let json =
+                xtask::examples::resolve(spec, &node).unwrap_or_else(|e| panic!("{file}: {e}"));
+            (file, json)
+        })
+        .collect()
+}
+
+#[test]
+fn every_example_at_any_depth_round_trips_through_its_type() {
+    let Some(dir) = spec_dir() else { return };
+    let (mut spec, model) = xtask::model(&dir).expect("the generator models the spec");
+    let read_by_generator: BTreeSet<String> = spec
+        .loaded()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let mut seen = BTreeSet::new();
+    let mut typed_json = BTreeSet::new();
+    let mut failures = Vec::new();
+    let mut used_exceptions = BTreeSet::new();
+    let mut checked = 0;
+    for use_ in &model.examples {
+        let json = xtask::examples::resolve(&mut spec, &use_.example)
+            .unwrap_or_else(|e| panic!("{}: {e}", use_.place));
+        let text = json.to_string();
+        typed_json.insert(text.clone());
+        if !seen.insert((use_.ty.clone(), text.clone())) {
+            continue;
+        }
+        checked += 1;
+        let Some(result) = quotient_api::generated::roundtrip_type(&use_.ty, &text) else {
+            failures.push(format!(
+                "{}: `{}` has no round-trip entry",
+                use_.place, use_.ty
+            ));
+            continue;
+        };
+        let problem = match result {
+            Err(e) => format!("does not decode: {e}"),
+            Ok(back) => {
+                let mut lost = Vec::new();
+                lost_paths(&json, &back, "", &mut lost);
+                lost.join("; ")
+            }
+        };
+        if problem.is_empty() {
+            continue;
+        }
+        match DEEP_EXCEPTIONS
+            .iter()
+            .position(|(ty, fragment, _)| *ty == use_.ty && problem.contains(fragment))
+        {
+            Some(i) => {
+                used_exceptions.insert(i);
+            }
+            None => failures.push(format!(
+                "{} (`{}`): {problem}\n    example: {text}",
+                use_.place, use_.ty
+            )),
+        }
+    }
+    for (i, (ty, fragment, _)) in DEEP_EXCEPTIONS.iter().enumerate() {
+        if !used_exceptions.contains(&i) {
+            failures.push(format!(
+                "DEEP_EXCEPTIONS lists `{ty}` / `{fragment}`, which round-trips now: remove it"
+            ));
+        }
+    }
+
+    // Every example in the files was met by the generator with a type, or
+    // is explained.
+    let all = every_example_in_files(&mut spec);
+    let (mut matched, mut unused_files, mut explained) = (0, 0, 0);
+    let mut used_untyped = BTreeSet::new();
+    for (file, json) in &all {
+        let text = json.to_string();
+        if typed_json.contains(&text) {
+            matched += 1;
+        } else if !read_by_generator.contains(file) {
+            unused_files += 1;
+        } else if let Some(i) = UNTYPED_EXAMPLES
+            .iter()
+            .position(|(f, fragment, _)| f == file && text.contains(fragment))
+        {
+            used_untyped.insert(i);
+            explained += 1;
+        } else {
+            failures.push(format!("never matched to a generated type: {file}: {text}"));
+        }
+    }
+    for (i, (file, fragment, _)) in UNTYPED_EXAMPLES.iter().enumerate() {
+        if !used_untyped.contains(&i) {
+            failures.push(format!(
+                "UNTYPED_EXAMPLES lists {file} / `{fragment}`, which matches nothing now: remove it"
+            ));
+        }
+    }
+    eprintln!(
+        "{} examples in the client-server files: {matched} matched to a type, {explained} \
+         explained as untyped, {unused_files} in definitions no operation uses; \
+         {checked} (type, example) pairs round-tripped, {} of them excepted",
+        all.len(),
+        used_exceptions.len()
+    );
+    assert!(all.len() > 700, "only {} examples found", all.len());
+    assert!(checked > 400, "only {checked} examples checked");
+    assert!(
+        failures.is_empty(),
+        "{} problems:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -17,7 +17,11 @@ mod endpoint;
 mod error_body;
 pub mod generated;
 mod ids;
+#[doc(hidden)]
+pub mod lenient;
 mod media;
+#[doc(hidden)]
+pub mod nullable;
 mod path;
 mod redact;
 mod secret;

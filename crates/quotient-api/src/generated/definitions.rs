@@ -96,6 +96,9 @@ pub struct CrossSigningKey {
     /// `signatures` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signatures: Option<JsonObject>,
+    /// Keys not declared above.
+    #[serde(flatten)]
+    pub additional: BTreeMap<String, serde_json::Value>,
 }
 
 /// Generated from `api/client-server/definitions/client_device.yaml`.
@@ -130,7 +133,11 @@ pub struct UnsignedData {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prev_content: Option<JsonObject>,
     /// `replaces_state` (optional).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::lenient::optional_id"
+    )]
     pub replaces_state: Option<crate::EventId>,
     /// `membership` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -154,11 +161,11 @@ pub struct ClientEvent {
     pub origin_server_ts: i64,
     /// `content`.
     pub content: JsonObject,
-    /// `room_id`.
-    pub room_id: crate::RoomId,
     /// `unsigned` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unsigned: Option<UnsignedData>,
+    /// `room_id`.
+    pub room_id: crate::RoomId,
 }
 
 /// Generated from `api/client-server/definitions/event_filter.yaml`.
@@ -319,13 +326,42 @@ pub struct DeviceKeys {
     pub keys: BTreeMap<String, String>,
     /// `signatures`.
     pub signatures: BTreeMap<crate::UserId, BTreeMap<String, String>>,
+    /// Keys not declared above.
+    #[serde(flatten)]
+    pub additional: BTreeMap<String, serde_json::Value>,
+}
+
+/// Generated from an inline object.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct KeyObject {
+    /// `key`.
+    pub key: String,
+    /// `signatures`.
+    pub signatures: BTreeMap<crate::UserId, JsonObject>,
+    /// Keys not declared above.
+    #[serde(flatten)]
+    pub additional: BTreeMap<String, serde_json::Value>,
+}
+
+/// Generated from a `oneOf` or type array; variants differ by JSON kind.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum OneTimeKeysValue {
+    /// A JSON String.
+    String(String),
+    /// A JSON KeyObject.
+    KeyObject(KeyObject),
 }
 
 /// Generated from `api/client-server/definitions/public_rooms_chunk.yaml`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PublishedRoomsChunk {
     /// `canonical_alias` (optional).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::lenient::optional_id"
+    )]
     pub canonical_alias: Option<crate::RoomAliasId>,
     /// `name` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -424,7 +460,11 @@ pub struct EventUnsigned {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prev_content: Option<JsonObject>,
     /// `replaces_state` (optional).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::lenient::optional_id"
+    )]
     pub replaces_state: Option<crate::EventId>,
     /// `membership` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -503,8 +543,12 @@ pub struct PushCondition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is: Option<String>,
     /// `value` (optional).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<PushConditionValue>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::nullable::present"
+    )]
+    pub value: Option<Option<PushConditionValue>>,
 }
 
 /// Generated from `api/client-server/definitions/push_rule.yaml`.

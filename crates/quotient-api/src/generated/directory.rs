@@ -138,7 +138,11 @@ impl Endpoint for GetRoomIdByAlias {
 #[derive(Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetRoomIdByAliasResponse {
     /// `room_id` (optional).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::lenient::optional_id"
+    )]
     pub room_id: Option<crate::RoomId>,
     /// `servers` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -929,28 +929,28 @@ impl Endpoint for DeleteRoomKeys {
 crate::string_enum! {
 /// Generated from an inline string enum.
 PostRoomKeysVersionAlgorithm {
-MMegolmBackupV1Curve25519AesSha2 => "m.megolm_backup.v1.curve25519-aes-sha2",
+MegolmBackupV1Curve25519AesSha2 => "m.megolm_backup.v1.curve25519-aes-sha2",
 }
 }
 
 crate::string_enum! {
 /// Generated from an inline string enum.
 GetRoomKeysVersionCurrentResponseAlgorithm {
-MMegolmBackupV1Curve25519AesSha2 => "m.megolm_backup.v1.curve25519-aes-sha2",
+MegolmBackupV1Curve25519AesSha2 => "m.megolm_backup.v1.curve25519-aes-sha2",
 }
 }
 
 crate::string_enum! {
 /// Generated from an inline string enum.
 GetRoomKeysVersionResponseAlgorithm {
-MMegolmBackupV1Curve25519AesSha2 => "m.megolm_backup.v1.curve25519-aes-sha2",
+MegolmBackupV1Curve25519AesSha2 => "m.megolm_backup.v1.curve25519-aes-sha2",
 }
 }
 
 crate::string_enum! {
 /// Generated from an inline string enum.
 PutRoomKeysVersionAlgorithm {
-MMegolmBackupV1Curve25519AesSha2 => "m.megolm_backup.v1.curve25519-aes-sha2",
+MegolmBackupV1Curve25519AesSha2 => "m.megolm_backup.v1.curve25519-aes-sha2",
 }
 }
 

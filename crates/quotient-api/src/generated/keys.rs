@@ -20,9 +20,9 @@ pub struct UploadKeys {
     /// Body property `device_keys` (optional).
     pub device_keys: Option<super::definitions::DeviceKeys>,
     /// Body property `one_time_keys` (optional).
-    pub one_time_keys: Option<BTreeMap<String, UploadKeysOneTimeKeysValue>>,
+    pub one_time_keys: Option<BTreeMap<String, super::definitions::OneTimeKeysValue>>,
     /// Body property `fallback_keys` (optional).
-    pub fallback_keys: Option<BTreeMap<String, UploadKeysFallbackKeysValue>>,
+    pub fallback_keys: Option<BTreeMap<String, super::definitions::OneTimeKeysValue>>,
 }
 
 impl UploadKeys {
@@ -77,10 +77,10 @@ pub struct UploadKeysBody {
     pub device_keys: Option<super::definitions::DeviceKeys>,
     /// `one_time_keys` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub one_time_keys: Option<BTreeMap<String, UploadKeysOneTimeKeysValue>>,
+    pub one_time_keys: Option<BTreeMap<String, super::definitions::OneTimeKeysValue>>,
     /// `fallback_keys` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fallback_keys: Option<BTreeMap<String, UploadKeysFallbackKeysValue>>,
+    pub fallback_keys: Option<BTreeMap<String, super::definitions::OneTimeKeysValue>>,
 }
 
 /// The successful answer to [`UploadKeys`].
@@ -128,7 +128,7 @@ impl Endpoint for QueryKeys {
         rate_limited: false,
         added_in: None,
         deprecated: false,
-        idempotent: Metadata::idempotent_by_method(Method::Post),
+        idempotent: true,
         response_content_types: &["application/json"],
     };
     type Response = QueryKeysResponse;
@@ -261,7 +261,7 @@ pub struct ClaimKeysResponse {
     /// `one_time_keys`.
     pub one_time_keys: BTreeMap<
         crate::UserId,
-        BTreeMap<String, BTreeMap<String, ClaimKeysResponseOneTimeKeysValueValueValue>>,
+        BTreeMap<String, BTreeMap<String, super::definitions::OneTimeKeysValue>>,
     >,
 }
 
@@ -341,44 +341,6 @@ impl IncomingResponse for GetKeysChangesResponse {
 }
 
 /// Generated from an inline object.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct KeyObject {
-    /// `key`.
-    pub key: String,
-    /// `signatures`.
-    pub signatures: BTreeMap<crate::UserId, JsonObject>,
-}
-
-/// Generated from a `oneOf` or type array; variants differ by JSON kind.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(untagged)]
-pub enum UploadKeysOneTimeKeysValue {
-    /// A JSON String.
-    String(String),
-    /// A JSON KeyObject.
-    KeyObject(KeyObject),
-}
-
-/// Generated from an inline object.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct UploadKeysFallbackKeysValueVariant1 {
-    /// `key`.
-    pub key: String,
-    /// `signatures`.
-    pub signatures: BTreeMap<crate::UserId, JsonObject>,
-}
-
-/// Generated from a `oneOf` or type array; variants differ by JSON kind.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(untagged)]
-pub enum UploadKeysFallbackKeysValue {
-    /// A JSON String.
-    String(String),
-    /// A JSON UploadKeysFallbackKeysValueVariant1.
-    UploadKeysFallbackKeysValueVariant1(UploadKeysFallbackKeysValueVariant1),
-}
-
-/// Generated from an inline object.
 #[derive(Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct UnsignedDeviceInfo {
     /// `device_display_name` (optional).
@@ -387,30 +349,22 @@ pub struct UnsignedDeviceInfo {
 }
 
 /// Generated from an inline object.
-#[derive(Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeviceInformation {
+    /// `user_id`.
+    pub user_id: String,
+    /// `device_id`.
+    pub device_id: String,
+    /// `algorithms`.
+    pub algorithms: Vec<String>,
+    /// `keys`.
+    pub keys: BTreeMap<String, String>,
+    /// `signatures`.
+    pub signatures: BTreeMap<crate::UserId, BTreeMap<String, String>>,
     /// `unsigned` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unsigned: Option<UnsignedDeviceInfo>,
-}
-
-/// Generated from an inline object.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ClaimKeysResponseOneTimeKeysValueValueValueVariant1 {
-    /// `key`.
-    pub key: String,
-    /// `signatures`.
-    pub signatures: BTreeMap<crate::UserId, JsonObject>,
-}
-
-/// Generated from a `oneOf` or type array; variants differ by JSON kind.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(untagged)]
-pub enum ClaimKeysResponseOneTimeKeysValueValueValue {
-    /// A JSON String.
-    String(String),
-    /// A JSON ClaimKeysResponseOneTimeKeysValueValueValueVariant1.
-    ClaimKeysResponseOneTimeKeysValueValueValueVariant1(
-        ClaimKeysResponseOneTimeKeysValueValueValueVariant1,
-    ),
+    /// Keys not declared above.
+    #[serde(flatten)]
+    pub additional: BTreeMap<String, serde_json::Value>,
 }

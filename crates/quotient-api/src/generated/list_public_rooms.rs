@@ -258,7 +258,7 @@ impl Endpoint for QueryPublicRooms {
         rate_limited: false,
         added_in: None,
         deprecated: false,
-        idempotent: Metadata::idempotent_by_method(Method::Post),
+        idempotent: true,
         response_content_types: &["application/json"],
     };
     type Response = super::definitions::PublicRoomsResponse;

@@ -107,7 +107,7 @@ impl IncomingResponse for GetRoomEventsResponse {
 crate::string_enum! {
 /// Generated from an inline string enum.
 GetRoomEventsDir {
-B => "b",
-F => "f",
+Backward => "b",
+Forward => "f",
 }
 }

@@ -150,8 +150,12 @@ pub struct GetPresenceResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_active_ago: Option<i64>,
     /// `status_msg` (optional).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_msg: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::nullable::present"
+    )]
+    pub status_msg: Option<Option<String>>,
     /// `currently_active` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currently_active: Option<bool>,

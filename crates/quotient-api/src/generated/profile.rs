@@ -258,7 +258,11 @@ impl Endpoint for GetUserProfile {
 #[derive(Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct GetUserProfileResponse {
     /// `avatar_url` (optional).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::lenient::optional_id"
+    )]
     pub avatar_url: Option<crate::MxcUri>,
     /// `displayname` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]

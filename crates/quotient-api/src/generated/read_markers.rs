@@ -48,7 +48,7 @@ impl Endpoint for SetReadMarker {
         rate_limited: true,
         added_in: None,
         deprecated: false,
-        idempotent: Metadata::idempotent_by_method(Method::Post),
+        idempotent: true,
         response_content_types: &["application/json"],
     };
     type Response = SetReadMarkerResponse;

@@ -52,7 +52,7 @@ impl Endpoint for PostReceipt {
         rate_limited: true,
         added_in: None,
         deprecated: false,
-        idempotent: Metadata::idempotent_by_method(Method::Post),
+        idempotent: true,
         response_content_types: &["application/json"],
     };
     type Response = PostReceiptResponse;
@@ -101,8 +101,8 @@ impl IncomingResponse for PostReceiptResponse {
 crate::string_enum! {
 /// Generated from an inline string enum.
 PostReceiptReceiptType {
-MRead => "m.read",
-MReadPrivate => "m.read.private",
-MFullyRead => "m.fully_read",
+Read => "m.read",
+ReadPrivate => "m.read.private",
+FullyRead => "m.fully_read",
 }
 }

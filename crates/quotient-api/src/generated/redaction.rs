@@ -87,7 +87,11 @@ pub struct RedactEventBody {
 #[derive(Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct RedactEventResponse {
     /// `event_id` (optional).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::lenient::optional_id"
+    )]
     pub event_id: Option<crate::EventId>,
 }
 

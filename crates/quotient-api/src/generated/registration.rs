@@ -138,7 +138,11 @@ pub struct RegisterResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in_ms: Option<i64>,
     /// `home_server` (optional).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::lenient::optional_id"
+    )]
     pub home_server: Option<crate::ServerName>,
     /// `device_id` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -327,23 +327,23 @@ impl IncomingResponse for GetRelatingEventsWithRelTypeAndEventTypeResponse {
 crate::string_enum! {
 /// Generated from an inline string enum.
 GetRelatingEventsDir {
-B => "b",
-F => "f",
+Backward => "b",
+Forward => "f",
 }
 }
 
 crate::string_enum! {
 /// Generated from an inline string enum.
 GetRelatingEventsWithRelTypeDir {
-B => "b",
-F => "f",
+Backward => "b",
+Forward => "f",
 }
 }
 
 crate::string_enum! {
 /// Generated from an inline string enum.
 GetRelatingEventsWithRelTypeAndEventTypeDir {
-B => "b",
-F => "f",
+Backward => "b",
+Forward => "f",
 }
 }

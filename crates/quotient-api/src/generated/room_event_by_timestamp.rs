@@ -85,7 +85,7 @@ impl IncomingResponse for GetEventByTimestampResponse {
 crate::string_enum! {
 /// Generated from an inline string enum.
 GetEventByTimestampDir {
-F => "f",
-B => "b",
+Forward => "f",
+Backward => "b",
 }
 }

@@ -73,7 +73,11 @@ impl Endpoint for GetRoomSummary {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetRoomSummaryResponse {
     /// `canonical_alias` (optional).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::lenient::optional_id"
+    )]
     pub canonical_alias: Option<crate::RoomAliasId>,
     /// `name` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -121,7 +125,7 @@ impl IncomingResponse for GetRoomSummaryResponse {
 crate::string_enum! {
 /// Generated from an inline string enum.
 GetRoomSummaryResponseEncryption {
-MMegolmV1AesSha2 => "m.megolm.v1.aes-sha2",
+MegolmV1AesSha2 => "m.megolm.v1.aes-sha2",
 }
 }
 

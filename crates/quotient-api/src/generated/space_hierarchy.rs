@@ -95,6 +95,13 @@ impl IncomingResponse for GetSpaceHierarchyResponse {
     }
 }
 
+crate::string_enum! {
+/// Generated from an inline string enum.
+SpaceHierarchyRoomsChunkEncryption {
+MegolmV1AesSha2 => "m.megolm.v1.aes-sha2",
+}
+}
+
 /// Generated from an inline object.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StrippedChildStateEvent {
@@ -111,18 +118,15 @@ pub struct StrippedChildStateEvent {
     pub origin_server_ts: i64,
 }
 
-crate::string_enum! {
-/// Generated from an inline string enum.
-SpaceHierarchyRoomsChunkEncryption {
-MMegolmV1AesSha2 => "m.megolm.v1.aes-sha2",
-}
-}
-
 /// Generated from an inline object.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SpaceHierarchyRoomsChunk {
     /// `canonical_alias` (optional).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::lenient::optional_id"
+    )]
     pub canonical_alias: Option<crate::RoomAliasId>,
     /// `name` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -144,8 +148,6 @@ pub struct SpaceHierarchyRoomsChunk {
     /// `join_rule` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub join_rule: Option<String>,
-    /// `children_state`.
-    pub children_state: Vec<StrippedChildStateEvent>,
     /// `room_type` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub room_type: Option<String>,
@@ -158,4 +160,6 @@ pub struct SpaceHierarchyRoomsChunk {
     /// `room_version` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub room_version: Option<String>,
+    /// `children_state`.
+    pub children_state: Vec<StrippedChildStateEvent>,
 }

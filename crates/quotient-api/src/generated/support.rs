@@ -73,8 +73,8 @@ impl IncomingResponse for GetWellknownSupportResponse {
 crate::string_enum! {
 /// Generated from an inline string enum.
 ContactRole {
-MRoleAdmin => "m.role.admin",
-MRoleSecurity => "m.role.security",
+RoleAdmin => "m.role.admin",
+RoleSecurity => "m.role.security",
 }
 }
 
@@ -82,7 +82,11 @@ MRoleSecurity => "m.role.security",
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Contact {
     /// `matrix_id` (optional).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::lenient::optional_id"
+    )]
     pub matrix_id: Option<crate::UserId>,
     /// `email_address` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -16,7 +16,7 @@ use super::prelude::*;
 ///
 /// [Specification](https://spec.matrix.org/v1.19/client-server-api/#get_matrixclientv3sync)
 #[derive(Clone, Debug, PartialEq, Default)]
-pub struct Sync {
+pub struct SyncRequest {
     /// Query parameter `filter` (optional).
     pub filter: Option<String>,
     /// Query parameter `since` (optional).
@@ -31,7 +31,7 @@ pub struct Sync {
     pub use_state_after: Option<bool>,
 }
 
-impl Sync {
+impl SyncRequest {
     /// The request with its required parameters; optional ones are `None`.
     pub fn new() -> Self {
         Self {
@@ -45,7 +45,7 @@ impl Sync {
     }
 }
 
-impl Endpoint for Sync {
+impl Endpoint for SyncRequest {
     const METADATA: Metadata = Metadata {
         operation_id: "sync",
         method: Method::Get,
@@ -86,7 +86,7 @@ impl Endpoint for Sync {
     }
 }
 
-/// The successful answer to [`Sync`].
+/// The successful answer to [`SyncRequest`].
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SyncResponse {
     /// `next_batch`.

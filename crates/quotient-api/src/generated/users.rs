@@ -42,7 +42,7 @@ impl Endpoint for SearchUserDirectory {
         rate_limited: true,
         added_in: None,
         deprecated: false,
-        idempotent: Metadata::idempotent_by_method(Method::Post),
+        idempotent: true,
         response_content_types: &["application/json"],
     };
     type Response = SearchUserDirectoryResponse;
