@@ -236,3 +236,51 @@ fn optional_query_parameters_are_left_out_and_long_polls_declare_their_wait() {
     );
     assert_eq!(sync::SyncRequest::default().server_wait(), None);
 }
+
+/// A push condition's `value` may be `null` (`event_property_is` with a
+/// null value): a rule read from the server and sent back keeps it, and
+/// an absent value stays absent.
+#[test]
+fn a_null_push_condition_value_survives_reading_and_sending_back() {
+    use quotient_api::generated::definitions::PushCondition;
+    use quotient_api::generated::pushrules::{
+        GetPushRuleResponse, SetPushRule, SetPushRuleActionsItem, SetPushRuleKind,
+    };
+    let read: GetPushRuleResponse = serde_json::from_str(
+        r#"{"actions":["notify"],"default":false,"enabled":true,"rule_id":"r",
+            "conditions":[{"kind":"event_property_is","key":"content.x","value":null},
+                          {"kind":"event_match","key":"type","pattern":"m.room.message"}]}"#,
+    )
+    .unwrap();
+    let conditions: Vec<PushCondition> = read.conditions.clone().unwrap();
+    assert_eq!(conditions[0].value, Some(None), "null is kept as null");
+    assert_eq!(conditions[1].value, None, "absent stays absent");
+
+    let mut rule = SetPushRule::new(
+        SetPushRuleKind::Override,
+        "r".into(),
+        vec![SetPushRuleActionsItem::String("notify".into())],
+    );
+    rule.conditions = Some(conditions);
+    let RequestBody::Json(bytes) = rule.build().unwrap().body else {
+        panic!("a JSON body");
+    };
+    let sent: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(sent["conditions"][0]["value"], serde_json::Value::Null);
+    assert!(sent["conditions"][0].as_object().unwrap().contains_key("value"));
+    assert!(!sent["conditions"][1].as_object().unwrap().contains_key("value"));
+}
+
+/// Generated names read as words and shadow nothing a user imports.
+#[test]
+fn names_read_as_words_and_shadow_no_prelude_name() {
+    use quotient_api::generated::message_pagination::GetRoomEventsDir;
+    assert_eq!(GetRoomEventsDir::Backward.as_str(), "b");
+    assert_eq!(GetRoomEventsDir::Forward.as_str(), "f");
+    assert_eq!(
+        sync::SyncRequest::METADATA.operation_id,
+        "sync",
+        "the `sync` operation's type does not shadow std::marker::Sync"
+    );
+    let _: Option<quotient_api::generated::definitions::KeyObject> = None;
+}
