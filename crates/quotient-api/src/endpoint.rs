@@ -71,11 +71,43 @@ pub struct Metadata {
     pub response_content_types: &'static [&'static str],
 }
 
+/// Path templates whose answers the spec lets be redirects to follow:
+/// media downloads and thumbnails (307/308, to a CDN or another host) and
+/// `.well-known/matrix/client` (30x, spec v1.20).
+const REDIRECTING_PATHS: &[&str] = &[
+    "/_matrix/client/v1/media/download/",
+    "/_matrix/client/v1/media/thumbnail/",
+    "/_matrix/media/v3/download/",
+    "/_matrix/media/v3/thumbnail/",
+    "/.well-known/matrix/client",
+];
+
 impl Metadata {
     /// The default idempotency: true for GET/PUT/DELETE, false for POST.
     /// A POST endpoint that is safe to repeat declares `idempotent: true`.
     pub const fn idempotent_by_method(method: Method) -> bool {
         method.is_idempotent()
+    }
+
+    /// Whether a redirect answer to this operation is followed. Only GETs
+    /// the spec lets redirect: media downloads and thumbnails, and the
+    /// client `.well-known`. Everywhere else a redirect could carry the
+    /// request (and its token) somewhere unintended, so the 3xx is the
+    /// answer.
+    ///
+    /// Decided by path template until the generator records it per
+    /// operation (the operations with a 307/308 response in the spec).
+    ///
+    /// ```
+    /// use quotient_api::find_operation;
+    /// use quotient_api::Method::Get;
+    /// let media = find_operation(Get, "/_matrix/client/v1/media/download/example.org/abc").unwrap();
+    /// assert!(media.follows_redirects());
+    /// let profile = find_operation(Get, "/_matrix/client/v3/profile/@a:x").unwrap();
+    /// assert!(!profile.follows_redirects());
+    /// ```
+    pub fn follows_redirects(&self) -> bool {
+        self.method == Method::Get && REDIRECTING_PATHS.iter().any(|p| self.path.starts_with(p))
     }
 }
 

@@ -390,7 +390,9 @@ impl ConnectionBuilder {
             .user_agent(self.user_agent)
             .connect_timeout(self.connect_timeout)
             // A redirect could carry the token to another host or turn a
-            // POST into a GET; API calls get the 3xx as an error instead.
+            // POST into a GET. The transport follows the few the spec uses
+            // itself, checked hop by hop (jobs/redirect.rs); everything
+            // else gets the 3xx as an error.
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| {

@@ -117,6 +117,12 @@ impl AttemptClock {
         self.set(Phase::Uploading(upload));
     }
 
+    /// A new request is waiting for its answer's head from now on: the
+    /// next hop of a redirect gets the whole attempt timeout again.
+    pub(crate) fn awaiting_head(&self) {
+        self.set(Phase::AwaitingHead(Instant::now()));
+    }
+
     /// The head or a chunk of the body arrived.
     pub(crate) fn received(&self) {
         self.set(Phase::Downloading(Instant::now()));

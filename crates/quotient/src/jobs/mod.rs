@@ -12,6 +12,7 @@ mod events;
 pub(crate) mod gate;
 mod handle;
 mod policy;
+mod redirect;
 pub(crate) mod retry_after;
 pub(crate) mod runner;
 mod shared;

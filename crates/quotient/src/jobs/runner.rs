@@ -280,6 +280,7 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
             events: &events,
             attempt,
             clock: &clock,
+            follow_redirects: spec.meta.follows_redirects(),
         }));
         let mut timer = Box::pin(tokio::time::sleep_until(
             clock.expiry().map_or_else(never, |(at, _)| at),
@@ -415,6 +416,10 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
             }
             TransportError::InvalidHeader(_) => {
                 Verdict::Done(Err(Error::new(StatusCode::IncorrectRequest, message)))
+            }
+            TransportError::Redirect { status, .. } => {
+                Verdict::Done(Err(Error::new(StatusCode::IncorrectResponse, message)
+                    .with_server_answer(status, None, bytes::Bytes::new())))
             }
         }
     }

@@ -1,5 +1,7 @@
-//! One attempt on the wire: send the request, read the whole answer.
+//! One attempt on the wire: send the request (following the redirects
+//! that may be followed), read the whole answer.
 
+use std::borrow::Cow;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -15,6 +17,7 @@ use zeroize::Zeroizing;
 
 use super::clock::{AttemptClock, UploadState};
 use super::events::JobEvent;
+use super::redirect::{self, RedirectRefused};
 use super::shared::EventSink;
 
 /// Bodies up to this size go out in one piece; larger ones are streamed in
@@ -36,6 +39,8 @@ pub(crate) struct AttemptRequest<'a> {
     pub attempt: u32,
     /// Told of every chunk that moves, so a slow transfer is not timed out.
     pub clock: &'a AttemptClock,
+    /// Whether a redirect answer is followed (see `redirect`).
+    pub follow_redirects: bool,
 }
 
 #[derive(Debug)]
@@ -59,6 +64,14 @@ pub(crate) enum TransportError {
     /// A header parameter cannot be sent as an HTTP header.
     #[error("header `{0}` has a value that cannot be sent")]
     InvalidHeader(String),
+    /// A redirect that may be followed was not safe or sane to follow.
+    #[error("{reason} (HTTP {status})")]
+    Redirect {
+        /// The redirect's status.
+        status: u16,
+        /// Why it was refused.
+        reason: RedirectRefused,
+    },
 }
 
 fn reqwest_method(method: Method) -> reqwest::Method {
@@ -112,19 +125,57 @@ pub(crate) async fn send(req: AttemptRequest<'_>) -> Result<RawResponse, Transpo
             .map_err(|_| TransportError::InvalidHeader(name.to_string()))?;
         headers.insert(name, value);
     }
-    if let Some(token) = req.token {
-        let text = Zeroizing::new(format!("Bearer {}", token.expose()));
-        let mut value = HeaderValue::from_str(&text)
-            .map_err(|_| TransportError::InvalidHeader("Authorization".into()))?;
-        value.set_sensitive(true);
-        headers.insert(AUTHORIZATION, value);
-    }
+    let authorization = match req.token {
+        Some(token) => {
+            let text = Zeroizing::new(format!("Bearer {}", token.expose()));
+            let mut value = HeaderValue::from_str(&text)
+                .map_err(|_| TransportError::InvalidHeader("Authorization".into()))?;
+            value.set_sensitive(true);
+            Some(value)
+        }
+        None => None,
+    };
     let sent_reported = Arc::new(AtomicBool::new(false));
+    let mut url = Cow::Borrowed(req.url);
+    let mut followed = 0;
+    loop {
+        // Headers are copied only when another hop may need them.
+        let mut hop_headers = if req.follow_redirects {
+            headers.clone()
+        } else {
+            std::mem::take(&mut headers)
+        };
+        if let Some(value) = &authorization {
+            if redirect::keeps_token(req.url, &url) {
+                hop_headers.insert(AUTHORIZATION, value.clone());
+            }
+        }
+        let response = send_once(&req, &url, hop_headers, &sent_reported).await?;
+        let status = response.status().as_u16();
+        if req.follow_redirects && redirect::is_redirect(status) {
+            let next = redirect::next_hop(&url, response.headers(), followed)
+                .map_err(|reason| TransportError::Redirect { status, reason })?;
+            followed += 1;
+            drop(response);
+            req.clock.awaiting_head();
+            url = Cow::Owned(next);
+            continue;
+        }
+        return read_body(response, req.max_body_size, &**req.events, req.clock).await;
+    }
+}
+
+/// One HTTP request of the attempt (the first, or a redirect's next hop),
+/// until the answer's head.
+async fn send_once(
+    req: &AttemptRequest<'_>,
+    url: &Url,
+    mut headers: HeaderMap,
+    sent_reported: &Arc<AtomicBool>,
+) -> Result<reqwest::Response, TransportError> {
     let bytes = req.body.bytes();
     let total = bytes.len() as u64;
-    let mut builder = req
-        .client
-        .request(reqwest_method(req.method), req.url.clone());
+    let mut builder = req.client.request(reqwest_method(req.method), url.clone());
     if let Some(content_type) = req.body.content_type() {
         let value = HeaderValue::from_str(content_type)
             .map_err(|_| TransportError::InvalidHeader("Content-Type".into()))?;
@@ -160,7 +211,7 @@ pub(crate) async fn send(req: AttemptRequest<'_>) -> Result<RawResponse, Transpo
             attempt: req.attempt,
         });
     }
-    read_body(response, req.max_body_size, &**req.events, req.clock).await
+    Ok(response)
 }
 
 async fn read_body(

@@ -94,3 +94,25 @@ async fn a_dead_host_fails_within_seconds() {
         start.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_redirected_well_known_is_followed() {
+    let homeserver = FakeServer::start().await;
+    homeserver.push(VERSIONS, Reply::json(200, json!({"versions": ["v1.7"]})));
+    let moved = FakeServer::start().await;
+    moved.push(
+        "/delegation.json",
+        Reply::json(
+            200,
+            json!({"m.homeserver": {"base_url": homeserver.url().as_str()}}),
+        ),
+    );
+    let delegating = FakeServer::start().await;
+    delegating.push(
+        WELL_KNOWN,
+        Reply::json(301, json!({}))
+            .with_header("Location", &format!("{}delegation.json", moved.url())),
+    );
+    let user = format!("@alice:{}", delegating.addr).parse().unwrap();
+    assert_eq!(discovery().discover(&user).await.unwrap(), homeserver.url());
+}

@@ -7,6 +7,7 @@ mod discovery;
 mod lifecycle;
 mod login_token;
 mod rate_limits;
+mod redirects;
 mod retries;
 mod secrets;
 mod transfers;

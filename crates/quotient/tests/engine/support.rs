@@ -517,3 +517,35 @@ impl Endpoint for Upload {
         })
     }
 }
+
+/// An authenticated media download, whose answer the spec lets redirect.
+#[derive(Debug, Clone)]
+pub struct Download {
+    pub media_id: &'static str,
+}
+
+pub const DOWNLOAD_PREFIX: &str = "/_matrix/client/v1/media/download/example.org/";
+
+impl Endpoint for Download {
+    const METADATA: Metadata = Metadata {
+        operation_id: "getContentAuthed",
+        method: Method::Get,
+        path: "/_matrix/client/v1/media/download/{serverName}/{mediaId}",
+        auth: AuthRequirement::Required,
+        rate_limited: true,
+        added_in: Some("1.11"),
+        deprecated: false,
+        idempotent: true,
+        response_content_types: &["application/octet-stream"],
+    };
+    type Response = Ok_;
+
+    fn build(&self) -> Result<HttpRequest, BuildError> {
+        Ok(HttpRequest {
+            method: Method::Get,
+            path_and_query: format!("{DOWNLOAD_PREFIX}{}", self.media_id),
+            headers: vec![],
+            body: RequestBody::Empty,
+        })
+    }
+}
