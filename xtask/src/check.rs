@@ -59,7 +59,7 @@ fn keeps(model: &Model, ty: &Ty) -> Keeps {
         // Raw JSON keeps every key; `AuthData` keeps a stage's keys in a
         // flattened map.
         Ty::Json | Ty::JsonObject | Ty::Crate("AuthData") => Keeps::Everything,
-        Ty::Nullable(inner) => keeps(model, inner),
+        Ty::Nullable(inner) | Ty::Lenient(inner) => keeps(model, inner),
         Ty::Named(module, name) => {
             let def = model
                 .modules

@@ -573,7 +573,7 @@ fn mod_source(model: &Model) -> String {
     s += "use prelude::*;\n\n";
     // Spec examples: decode into the generated type and encode again.
     s += "/// Decodes a spec example for an operation's request body or success\n/// answer and encodes it again. For the generator's tests.\n#[cfg(feature = \"spec-examples\")]\n#[doc(hidden)]\npub fn roundtrip_example(operation_id: &str, request: bool, json: &str) -> Option<Result<serde_json::Value, String>> {\n";
-    s += "use std::collections::BTreeMap;\nfn rt<T: serde::de::DeserializeOwned + serde::Serialize>(json: &str) -> Result<serde_json::Value, String> { let value: T = serde_json::from_str(json).map_err(|e| e.to_string())?; serde_json::to_value(&value).map_err(|e| e.to_string()) }\n";
+    s += "use std::collections::BTreeMap;\nfn rt<T: serde::de::DeserializeOwned + serde::Serialize>(json: &str) -> Result<serde_json::Value, String> { let value: T = crate::strict_events(|| serde_json::from_str(json)).map_err(|e| e.to_string())?; serde_json::to_value(&value).map_err(|e| e.to_string()) }\n";
     s += "Some(match (operation_id, request) {\n";
     for (name, module) in &model.modules {
         for op in &module.ops {
@@ -619,7 +619,7 @@ fn mod_source(model: &Model) -> String {
     // Examples at any depth: decode into the type they are an example of.
     let types: BTreeSet<&str> = model.examples.iter().map(|e| e.ty.as_str()).collect();
     s += "/// Decodes a spec example into the Rust type named as in this module\n/// (`keys::DeviceInformation`, `Vec<crate::UserId>`, …) and encodes it\n/// again. For the generator's tests.\n#[cfg(feature = \"spec-examples\")]\n#[doc(hidden)]\npub fn roundtrip_type(ty: &str, json: &str) -> Option<Result<serde_json::Value, String>> {\n";
-    s += "use std::collections::BTreeMap;\nfn rt<T: serde::de::DeserializeOwned + serde::Serialize>(json: &str) -> Result<serde_json::Value, String> { let value: T = serde_json::from_str(json).map_err(|e| e.to_string())?; serde_json::to_value(&value).map_err(|e| e.to_string()) }\n";
+    s += "use std::collections::BTreeMap;\nfn rt<T: serde::de::DeserializeOwned + serde::Serialize>(json: &str) -> Result<serde_json::Value, String> { let value: T = crate::strict_events(|| serde_json::from_str(json)).map_err(|e| e.to_string())?; serde_json::to_value(&value).map_err(|e| e.to_string()) }\n";
     s += "Some(match ty {\n";
     for ty in types {
         let _ = writeln!(s, "{ty:?} => rt::<{ty}>(json),");

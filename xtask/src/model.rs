@@ -28,6 +28,9 @@ pub enum Ty {
     Map(Box<Ty>, Box<Ty>),
     /// A 3.1 type array with `"null"`.
     Nullable(Box<Ty>),
+    /// An item of an event list, raw when it does not fit its type
+    /// (`quotient_api::Lenient`).
+    Lenient(Box<Ty>),
 }
 
 impl Ty {
@@ -52,6 +55,7 @@ impl Ty {
             Ty::Vec(t) => format!("Vec<{}>", t.rust(module)),
             Ty::Map(k, v) => format!("BTreeMap<{}, {}>", k.rust(module), v.rust(module)),
             Ty::Nullable(t) => format!("Option<{}>", t.rust(module)),
+            Ty::Lenient(t) => format!("crate::Lenient<{}>", t.rust(module)),
         }
     }
 
@@ -64,7 +68,7 @@ impl Ty {
             Ty::Vec(_) => "array",
             Ty::JsonObject | Ty::Map(..) => "object",
             Ty::Named(..) => "object",
-            Ty::Json | Ty::Nullable(_) => return None,
+            Ty::Json | Ty::Nullable(_) | Ty::Lenient(_) => return None,
         })
     }
 }
@@ -752,7 +756,14 @@ impl Model {
             Some("array") => {
                 let item_hint = format!("{hint}{SEP}Item");
                 let items = match schema.get("items") {
-                    Some(items) => self.ty(spec, module, items, &item_hint)?,
+                    Some(items) => {
+                        let ty = self.ty(spec, module, items, &item_hint)?;
+                        if is_event_schema(items) && matches!(ty, Ty::Named(..)) {
+                            Ty::Lenient(Box::new(ty))
+                        } else {
+                            ty
+                        }
+                    }
                     None => Ty::Json,
                 };
                 Ok(Ty::Vec(Box::new(items)))
@@ -959,6 +970,21 @@ impl Model {
             });
         Ok((fields, additional))
     }
+}
+
+/// Event schemas whose lists hold each item as `Lenient`: one malformed
+/// event must not fail a sync batch or a page of messages.
+const EVENT_SCHEMAS: &[&str] = &[
+    "api/client-server/definitions/client_event.yaml",
+    "api/client-server/definitions/client_event_without_room_id.yaml",
+];
+
+fn is_event_schema(node: &Node) -> bool {
+    let reference = node.str("$ref").or_else(|| single_all_of_ref(node));
+    reference.is_some_and(|r| {
+        let file = r.split_once('#').map_or(r, |(f, _)| f);
+        EVENT_SCHEMAS.contains(&file)
+    })
 }
 
 fn is_nameable(schema: &Node) -> bool {

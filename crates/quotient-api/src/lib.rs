@@ -19,6 +19,7 @@ pub mod generated;
 mod ids;
 #[doc(hidden)]
 pub mod lenient;
+mod lenient_event;
 mod media;
 #[doc(hidden)]
 pub mod nullable;
@@ -37,6 +38,7 @@ pub use endpoint::{
 pub use error_body::{ErrorBody, ErrorCode};
 pub use generated::OPERATIONS;
 pub use ids::{EventId, IdError, MxcUri, RoomAliasId, RoomId, RoomOrAliasId, ServerName, UserId};
+pub use lenient_event::{strict_events, Lenient};
 pub use media::{Media, Unparsed};
 pub use path::{encode_path_segment, QueryBuilder, QueryValue};
 pub use redact::{is_secret_key, redacted_sample};

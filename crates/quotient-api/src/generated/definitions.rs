@@ -596,7 +596,7 @@ pub struct Ruleset {
 pub struct State {
     /// `events` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub events: Option<Vec<Event>>,
+    pub events: Option<Vec<crate::Lenient<Event>>>,
 }
 
 /// Generated from `api/client-server/definitions/timeline_batch.yaml`.
@@ -609,7 +609,7 @@ pub struct Timeline {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prev_batch: Option<String>,
     /// `events`.
-    pub events: Vec<Event>,
+    pub events: Vec<crate::Lenient<Event>>,
 }
 
 /// Generated from `api/client-server/definitions/event_batch.yaml`.

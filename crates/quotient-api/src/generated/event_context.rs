@@ -86,16 +86,16 @@ pub struct GetEventContextResponse {
     pub end: Option<String>,
     /// `events_before` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub events_before: Option<Vec<super::definitions::ClientEvent>>,
+    pub events_before: Option<Vec<crate::Lenient<super::definitions::ClientEvent>>>,
     /// `event` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<super::definitions::ClientEvent>,
     /// `events_after` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub events_after: Option<Vec<super::definitions::ClientEvent>>,
+    pub events_after: Option<Vec<crate::Lenient<super::definitions::ClientEvent>>>,
     /// `state` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<Vec<super::definitions::ClientEvent>>,
+    pub state: Option<Vec<crate::Lenient<super::definitions::ClientEvent>>>,
 }
 
 impl IncomingResponse for GetEventContextResponse {

@@ -92,10 +92,10 @@ pub struct GetRoomEventsResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end: Option<String>,
     /// `chunk`.
-    pub chunk: Vec<super::definitions::ClientEvent>,
+    pub chunk: Vec<crate::Lenient<super::definitions::ClientEvent>>,
     /// `state` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<Vec<super::definitions::ClientEvent>>,
+    pub state: Option<Vec<crate::Lenient<super::definitions::ClientEvent>>>,
 }
 
 impl IncomingResponse for GetRoomEventsResponse {

@@ -274,7 +274,8 @@ pub fn roundtrip_example(
     fn rt<T: serde::de::DeserializeOwned + serde::Serialize>(
         json: &str,
     ) -> Result<serde_json::Value, String> {
-        let value: T = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        let value: T =
+            crate::strict_events(|| serde_json::from_str(json)).map_err(|e| e.to_string())?;
         serde_json::to_value(&value).map_err(|e| e.to_string())
     }
     Some(match (operation_id, request) {
@@ -573,7 +574,8 @@ pub fn roundtrip_type(ty: &str, json: &str) -> Option<Result<serde_json::Value, 
     fn rt<T: serde::de::DeserializeOwned + serde::Serialize>(
         json: &str,
     ) -> Result<serde_json::Value, String> {
-        let value: T = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        let value: T =
+            crate::strict_events(|| serde_json::from_str(json)).map_err(|e| e.to_string())?;
         serde_json::to_value(&value).map_err(|e| e.to_string())
     }
     Some(match ty {
@@ -595,8 +597,8 @@ pub fn roundtrip_type(ty: &str, json: &str) -> Option<Result<serde_json::Value, 
 "JsonObject" => rt::<JsonObject>(json),
 "String" => rt::<String>(json),
 "Vec<String>" => rt::<Vec<String>>(json),
+"Vec<crate::Lenient<definitions::ClientEvent>>" => rt::<Vec<crate::Lenient<definitions::ClientEvent>>>(json),
 "Vec<crate::ServerName>" => rt::<Vec<crate::ServerName>>(json),
-"Vec<definitions::ClientEvent>" => rt::<Vec<definitions::ClientEvent>>(json),
 "account_deactivation::DeactivateAccountResponseIdServerUnbindResult" => rt::<account_deactivation::DeactivateAccountResponseIdServerUnbindResult>(json),
 "admin::GetAdminLockUserResponse" => rt::<admin::GetAdminLockUserResponse>(json),
 "admin::GetAdminSuspendUserResponse" => rt::<admin::GetAdminSuspendUserResponse>(json),

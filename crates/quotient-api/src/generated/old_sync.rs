@@ -82,7 +82,7 @@ pub struct GetEventsResponse {
     pub end: Option<String>,
     /// `chunk` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub chunk: Option<Vec<super::definitions::ClientEvent>>,
+    pub chunk: Option<Vec<crate::Lenient<super::definitions::ClientEvent>>>,
 }
 
 impl IncomingResponse for GetEventsResponse {
@@ -242,7 +242,7 @@ pub struct PaginationChunk {
     /// `end`.
     pub end: String,
     /// `chunk`.
-    pub chunk: Vec<super::definitions::ClientEvent>,
+    pub chunk: Vec<crate::Lenient<super::definitions::ClientEvent>>,
 }
 
 crate::string_enum! {
@@ -268,7 +268,7 @@ pub struct RoomInfo {
     pub messages: Option<PaginationChunk>,
     /// `state` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<Vec<super::definitions::ClientEvent>>,
+    pub state: Option<Vec<crate::Lenient<super::definitions::ClientEvent>>>,
     /// `visibility` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visibility: Option<RoomInfoVisibility>,

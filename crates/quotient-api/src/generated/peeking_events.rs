@@ -85,7 +85,7 @@ pub struct PeekEventsResponse {
     pub end: Option<String>,
     /// `chunk` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub chunk: Option<Vec<super::definitions::ClientEvent>>,
+    pub chunk: Option<Vec<crate::Lenient<super::definitions::ClientEvent>>>,
 }
 
 impl IncomingResponse for PeekEventsResponse {

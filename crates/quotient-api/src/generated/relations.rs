@@ -100,7 +100,7 @@ pub struct GetRelatingEventsResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recursion_depth: Option<i64>,
     /// `chunk`.
-    pub chunk: Vec<super::definitions::ClientEvent>,
+    pub chunk: Vec<crate::Lenient<super::definitions::ClientEvent>>,
 }
 
 impl IncomingResponse for GetRelatingEventsResponse {
@@ -203,7 +203,7 @@ pub struct GetRelatingEventsWithRelTypeResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recursion_depth: Option<i64>,
     /// `chunk`.
-    pub chunk: Vec<super::definitions::ClientEvent>,
+    pub chunk: Vec<crate::Lenient<super::definitions::ClientEvent>>,
 }
 
 impl IncomingResponse for GetRelatingEventsWithRelTypeResponse {
@@ -315,7 +315,7 @@ pub struct GetRelatingEventsWithRelTypeAndEventTypeResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recursion_depth: Option<i64>,
     /// `chunk`.
-    pub chunk: Vec<super::definitions::ClientEvent>,
+    pub chunk: Vec<crate::Lenient<super::definitions::ClientEvent>>,
 }
 
 impl IncomingResponse for GetRelatingEventsWithRelTypeAndEventTypeResponse {

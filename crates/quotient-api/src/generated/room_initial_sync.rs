@@ -72,7 +72,7 @@ pub struct RoomInitialSyncResponse {
     pub messages: Option<PaginationChunk>,
     /// `state` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<Vec<super::definitions::ClientEvent>>,
+    pub state: Option<Vec<crate::Lenient<super::definitions::ClientEvent>>>,
     /// `visibility` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visibility: Option<RoomInitialSyncResponseVisibility>,
@@ -106,7 +106,7 @@ pub struct PaginationChunk {
     /// `end`.
     pub end: String,
     /// `chunk`.
-    pub chunk: Vec<super::definitions::ClientEvent>,
+    pub chunk: Vec<crate::Lenient<super::definitions::ClientEvent>>,
 }
 
 crate::string_enum! {

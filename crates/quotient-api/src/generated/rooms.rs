@@ -190,7 +190,7 @@ impl Endpoint for GetRoomState {
 /// The successful answer to [`GetRoomState`].
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
-pub struct GetRoomStateResponse(pub Vec<super::definitions::ClientEvent>);
+pub struct GetRoomStateResponse(pub Vec<crate::Lenient<super::definitions::ClientEvent>>);
 
 impl IncomingResponse for GetRoomStateResponse {
     fn decode(parts: &ResponseParts<'_>) -> Result<Self, DecodeError> {
@@ -268,7 +268,7 @@ impl Endpoint for GetMembersByRoom {
 pub struct GetMembersByRoomResponse {
     /// `chunk` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub chunk: Option<Vec<super::definitions::ClientEvent>>,
+    pub chunk: Option<Vec<crate::Lenient<super::definitions::ClientEvent>>>,
 }
 
 impl IncomingResponse for GetMembersByRoomResponse {

@@ -200,10 +200,10 @@ pub struct EventContext {
     pub profile_info: Option<BTreeMap<crate::UserId, UserProfile>>,
     /// `events_before` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub events_before: Option<Vec<super::definitions::ClientEvent>>,
+    pub events_before: Option<Vec<crate::Lenient<super::definitions::ClientEvent>>>,
     /// `events_after` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub events_after: Option<Vec<super::definitions::ClientEvent>>,
+    pub events_after: Option<Vec<crate::Lenient<super::definitions::ClientEvent>>>,
 }
 
 /// Generated from an inline object.
@@ -248,7 +248,8 @@ pub struct ResultRoomEvents {
     pub results: Option<Vec<ResultRoomEventsResultsItem>>,
     /// `state` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<BTreeMap<crate::RoomId, Vec<super::definitions::ClientEvent>>>,
+    pub state:
+        Option<BTreeMap<crate::RoomId, Vec<crate::Lenient<super::definitions::ClientEvent>>>>,
     /// `groups` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<BTreeMap<String, BTreeMap<String, GroupValue>>>,

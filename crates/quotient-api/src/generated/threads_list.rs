@@ -79,7 +79,7 @@ impl Endpoint for GetThreadRoots {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetThreadRootsResponse {
     /// `chunk`.
-    pub chunk: Vec<super::definitions::ClientEvent>,
+    pub chunk: Vec<crate::Lenient<super::definitions::ClientEvent>>,
     /// `next_batch` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_batch: Option<String>,
