@@ -649,7 +649,12 @@ impl Model {
                 pascal(loc.pointer.rsplit('/').next().unwrap_or("Type"))
             };
             if is_nameable(&schema) {
-                let title = schema.str("title").map(pascal);
+                // A shared type is named after its target's own title, not
+                // after a `title` one use puts beside its `$ref` (the sync
+                // timeline calls ClientEventWithoutRoomID `Event`).
+                let target = spec.node(&loc)?;
+                let (target, _) = self.effective(spec, &target)?;
+                let title = target.str("title").or(schema.str("title")).map(pascal);
                 let name = self.reserve(&home, title, &base_name);
                 let ty = Ty::Named(home.clone(), name.clone());
                 self.by_location.insert(loc.clone(), ty.clone());

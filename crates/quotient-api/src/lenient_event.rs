@@ -32,8 +32,8 @@ pub fn strict_events<R>(f: impl FnOnce() -> R) -> R {
 /// written back exactly as it came.
 ///
 /// ```
-/// use quotient_api::generated::definitions::Timeline;
-/// let timeline: Timeline = serde_json::from_str(r#"{"events": [
+/// use quotient_api::generated::definitions::TimelineBatch;
+/// let timeline: TimelineBatch = serde_json::from_str(r#"{"events": [
 ///     {"type": "m.room.message", "event_id": "$a", "sender": "@alice:example.org",
 ///      "origin_server_ts": 1, "content": {"body": "hi"}},
 ///     {"type": "m.room.message", "event_id": "$b", "sender": "not a user ID",

@@ -446,7 +446,7 @@ pub struct DiscoveryInformation {
 
 /// Generated from an inline object.
 #[derive(Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct EventUnsigned {
+pub struct ClientEventWithoutRoomIdUnsigned {
     /// `age` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub age: Option<i64>,
@@ -473,7 +473,7 @@ pub struct EventUnsigned {
 
 /// Generated from `api/client-server/definitions/client_event_without_room_id.yaml`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Event {
+pub struct ClientEventWithoutRoomId {
     /// `event_id`.
     pub event_id: crate::EventId,
     /// `type`.
@@ -490,7 +490,7 @@ pub struct Event {
     pub content: JsonObject,
     /// `unsigned` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unsigned: Option<EventUnsigned>,
+    pub unsigned: Option<ClientEventWithoutRoomIdUnsigned>,
 }
 
 /// Generated from `api/client-server/definitions/openid_token.yaml`.
@@ -593,15 +593,15 @@ pub struct Ruleset {
 
 /// Generated from `api/client-server/definitions/state_event_batch.yaml`.
 #[derive(Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct State {
+pub struct StateEventBatch {
     /// `events` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub events: Option<Vec<crate::Lenient<Event>>>,
+    pub events: Option<Vec<crate::Lenient<ClientEventWithoutRoomId>>>,
 }
 
 /// Generated from `api/client-server/definitions/timeline_batch.yaml`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Timeline {
+pub struct TimelineBatch {
     /// `limited` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limited: Option<bool>,
@@ -609,12 +609,12 @@ pub struct Timeline {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prev_batch: Option<String>,
     /// `events`.
-    pub events: Vec<crate::Lenient<Event>>,
+    pub events: Vec<crate::Lenient<ClientEventWithoutRoomId>>,
 }
 
 /// Generated from `api/client-server/definitions/event_batch.yaml`.
 #[derive(Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct Ephemeral {
+pub struct EventBatch {
     /// `events` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<serde_json::Value>>,

@@ -101,7 +101,7 @@ pub struct Notification {
     /// `actions`.
     pub actions: Vec<NotificationActionsItem>,
     /// `event`.
-    pub event: super::definitions::Event,
+    pub event: super::definitions::ClientEventWithoutRoomId,
     /// `profile_tag` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile_tag: Option<String>,

@@ -96,10 +96,10 @@ pub struct SyncResponse {
     pub rooms: Option<Rooms>,
     /// `presence` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub presence: Option<super::definitions::Ephemeral>,
+    pub presence: Option<super::definitions::EventBatch>,
     /// `account_data` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account_data: Option<super::definitions::Ephemeral>,
+    pub account_data: Option<super::definitions::EventBatch>,
     /// `to_device` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_device: Option<JsonObject>,
@@ -173,19 +173,19 @@ pub struct JoinedRoom {
     pub summary: Option<RoomSummary>,
     /// `state` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<super::definitions::State>,
+    pub state: Option<super::definitions::StateEventBatch>,
     /// `state_after` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state_after: Option<super::definitions::State>,
+    pub state_after: Option<super::definitions::StateEventBatch>,
     /// `timeline` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeline: Option<super::definitions::Timeline>,
+    pub timeline: Option<super::definitions::TimelineBatch>,
     /// `ephemeral` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ephemeral: Option<super::definitions::Ephemeral>,
+    pub ephemeral: Option<super::definitions::EventBatch>,
     /// `account_data` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account_data: Option<super::definitions::Ephemeral>,
+    pub account_data: Option<super::definitions::EventBatch>,
     /// `unread_notifications` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unread_notifications: Option<UnreadNotificationCounts>,
@@ -231,16 +231,16 @@ pub struct KnockedRoom {
 pub struct LeftRoom {
     /// `state` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<super::definitions::State>,
+    pub state: Option<super::definitions::StateEventBatch>,
     /// `state_after` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state_after: Option<super::definitions::State>,
+    pub state_after: Option<super::definitions::StateEventBatch>,
     /// `timeline` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeline: Option<super::definitions::Timeline>,
+    pub timeline: Option<super::definitions::TimelineBatch>,
     /// `account_data` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account_data: Option<super::definitions::Ephemeral>,
+    pub account_data: Option<super::definitions::EventBatch>,
 }
 
 /// Generated from an inline object.
