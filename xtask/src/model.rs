@@ -470,6 +470,33 @@ impl Model {
         }
     }
 
+    /// The one `definitions` type for an inline enum of [`SHARED_ENUMS`],
+    /// defined on first use.
+    fn shared_enum_type(&mut self, name: &'static str, values: Vec<String>) -> Ty {
+        let defined = self
+            .module_mut(DEFINITIONS)
+            .types
+            .iter()
+            .any(|d| d.name == name);
+        if !defined {
+            let reserved = self.reserve(DEFINITIONS, Some(name.to_owned()), name);
+            if reserved != name {
+                self.errors.push(format!(
+                    "SHARED_ENUMS name {name} is taken in definitions: choose another"
+                ));
+            }
+            self.add_type(
+                DEFINITIONS,
+                TypeDef {
+                    name: name.to_owned(),
+                    origin: "the inline string enums with these values (one type for all)".into(),
+                    kind: TypeKind::StringEnum { values },
+                },
+            );
+        }
+        Ty::Named(DEFINITIONS.to_owned(), name.to_owned())
+    }
+
     fn add_type(&mut self, module: &str, def: TypeDef) {
         self.module_mut(module).types.push(def);
     }
@@ -739,6 +766,11 @@ impl Model {
                             _ => None,
                         })
                         .collect();
+                    // A named schema's own enum (see `define`) keeps its name.
+                    let defining = hint.ends_with(&format!("{SEP}Kind"));
+                    if let Some(shared) = shared_enum(&values).filter(|_| !defining) {
+                        return Ok(self.shared_enum_type(shared, values));
+                    }
                     let name = self.reserve(module, schema.str("title").map(pascal), hint);
                     self.add_type(
                         module,
@@ -975,6 +1007,39 @@ impl Model {
             });
         Ok((fields, additional))
     }
+}
+
+/// Inline string enums that the spec repeats operation by operation, by
+/// their set of values, and the one shared type each becomes: a user
+/// passes `Direction::Backward` to `/messages`, `/relations` and
+/// `/timestamp_to_event` alike instead of a type per operation.
+const SHARED_ENUMS: &[(&[&str], &str)] = &[
+    (&["b", "f"], "Direction"),
+    (
+        &["content", "override", "room", "sender", "underride"],
+        "PushRuleKind",
+    ),
+    (&["private", "public"], "RoomVisibility"),
+    (&["no-support", "success"], "IdServerUnbindResult"),
+    (&["email", "msisdn"], "Medium"),
+    (&["crop", "scale"], "ThumbnailMethod"),
+    (&["ban", "invite", "join", "knock", "leave"], "Membership"),
+    (&["offline", "online", "unavailable"], "PresenceState"),
+    (&["client", "federation"], "EventFormat"),
+    (&["login", "register"], "SsoAction"),
+];
+
+fn shared_enum(values: &[String]) -> Option<&'static str> {
+    let mut sorted: Vec<&str> = values.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    SHARED_ENUMS
+        .iter()
+        .find(|(set, _)| {
+            let mut set = set.to_vec();
+            set.sort_unstable();
+            set == sorted
+        })
+        .map(|(_, name)| *name)
 }
 
 /// Event schemas whose lists hold each item as `Lenient`: one malformed

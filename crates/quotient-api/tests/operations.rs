@@ -267,16 +267,33 @@ fn a_null_push_condition_value_survives_reading_and_sending_back() {
     };
     let sent: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(sent["conditions"][0]["value"], serde_json::Value::Null);
-    assert!(sent["conditions"][0].as_object().unwrap().contains_key("value"));
-    assert!(!sent["conditions"][1].as_object().unwrap().contains_key("value"));
+    assert!(sent["conditions"][0]
+        .as_object()
+        .unwrap()
+        .contains_key("value"));
+    assert!(!sent["conditions"][1]
+        .as_object()
+        .unwrap()
+        .contains_key("value"));
 }
 
 /// Generated names read as words and shadow nothing a user imports.
 #[test]
 fn names_read_as_words_and_shadow_no_prelude_name() {
-    use quotient_api::generated::message_pagination::GetRoomEventsDir;
-    assert_eq!(GetRoomEventsDir::Backward.as_str(), "b");
-    assert_eq!(GetRoomEventsDir::Forward.as_str(), "f");
+    use quotient_api::generated::definitions::Direction;
+    use quotient_api::generated::{message_pagination, relations, room_event_by_timestamp};
+    assert_eq!(Direction::Backward.as_str(), "b");
+    assert_eq!(Direction::Forward.as_str(), "f");
+    // One type for every operation that pages in a direction.
+    let _ = message_pagination::GetRoomEvents::new("!r:x".parse().unwrap(), Direction::Backward);
+    let mut relations =
+        relations::GetRelatingEvents::new("!r:x".parse().unwrap(), "$e".parse().unwrap());
+    relations.dir = Some(Direction::Forward);
+    let _ = room_event_by_timestamp::GetEventByTimestamp::new(
+        "!r:x".parse().unwrap(),
+        0,
+        Direction::Backward,
+    );
     assert_eq!(
         sync::SyncRequest::METADATA.operation_id,
         "sync",

@@ -93,19 +93,11 @@ pub struct DeactivateAccountBody {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeactivateAccountResponse {
     /// `id_server_unbind_result`.
-    pub id_server_unbind_result: DeactivateAccountResponseIdServerUnbindResult,
+    pub id_server_unbind_result: super::definitions::IdServerUnbindResult,
 }
 
 impl IncomingResponse for DeactivateAccountResponse {
     fn decode(parts: &ResponseParts<'_>) -> Result<Self, DecodeError> {
         decode_json(parts.body)
     }
-}
-
-crate::string_enum! {
-/// Generated from an inline string enum.
-DeactivateAccountResponseIdServerUnbindResult {
-Success => "success",
-NoSupport => "no-support",
-}
 }

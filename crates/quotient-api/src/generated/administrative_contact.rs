@@ -328,14 +328,14 @@ pub struct Delete3pidFromAccount {
     /// Body property `id_server` (optional).
     pub id_server: Option<String>,
     /// Body property `medium`.
-    pub medium: Delete3pidFromAccountMedium,
+    pub medium: super::definitions::Medium,
     /// Body property `address`.
     pub address: String,
 }
 
 impl Delete3pidFromAccount {
     /// The request with its required parameters; optional ones are `None`.
-    pub fn new(medium: Delete3pidFromAccountMedium, address: String) -> Self {
+    pub fn new(medium: super::definitions::Medium, address: String) -> Self {
         Self {
             id_server: None,
             medium,
@@ -384,7 +384,7 @@ pub struct Delete3pidFromAccountBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_server: Option<String>,
     /// `medium`.
-    pub medium: Delete3pidFromAccountMedium,
+    pub medium: super::definitions::Medium,
     /// `address`.
     pub address: String,
 }
@@ -393,7 +393,7 @@ pub struct Delete3pidFromAccountBody {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Delete3pidFromAccountResponse {
     /// `id_server_unbind_result`.
-    pub id_server_unbind_result: Delete3pidFromAccountResponseIdServerUnbindResult,
+    pub id_server_unbind_result: super::definitions::IdServerUnbindResult,
 }
 
 impl IncomingResponse for Delete3pidFromAccountResponse {
@@ -412,14 +412,14 @@ pub struct Unbind3pidFromAccount {
     /// Body property `id_server` (optional).
     pub id_server: Option<String>,
     /// Body property `medium`.
-    pub medium: Unbind3pidFromAccountMedium,
+    pub medium: super::definitions::Medium,
     /// Body property `address`.
     pub address: String,
 }
 
 impl Unbind3pidFromAccount {
     /// The request with its required parameters; optional ones are `None`.
-    pub fn new(medium: Unbind3pidFromAccountMedium, address: String) -> Self {
+    pub fn new(medium: super::definitions::Medium, address: String) -> Self {
         Self {
             id_server: None,
             medium,
@@ -468,7 +468,7 @@ pub struct Unbind3pidFromAccountBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_server: Option<String>,
     /// `medium`.
-    pub medium: Unbind3pidFromAccountMedium,
+    pub medium: super::definitions::Medium,
     /// `address`.
     pub address: String,
 }
@@ -477,7 +477,7 @@ pub struct Unbind3pidFromAccountBody {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Unbind3pidFromAccountResponse {
     /// `id_server_unbind_result`.
-    pub id_server_unbind_result: Unbind3pidFromAccountResponseIdServerUnbindResult,
+    pub id_server_unbind_result: super::definitions::IdServerUnbindResult,
 }
 
 impl IncomingResponse for Unbind3pidFromAccountResponse {
@@ -584,19 +584,11 @@ impl Endpoint for RequestTokenTo3PIDMSISDN {
     }
 }
 
-crate::string_enum! {
-/// Generated from an inline string enum.
-ThirdPartyIdentifierMedium {
-Email => "email",
-Msisdn => "msisdn",
-}
-}
-
 /// Generated from an inline object.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ThirdPartyIdentifier {
     /// `medium`.
-    pub medium: ThirdPartyIdentifierMedium,
+    pub medium: super::definitions::Medium,
     /// `address`.
     pub address: String,
     /// `validated_at`.
@@ -616,36 +608,4 @@ pub struct ThreePidCredentials {
     pub id_access_token: crate::SecretString,
     /// `sid`.
     pub sid: String,
-}
-
-crate::string_enum! {
-/// Generated from an inline string enum.
-Delete3pidFromAccountMedium {
-Email => "email",
-Msisdn => "msisdn",
-}
-}
-
-crate::string_enum! {
-/// Generated from an inline string enum.
-Delete3pidFromAccountResponseIdServerUnbindResult {
-NoSupport => "no-support",
-Success => "success",
-}
-}
-
-crate::string_enum! {
-/// Generated from an inline string enum.
-Unbind3pidFromAccountMedium {
-Email => "email",
-Msisdn => "msisdn",
-}
-}
-
-crate::string_enum! {
-/// Generated from an inline string enum.
-Unbind3pidFromAccountResponseIdServerUnbindResult {
-NoSupport => "no-support",
-Success => "success",
-}
 }

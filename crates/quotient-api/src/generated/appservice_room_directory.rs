@@ -22,7 +22,7 @@ pub struct UpdateAppserviceRoomDirectoryVisibility {
     /// Path parameter `roomId`.
     pub room_id: String,
     /// Body property `visibility`.
-    pub visibility: UpdateAppserviceRoomDirectoryVisibilityVisibility,
+    pub visibility: super::definitions::RoomVisibility,
 }
 
 impl UpdateAppserviceRoomDirectoryVisibility {
@@ -30,7 +30,7 @@ impl UpdateAppserviceRoomDirectoryVisibility {
     pub fn new(
         network_id: String,
         room_id: String,
-        visibility: UpdateAppserviceRoomDirectoryVisibilityVisibility,
+        visibility: super::definitions::RoomVisibility,
     ) -> Self {
         Self {
             network_id,
@@ -79,7 +79,7 @@ impl Endpoint for UpdateAppserviceRoomDirectoryVisibility {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateAppserviceRoomDirectoryVisibilityBody {
     /// `visibility`.
-    pub visibility: UpdateAppserviceRoomDirectoryVisibilityVisibility,
+    pub visibility: super::definitions::RoomVisibility,
 }
 
 /// The successful answer to [`UpdateAppserviceRoomDirectoryVisibility`].
@@ -91,12 +91,4 @@ impl IncomingResponse for UpdateAppserviceRoomDirectoryVisibilityResponse {
     fn decode(parts: &ResponseParts<'_>) -> Result<Self, DecodeError> {
         decode_json(parts.body)
     }
-}
-
-crate::string_enum! {
-/// Generated from an inline string enum.
-UpdateAppserviceRoomDirectoryVisibilityVisibility {
-Public => "public",
-Private => "private",
-}
 }

@@ -162,7 +162,7 @@ pub struct GetContentThumbnailAuthed {
     /// Query parameter `height`.
     pub height: i64,
     /// Query parameter `method` (optional).
-    pub method: Option<GetContentThumbnailAuthedMethod>,
+    pub method: Option<super::definitions::ThumbnailMethod>,
     /// Query parameter `timeout_ms` (optional).
     pub timeout_ms: Option<i64>,
     /// Query parameter `animated` (optional).
@@ -364,12 +364,4 @@ impl IncomingResponse for GetConfigAuthedResponse {
     fn decode(parts: &ResponseParts<'_>) -> Result<Self, DecodeError> {
         decode_json(parts.body)
     }
-}
-
-crate::string_enum! {
-/// Generated from an inline string enum.
-GetContentThumbnailAuthedMethod {
-Crop => "crop",
-Scale => "scale",
-}
 }

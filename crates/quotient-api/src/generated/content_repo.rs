@@ -400,7 +400,7 @@ pub struct GetContentThumbnail {
     /// Query parameter `height`.
     pub height: i64,
     /// Query parameter `method` (optional).
-    pub method: Option<GetContentThumbnailMethod>,
+    pub method: Option<super::definitions::ThumbnailMethod>,
     /// Query parameter `allow_remote` (optional).
     pub allow_remote: Option<bool>,
     /// Query parameter `timeout_ms` (optional).
@@ -612,12 +612,4 @@ impl IncomingResponse for GetConfigResponse {
     fn decode(parts: &ResponseParts<'_>) -> Result<Self, DecodeError> {
         decode_json(parts.body)
     }
-}
-
-crate::string_enum! {
-/// Generated from an inline string enum.
-GetContentThumbnailMethod {
-Crop => "crop",
-Scale => "scale",
-}
 }

@@ -18,7 +18,7 @@ use super::prelude::*;
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct CreateRoom {
     /// Body property `visibility` (optional).
-    pub visibility: Option<CreateRoomVisibility>,
+    pub visibility: Option<super::definitions::RoomVisibility>,
     /// Body property `room_alias_name` (optional).
     pub room_alias_name: Option<String>,
     /// Body property `name` (optional).
@@ -110,7 +110,7 @@ impl Endpoint for CreateRoom {
 pub struct CreateRoomBody {
     /// `visibility` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub visibility: Option<CreateRoomVisibility>,
+    pub visibility: Option<super::definitions::RoomVisibility>,
     /// `room_alias_name` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub room_alias_name: Option<String>,
@@ -157,14 +157,6 @@ impl IncomingResponse for CreateRoomResponse {
     fn decode(parts: &ResponseParts<'_>) -> Result<Self, DecodeError> {
         decode_json(parts.body)
     }
-}
-
-crate::string_enum! {
-/// Generated from an inline string enum.
-CreateRoomVisibility {
-Public => "public",
-Private => "private",
-}
 }
 
 /// Generated from an inline object.

@@ -10,6 +10,22 @@ use std::collections::BTreeMap;
 
 use super::prelude::*;
 
+crate::string_enum! {
+/// Generated from the inline string enums with these values (one type for all).
+IdServerUnbindResult {
+Success => "success",
+NoSupport => "no-support",
+}
+}
+
+crate::string_enum! {
+/// Generated from the inline string enums with these values (one type for all).
+Medium {
+Email => "email",
+Msisdn => "msisdn",
+}
+}
+
 /// Generated from `api/client-server/definitions/request_email_validation.yaml`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RequestEmailValidation {
@@ -60,6 +76,22 @@ pub struct RequestMsisdnValidation {
     /// `id_access_token` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_access_token: Option<crate::SecretString>,
+}
+
+crate::string_enum! {
+/// Generated from the inline string enums with these values (one type for all).
+RoomVisibility {
+Public => "public",
+Private => "private",
+}
+}
+
+crate::string_enum! {
+/// Generated from the inline string enums with these values (one type for all).
+ThumbnailMethod {
+Crop => "crop",
+Scale => "scale",
+}
 }
 
 /// Generated from `api/client-server/definitions/invite_3pid.yaml`.
@@ -168,6 +200,14 @@ pub struct ClientEvent {
     pub room_id: crate::RoomId,
 }
 
+crate::string_enum! {
+/// Generated from the inline string enums with these values (one type for all).
+EventFormat {
+Client => "client",
+Federation => "federation",
+}
+}
+
 /// Generated from `api/client-server/definitions/event_filter.yaml`.
 #[derive(Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct EventFilter {
@@ -226,14 +266,6 @@ pub struct RoomEventFilter {
     pub contains_url: Option<bool>,
 }
 
-crate::string_enum! {
-/// Generated from an inline string enum.
-FilterEventFormat {
-Client => "client",
-Federation => "federation",
-}
-}
-
 /// Generated from an inline object.
 #[derive(Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct RoomFilter {
@@ -268,7 +300,7 @@ pub struct Filter {
     pub event_fields: Option<Vec<String>>,
     /// `event_format` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event_format: Option<FilterEventFormat>,
+    pub event_format: Option<EventFormat>,
     /// `presence` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub presence: Option<EventFilter>,
@@ -444,6 +476,14 @@ pub struct DiscoveryInformation {
     pub additional: BTreeMap<String, serde_json::Value>,
 }
 
+crate::string_enum! {
+/// Generated from the inline string enums with these values (one type for all).
+Direction {
+Backward => "b",
+Forward => "f",
+}
+}
+
 /// Generated from an inline object.
 #[derive(Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ClientEventWithoutRoomIdUnsigned {
@@ -504,6 +544,15 @@ pub struct OpenIdCredentials {
     pub matrix_server_name: String,
     /// `expires_in`.
     pub expires_in: i64,
+}
+
+crate::string_enum! {
+/// Generated from the inline string enums with these values (one type for all).
+PresenceState {
+Online => "online",
+Offline => "offline",
+Unavailable => "unavailable",
+}
 }
 
 /// Generated from a `oneOf` or type array; variants differ by JSON kind.
@@ -589,6 +638,25 @@ pub struct Ruleset {
     /// `underride` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub underride: Option<Vec<PushRule>>,
+}
+
+crate::string_enum! {
+/// Generated from the inline string enums with these values (one type for all).
+Membership {
+Invite => "invite",
+Join => "join",
+Knock => "knock",
+Leave => "leave",
+Ban => "ban",
+}
+}
+
+crate::string_enum! {
+/// Generated from the inline string enums with these values (one type for all).
+SsoAction {
+Login => "login",
+Register => "register",
+}
 }
 
 /// Generated from `api/client-server/definitions/state_event_batch.yaml`.

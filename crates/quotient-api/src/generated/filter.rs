@@ -22,7 +22,7 @@ pub struct DefineFilter {
     /// Body property `event_fields` (optional).
     pub event_fields: Option<Vec<String>>,
     /// Body property `event_format` (optional).
-    pub event_format: Option<DefineFilterEventFormat>,
+    pub event_format: Option<super::definitions::EventFormat>,
     /// Body property `presence` (optional).
     pub presence: Option<super::definitions::EventFilter>,
     /// Body property `account_data` (optional).
@@ -91,7 +91,7 @@ pub struct DefineFilterBody {
     pub event_fields: Option<Vec<String>>,
     /// `event_format` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event_format: Option<DefineFilterEventFormat>,
+    pub event_format: Option<super::definitions::EventFormat>,
     /// `presence` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub presence: Option<super::definitions::EventFilter>,
@@ -172,14 +172,6 @@ impl IncomingResponse for super::definitions::Filter {
     fn decode(parts: &ResponseParts<'_>) -> Result<Self, DecodeError> {
         decode_json(parts.body)
     }
-}
-
-crate::string_enum! {
-/// Generated from an inline string enum.
-DefineFilterEventFormat {
-Client => "client",
-Federation => "federation",
-}
 }
 
 /// Generated from an inline object.

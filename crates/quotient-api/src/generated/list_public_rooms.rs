@@ -64,7 +64,7 @@ impl Endpoint for GetRoomVisibilityOnDirectory {
 pub struct GetRoomVisibilityOnDirectoryResponse {
     /// `visibility` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub visibility: Option<GetRoomVisibilityOnDirectoryResponseVisibility>,
+    pub visibility: Option<super::definitions::RoomVisibility>,
 }
 
 impl IncomingResponse for GetRoomVisibilityOnDirectoryResponse {
@@ -83,7 +83,7 @@ pub struct SetRoomVisibilityOnDirectory {
     /// Path parameter `roomId`.
     pub room_id: crate::RoomId,
     /// Body property `visibility` (optional).
-    pub visibility: Option<SetRoomVisibilityOnDirectoryVisibility>,
+    pub visibility: Option<super::definitions::RoomVisibility>,
 }
 
 impl SetRoomVisibilityOnDirectory {
@@ -135,7 +135,7 @@ impl Endpoint for SetRoomVisibilityOnDirectory {
 pub struct SetRoomVisibilityOnDirectoryBody {
     /// `visibility` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub visibility: Option<SetRoomVisibilityOnDirectoryVisibility>,
+    pub visibility: Option<super::definitions::RoomVisibility>,
 }
 
 /// The successful answer to [`SetRoomVisibilityOnDirectory`].
@@ -305,22 +305,6 @@ pub struct QueryPublicRoomsBody {
     /// `third_party_instance_id` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub third_party_instance_id: Option<String>,
-}
-
-crate::string_enum! {
-/// Generated from an inline string enum.
-GetRoomVisibilityOnDirectoryResponseVisibility {
-Private => "private",
-Public => "public",
-}
-}
-
-crate::string_enum! {
-/// Generated from an inline string enum.
-SetRoomVisibilityOnDirectoryVisibility {
-Private => "private",
-Public => "public",
-}
 }
 
 /// Generated from an inline object.

@@ -24,7 +24,7 @@ pub struct GetRoomEvents {
     /// Query parameter `to` (optional).
     pub to: Option<String>,
     /// Query parameter `dir`.
-    pub dir: GetRoomEventsDir,
+    pub dir: super::definitions::Direction,
     /// Query parameter `limit` (optional).
     pub limit: Option<i64>,
     /// Query parameter `filter` (optional).
@@ -33,7 +33,7 @@ pub struct GetRoomEvents {
 
 impl GetRoomEvents {
     /// The request with its required parameters; optional ones are `None`.
-    pub fn new(room_id: crate::RoomId, dir: GetRoomEventsDir) -> Self {
+    pub fn new(room_id: crate::RoomId, dir: super::definitions::Direction) -> Self {
         Self {
             room_id,
             from: None,
@@ -102,12 +102,4 @@ impl IncomingResponse for GetRoomEventsResponse {
     fn decode(parts: &ResponseParts<'_>) -> Result<Self, DecodeError> {
         decode_json(parts.body)
     }
-}
-
-crate::string_enum! {
-/// Generated from an inline string enum.
-GetRoomEventsDir {
-Backward => "b",
-Forward => "f",
-}
 }

@@ -245,14 +245,6 @@ pub struct PaginationChunk {
     pub chunk: Vec<crate::Lenient<super::definitions::ClientEvent>>,
 }
 
-crate::string_enum! {
-/// Generated from an inline string enum.
-RoomInfoVisibility {
-Private => "private",
-Public => "public",
-}
-}
-
 /// Generated from an inline object.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RoomInfo {
@@ -271,7 +263,7 @@ pub struct RoomInfo {
     pub state: Option<Vec<crate::Lenient<super::definitions::ClientEvent>>>,
     /// `visibility` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub visibility: Option<RoomInfoVisibility>,
+    pub visibility: Option<super::definitions::RoomVisibility>,
     /// `account_data` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_data: Option<Vec<serde_json::Value>>,

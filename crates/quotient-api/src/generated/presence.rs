@@ -20,14 +20,14 @@ pub struct SetPresence {
     /// Path parameter `userId`.
     pub user_id: String,
     /// Body property `presence`.
-    pub presence: SetPresencePresence,
+    pub presence: super::definitions::PresenceState,
     /// Body property `status_msg` (optional).
     pub status_msg: Option<String>,
 }
 
 impl SetPresence {
     /// The request with its required parameters; optional ones are `None`.
-    pub fn new(user_id: String, presence: SetPresencePresence) -> Self {
+    pub fn new(user_id: String, presence: super::definitions::PresenceState) -> Self {
         Self {
             user_id,
             presence,
@@ -75,7 +75,7 @@ impl Endpoint for SetPresence {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SetPresenceBody {
     /// `presence`.
-    pub presence: SetPresencePresence,
+    pub presence: super::definitions::PresenceState,
     /// `status_msg` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_msg: Option<String>,
@@ -145,7 +145,7 @@ impl Endpoint for GetPresence {
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetPresenceResponse {
     /// `presence`.
-    pub presence: GetPresenceResponsePresence,
+    pub presence: super::definitions::PresenceState,
     /// `last_active_ago` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_active_ago: Option<i64>,
@@ -165,22 +165,4 @@ impl IncomingResponse for GetPresenceResponse {
     fn decode(parts: &ResponseParts<'_>) -> Result<Self, DecodeError> {
         decode_json(parts.body)
     }
-}
-
-crate::string_enum! {
-/// Generated from an inline string enum.
-SetPresencePresence {
-Online => "online",
-Offline => "offline",
-Unavailable => "unavailable",
-}
-}
-
-crate::string_enum! {
-/// Generated from an inline string enum.
-GetPresenceResponsePresence {
-Online => "online",
-Offline => "offline",
-Unavailable => "unavailable",
-}
 }

@@ -28,7 +28,7 @@ pub struct GetRelatingEvents {
     /// Query parameter `limit` (optional).
     pub limit: Option<i64>,
     /// Query parameter `dir` (optional).
-    pub dir: Option<GetRelatingEventsDir>,
+    pub dir: Option<super::definitions::Direction>,
     /// Query parameter `recurse` (optional).
     pub recurse: Option<bool>,
 }
@@ -129,7 +129,7 @@ pub struct GetRelatingEventsWithRelType {
     /// Query parameter `limit` (optional).
     pub limit: Option<i64>,
     /// Query parameter `dir` (optional).
-    pub dir: Option<GetRelatingEventsWithRelTypeDir>,
+    pub dir: Option<super::definitions::Direction>,
     /// Query parameter `recurse` (optional).
     pub recurse: Option<bool>,
 }
@@ -234,7 +234,7 @@ pub struct GetRelatingEventsWithRelTypeAndEventType {
     /// Query parameter `limit` (optional).
     pub limit: Option<i64>,
     /// Query parameter `dir` (optional).
-    pub dir: Option<GetRelatingEventsWithRelTypeAndEventTypeDir>,
+    pub dir: Option<super::definitions::Direction>,
     /// Query parameter `recurse` (optional).
     pub recurse: Option<bool>,
 }
@@ -322,28 +322,4 @@ impl IncomingResponse for GetRelatingEventsWithRelTypeAndEventTypeResponse {
     fn decode(parts: &ResponseParts<'_>) -> Result<Self, DecodeError> {
         decode_json(parts.body)
     }
-}
-
-crate::string_enum! {
-/// Generated from an inline string enum.
-GetRelatingEventsDir {
-Backward => "b",
-Forward => "f",
-}
-}
-
-crate::string_enum! {
-/// Generated from an inline string enum.
-GetRelatingEventsWithRelTypeDir {
-Backward => "b",
-Forward => "f",
-}
-}
-
-crate::string_enum! {
-/// Generated from an inline string enum.
-GetRelatingEventsWithRelTypeAndEventTypeDir {
-Backward => "b",
-Forward => "f",
-}
 }

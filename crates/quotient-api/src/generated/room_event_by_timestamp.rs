@@ -22,12 +22,12 @@ pub struct GetEventByTimestamp {
     /// Query parameter `ts`.
     pub ts: i64,
     /// Query parameter `dir`.
-    pub dir: GetEventByTimestampDir,
+    pub dir: super::definitions::Direction,
 }
 
 impl GetEventByTimestamp {
     /// The request with its required parameters; optional ones are `None`.
-    pub fn new(room_id: crate::RoomId, ts: i64, dir: GetEventByTimestampDir) -> Self {
+    pub fn new(room_id: crate::RoomId, ts: i64, dir: super::definitions::Direction) -> Self {
         Self { room_id, ts, dir }
     }
 }
@@ -80,12 +80,4 @@ impl IncomingResponse for GetEventByTimestampResponse {
     fn decode(parts: &ResponseParts<'_>) -> Result<Self, DecodeError> {
         decode_json(parts.body)
     }
-}
-
-crate::string_enum! {
-/// Generated from an inline string enum.
-GetEventByTimestampDir {
-Forward => "f",
-Backward => "b",
-}
 }

@@ -75,7 +75,7 @@ pub struct RoomInitialSyncResponse {
     pub state: Option<Vec<crate::Lenient<super::definitions::ClientEvent>>>,
     /// `visibility` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub visibility: Option<RoomInitialSyncResponseVisibility>,
+    pub visibility: Option<super::definitions::RoomVisibility>,
     /// `account_data` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_data: Option<Vec<serde_json::Value>>,
@@ -107,12 +107,4 @@ pub struct PaginationChunk {
     pub end: String,
     /// `chunk`.
     pub chunk: Vec<crate::Lenient<super::definitions::ClientEvent>>,
-}
-
-crate::string_enum! {
-/// Generated from an inline string enum.
-RoomInitialSyncResponseVisibility {
-Private => "private",
-Public => "public",
-}
 }

@@ -113,7 +113,7 @@ pub struct GetRoomSummaryResponse {
     pub room_version: Option<String>,
     /// `membership` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub membership: Option<GetRoomSummaryResponseMembership>,
+    pub membership: Option<super::definitions::Membership>,
 }
 
 impl IncomingResponse for GetRoomSummaryResponse {
@@ -126,16 +126,5 @@ crate::string_enum! {
 /// Generated from an inline string enum.
 GetRoomSummaryResponseEncryption {
 MegolmV1AesSha2 => "m.megolm.v1.aes-sha2",
-}
-}
-
-crate::string_enum! {
-/// Generated from an inline string enum.
-GetRoomSummaryResponseMembership {
-Invite => "invite",
-Join => "join",
-Knock => "knock",
-Leave => "leave",
-Ban => "ban",
 }
 }

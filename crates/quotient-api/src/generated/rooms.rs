@@ -210,9 +210,9 @@ pub struct GetMembersByRoom {
     /// Query parameter `at` (optional).
     pub at: Option<String>,
     /// Query parameter `membership` (optional).
-    pub membership: Option<GetMembersByRoomMembership>,
+    pub membership: Option<super::definitions::Membership>,
     /// Query parameter `not_membership` (optional).
-    pub not_membership: Option<GetMembersByRoomNotMembership>,
+    pub not_membership: Option<super::definitions::Membership>,
 }
 
 impl GetMembersByRoom {
@@ -345,28 +345,6 @@ crate::string_enum! {
 GetRoomStateWithKeyFormat {
 Content => "content",
 Event => "event",
-}
-}
-
-crate::string_enum! {
-/// Generated from an inline string enum.
-GetMembersByRoomMembership {
-Join => "join",
-Invite => "invite",
-Knock => "knock",
-Leave => "leave",
-Ban => "ban",
-}
-}
-
-crate::string_enum! {
-/// Generated from an inline string enum.
-GetMembersByRoomNotMembership {
-Join => "join",
-Invite => "invite",
-Knock => "knock",
-Leave => "leave",
-Ban => "ban",
 }
 }
 

@@ -20,7 +20,7 @@ pub struct RedirectToSSO {
     /// Query parameter `redirectUrl`.
     pub redirect_url: String,
     /// Query parameter `action` (optional).
-    pub action: Option<RedirectToSSOAction>,
+    pub action: Option<super::definitions::SsoAction>,
 }
 
 impl RedirectToSSO {
@@ -89,7 +89,7 @@ pub struct RedirectToIdP {
     /// Query parameter `redirectUrl`.
     pub redirect_url: String,
     /// Query parameter `action` (optional).
-    pub action: Option<RedirectToIdPAction>,
+    pub action: Option<super::definitions::SsoAction>,
 }
 
 impl RedirectToIdP {
@@ -148,20 +148,4 @@ impl IncomingResponse for RedirectToIdPResponse {
     fn decode(_: &ResponseParts<'_>) -> Result<Self, DecodeError> {
         Ok(Self {})
     }
-}
-
-crate::string_enum! {
-/// Generated from an inline string enum.
-RedirectToSSOAction {
-Login => "login",
-Register => "register",
-}
-}
-
-crate::string_enum! {
-/// Generated from an inline string enum.
-RedirectToIdPAction {
-Login => "login",
-Register => "register",
-}
 }

@@ -24,7 +24,7 @@ pub struct SyncRequest {
     /// Query parameter `full_state` (optional).
     pub full_state: Option<bool>,
     /// Query parameter `set_presence` (optional).
-    pub set_presence: Option<SyncSetPresence>,
+    pub set_presence: Option<super::definitions::PresenceState>,
     /// Query parameter `timeout` (optional).
     pub timeout: Option<i64>,
     /// Query parameter `use_state_after` (optional).
@@ -115,15 +115,6 @@ impl IncomingResponse for SyncResponse {
     fn decode(parts: &ResponseParts<'_>) -> Result<Self, DecodeError> {
         decode_json(parts.body)
     }
-}
-
-crate::string_enum! {
-/// Generated from an inline string enum.
-SyncSetPresence {
-Offline => "offline",
-Online => "online",
-Unavailable => "unavailable",
-}
 }
 
 /// Generated from an inline object.
