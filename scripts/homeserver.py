@@ -37,7 +37,7 @@ log_config: {dir}/log.yaml
 registration_shared_secret: "{secret}"
 macaroon_secret_key: "{macaroon}"
 form_secret: "{form}"
-enable_registration: false
+enable_registration: {registration}
 report_stats: false
 enable_metrics: false
 trusted_key_servers: []
@@ -45,7 +45,7 @@ suppress_key_server_warning: true
 federation_domain_whitelist: []
 url_preview_enabled: false
 presence:
-  enabled: false
+  enabled: {presence}
 bcrypt_rounds: 4
 login_via_existing_session:
   enabled: {login_token}
@@ -61,6 +61,41 @@ rc_admin_redaction: {{per_second: 1000, burst_count: 1000}}
 rc_joins:
   local: {{per_second: 1000, burst_count: 1000}}
   remote: {{per_second: 1000, burst_count: 1000}}
+{extra}"""
+
+# `--conformance`: everything a normal user can call, switched on, and the
+# limits that a suite of ~150 operations on one server would hit raised.
+CONFORMANCE = """\
+enable_registration_without_verification: true
+serve_client_wellknown: true
+user_directory:
+  enabled: true
+  search_all_users: true
+turn_uris: ["turn:127.0.0.1:3478?transport=udp"]
+turn_shared_secret: "{turn}"
+turn_user_lifetime: 1h
+# The legacy /_matrix/media/v3 download, thumbnail and config endpoints
+# serve media only with authenticated media off.
+enable_authenticated_media: false
+# GET/POST /publicRooms take no access token in the spec.
+allow_public_rooms_without_auth: true
+room_list_publication_rules: [{{action: allow}}]
+alias_creation_rules: [{{action: allow}}]
+rc_joins_per_room: {{per_second: 1000, burst_count: 1000}}
+rc_key_requests: {{per_second: 1000, burst_count: 1000}}
+rc_3pid_validation: {{per_second: 1000, burst_count: 1000}}
+rc_invites:
+  per_room: {{per_second: 1000, burst_count: 1000}}
+  per_user: {{per_second: 1000, burst_count: 1000}}
+  per_issuer: {{per_second: 1000, burst_count: 1000}}
+rc_media_create: {{per_second: 1000, burst_count: 1000}}
+rc_presence:
+  per_user: {{per_second: 1000, burst_count: 1000}}
+rc_room_creation: {{per_second: 1000, burst_count: 1000}}
+rc_reports: {{per_second: 1000, burst_count: 1000}}
+rc_user_directory: {{per_second: 1000, burst_count: 1000}}
+rc_profile: {{per_second: 1000, burst_count: 1000}}
+rc_registration_token_validity: {{per_second: 1000, burst_count: 1000}}
 """
 
 LOG_CONFIG = """\
@@ -111,7 +146,10 @@ def start(args):
         f.write(CONFIG.format(
             port=port, dir=d, secret=secrets.token_hex(16), macaroon=secrets.token_hex(16),
             form=secrets.token_hex(16), login_token="false" if args.no_login_token else "true",
-            lifetime=args.token_lifetime))
+            lifetime=args.token_lifetime,
+            registration="true" if args.conformance else "false",
+            presence="true" if args.conformance else "false",
+            extra=CONFORMANCE.format(turn=secrets.token_hex(16)) if args.conformance else ""))
     with open(os.path.join(d, "log.yaml"), "w") as f:
         f.write(LOG_CONFIG.format(dir=d))
     key = os.path.join(d, "signing.key")
@@ -212,6 +250,8 @@ def main():
     s.add_argument("dir")
     s.add_argument("--token-lifetime", default="5m")
     s.add_argument("--no-login-token", action="store_true")
+    s.add_argument("--conformance", action="store_true",
+                   help="open registration, presence, user directory, TURN, legacy media, higher limits")
     s.add_argument("--watch-pid", type=int)
     s.add_argument("--wait", type=int, default=60)
     s.set_defaults(func=start)

@@ -2,6 +2,10 @@
 //! one per configuration per test run, stopped by a watchdog when this
 //! process exits. Each test registers fresh users (Synapse allows one login
 //! token per user per minute).
+//!
+//! Shared by the `synapse` and `conformance` test binaries (the latter
+//! includes it with `#[path]`), so not every item is used by both.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,6 +23,9 @@ pub enum Config {
     ShortTokens,
     /// `login_via_existing_session` switched off.
     NoLoginTokens,
+    /// `scripts/homeserver start --conformance`: open registration,
+    /// presence, user directory, TURN, legacy media, higher rate limits.
+    Conformance,
 }
 
 pub struct Homeserver {
@@ -47,6 +54,9 @@ fn start(config: Config) -> Homeserver {
         Config::NoLoginTokens => {
             cmd.arg("--no-login-token");
         }
+        Config::Conformance => {
+            cmd.arg("--conformance");
+        }
     }
     let out = cmd.output().expect("scripts/homeserver can be run");
     assert!(
@@ -69,10 +79,12 @@ pub fn homeserver(config: Config) -> &'static Homeserver {
     static DEFAULT: OnceLock<Homeserver> = OnceLock::new();
     static SHORT: OnceLock<Homeserver> = OnceLock::new();
     static OFF: OnceLock<Homeserver> = OnceLock::new();
+    static CONFORMANCE: OnceLock<Homeserver> = OnceLock::new();
     let cell = match config {
         Config::Default => &DEFAULT,
         Config::ShortTokens => &SHORT,
         Config::NoLoginTokens => &OFF,
+        Config::Conformance => &CONFORMANCE,
     };
     cell.get_or_init(|| start(config))
 }
