@@ -795,7 +795,8 @@ impl Model {
                 let items = match schema.get("items") {
                     Some(items) => {
                         let ty = self.ty(spec, module, items, &item_hint)?;
-                        if is_event_schema(items) && matches!(ty, Ty::Named(..)) {
+                        let (item_schema, _) = self.effective(spec, items)?;
+                        if is_event_schema(&item_schema) && matches!(ty, Ty::Named(..)) {
                             Ty::Lenient(Box::new(ty))
                         } else {
                             ty
@@ -1042,19 +1043,15 @@ fn shared_enum(values: &[String]) -> Option<&'static str> {
         .map(|(_, name)| *name)
 }
 
-/// Event schemas whose lists hold each item as `Lenient`: one malformed
-/// event must not fail a sync batch or a page of messages.
-const EVENT_SCHEMAS: &[&str] = &[
-    "api/client-server/definitions/client_event.yaml",
-    "api/client-server/definitions/client_event_without_room_id.yaml",
-];
-
-fn is_event_schema(node: &Node) -> bool {
-    let reference = node.str("$ref").or_else(|| single_all_of_ref(node));
-    reference.is_some_and(|r| {
-        let file = r.split_once('#').map_or(r, |(f, _)| f);
-        EVENT_SCHEMAS.contains(&file)
-    })
+/// Whether a schema describes an event (it has `type`, `content` and
+/// `sender`: client events with or without a room ID, stripped state).
+/// Lists of events hold each item as `Lenient`: one malformed event must
+/// not fail a sync batch or a page of messages.
+fn is_event_schema(schema: &Node) -> bool {
+    let props = schema.get("properties");
+    ["type", "content", "sender"]
+        .iter()
+        .all(|k| props.is_some_and(|p| p.get(k).is_some()))
 }
 
 fn is_nameable(schema: &Node) -> bool {

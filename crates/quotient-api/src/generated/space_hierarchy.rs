@@ -161,5 +161,5 @@ pub struct SpaceHierarchyRoomsChunk {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub room_version: Option<String>,
     /// `children_state`.
-    pub children_state: Vec<StrippedChildStateEvent>,
+    pub children_state: Vec<crate::Lenient<StrippedChildStateEvent>>,
 }
