@@ -96,7 +96,42 @@ rc_reports: {{per_second: 1000, burst_count: 1000}}
 rc_user_directory: {{per_second: 1000, burst_count: 1000}}
 rc_profile: {{per_second: 1000, burst_count: 1000}}
 rc_registration_token_validity: {{per_second: 1000, burst_count: 1000}}
+app_service_config_files: ["{dir}/appservice.yaml"]
 """
+
+# The application service `--conformance` registers: a stub bridge of an
+# "irc" protocol (see `appservice` below), so the operations that only an
+# application service can call, or that Synapse answers from one, work.
+APPSERVICE = """\
+id: conformance-bridge
+url: http://127.0.0.1:{port}
+as_token: "{as_token}"
+hs_token: "{hs_token}"
+sender_localpart: bridgebot
+rate_limited: false
+protocols: ["irc"]
+namespaces:
+  users: [{{exclusive: true, regex: "@irc_.*:localhost"}}]
+  aliases: [{{exclusive: false, regex: "#irc_.*:localhost"}}]
+  rooms: []
+"""
+
+IRC_PROTOCOL = {
+    "user_fields": ["network", "nickname"],
+    "location_fields": ["network", "channel"],
+    "icon": "mxc://localhost/irc",
+    "field_types": {
+        "network": {"regexp": "([a-z0-9]+\\.)*[a-z0-9]+", "placeholder": "irc.example.org"},
+        "nickname": {"regexp": "[^\\s#]+", "placeholder": "username"},
+        "channel": {"regexp": "#[^\\s]+", "placeholder": "#channel"},
+    },
+    "instances": [{"desc": "Example IRC", "icon": "mxc://localhost/irc", "network_id": "example",
+                   "fields": {"network": "irc.example.org"}}],
+}
+IRC_LOCATION = {"alias": "#irc_#matrix:localhost", "protocol": "irc",
+                "fields": {"network": "irc.example.org", "channel": "#matrix"}}
+IRC_USER = {"userid": "@irc_someone:localhost", "protocol": "irc",
+            "fields": {"network": "irc.example.org", "nickname": "someone"}}
 
 LOG_CONFIG = """\
 version: 1
@@ -149,7 +184,19 @@ def start(args):
             lifetime=args.token_lifetime,
             registration="true" if args.conformance else "false",
             presence="true" if args.conformance else "false",
-            extra=CONFORMANCE.format(turn=secrets.token_hex(16)) if args.conformance else ""))
+            extra=CONFORMANCE.format(turn=secrets.token_hex(16), dir=d) if args.conformance else ""))
+    if args.conformance:
+        as_port = free_port()
+        with open(os.path.join(d, "appservice.yaml"), "w") as f:
+            f.write(APPSERVICE.format(port=as_port, as_token=secrets.token_hex(16),
+                                      hs_token=secrets.token_hex(16)))
+        stub = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "appservice", str(as_port),
+             "--watch-pid", str(args.watch_pid or 0)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        with open(os.path.join(d, "appservice.pid"), "w") as f:
+            f.write(str(stub.pid))
     with open(os.path.join(d, "log.yaml"), "w") as f:
         f.write(LOG_CONFIG.format(dir=d))
     key = os.path.join(d, "signing.key")
@@ -218,6 +265,50 @@ def stop(args):
     d = os.path.abspath(args.dir)
     with open(os.path.join(d, "pid")) as f:
         stop_pid(int(f.read().strip()))
+    stub = os.path.join(d, "appservice.pid")
+    if os.path.exists(stub):
+        with open(stub) as f:
+            stop_pid(int(f.read().strip()), grace=2.0)
+
+
+def appservice(args):
+    """The stub bridge: answers Synapse's application-service requests."""
+    import http.server
+    import threading
+    import urllib.parse
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def answer(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            path = urllib.parse.urlparse(self.path).path
+            body = {}
+            if path == "/_matrix/app/v1/thirdparty/protocol/irc":
+                body = IRC_PROTOCOL
+            elif path.startswith("/_matrix/app/v1/thirdparty/location"):
+                body = [IRC_LOCATION]
+            elif path.startswith("/_matrix/app/v1/thirdparty/user"):
+                body = [IRC_USER]
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_PUT = do_POST = answer
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    if args.watch_pid:
+        def watchdog():
+            while alive(args.watch_pid):
+                time.sleep(0.5)
+            os._exit(0)
+        threading.Thread(target=watchdog, daemon=True).start()
+    server.serve_forever()
 
 
 def register(args):
@@ -264,6 +355,10 @@ def main():
     s.add_argument("password")
     s.add_argument("--admin", action="store_true")
     s.set_defaults(func=register)
+    s = sub.add_parser("appservice")
+    s.add_argument("port", type=int)
+    s.add_argument("--watch-pid", type=int, default=0)
+    s.set_defaults(func=appservice)
     s = sub.add_parser("watch")
     s.add_argument("watched", type=int)
     s.add_argument("server", type=int)

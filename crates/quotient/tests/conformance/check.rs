@@ -20,6 +20,8 @@ use crate::tables::{KNOWN_GENERATOR_BUGS, OUTSIDE_THE_SCHEMA};
 struct Record {
     /// Operations called whose answers decoded and kept every key.
     passed: BTreeSet<&'static str>,
+    /// Operations with at least one call that did not.
+    failed: BTreeSet<&'static str>,
     /// Operations proved unimplemented (or unconfigured) by Synapse's answer.
     refused: BTreeSet<&'static str>,
     /// Problems (keys dropped, values changed, decode failures), the first
@@ -49,7 +51,7 @@ pub struct Summary {
 
 pub fn summary() -> Summary {
     with_record(|r| Summary {
-        passed: r.passed.clone(),
+        passed: r.passed.difference(&r.failed).copied().collect(),
         refused: r.refused.clone(),
         findings: r.findings.values().cloned().collect(),
         unused_bugs: KNOWN_GENERATOR_BUGS
@@ -109,16 +111,13 @@ where
     let response = match result {
         Ok(response) => response,
         Err(err) if err.status() == StatusCode::IncorrectResponse => {
-            if !tolerated_bug(op, "<decode>") {
-                finding(
-                    op,
-                    "<decode>",
-                    format!(
-                        "the answer does not decode into the typed response: {err} (body: {})",
-                        err.body_sample().unwrap_or("?")
-                    ),
-                );
-            }
+            decode_failed(
+                op,
+                format!(
+                    "the answer does not decode into the typed response: {err} (body: {})",
+                    err.body_sample().unwrap_or("?")
+                ),
+            );
             return None;
         }
         Err(err) => panic!("{op} failed: {}", describe(&err)),
@@ -137,13 +136,10 @@ where
     let strict = match strict_events(|| E::Response::decode(&parts)) {
         Ok(value) => value,
         Err(err) => {
-            if !tolerated_bug(op, "<decode>") {
-                finding(
-                    op,
-                    "<decode>",
-                    format!("an event in the answer does not fit its type: {err}"),
-                );
-            }
+            decode_failed(
+                op,
+                format!("an event in the answer does not fit its type: {err}"),
+            );
             return Some(response.into_value());
         }
     };
@@ -163,10 +159,23 @@ where
         clean = false;
         finding(op, &path, problem);
     }
-    if clean {
-        with_record(|r| r.passed.insert(op));
-    }
+    with_record(|r| {
+        if clean {
+            r.passed.insert(op)
+        } else {
+            r.failed.insert(op)
+        }
+    });
     Some(response.into_value())
+}
+
+/// An answer that does not decode: the operation fails this run, and it
+/// is a finding unless one of the tables lists `<decode>` for it.
+fn decode_failed(op: &'static str, message: String) {
+    with_record(|r| r.failed.insert(op));
+    if !tolerated_outside(op, "<decode>") && !tolerated_bug(op, "<decode>") {
+        finding(op, "<decode>", message);
+    }
 }
 
 /// Like [`call`], for answers that are not JSON (media downloads): the

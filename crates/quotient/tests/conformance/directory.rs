@@ -1,6 +1,5 @@
 //! Room aliases and the room directory, public rooms, search (messages and
-//! users), mutual rooms, room summaries, space hierarchies, third-party
-//! lookups.
+//! users), mutual rooms, room summaries, space hierarchies.
 
 use std::time::{Duration, Instant};
 
@@ -10,10 +9,7 @@ use quotient::api::generated::{
     list_public_rooms::GetRoomVisibilityOnDirectory, list_public_rooms::QueryPublicRooms,
     list_public_rooms::SetRoomVisibilityOnDirectory, mutual_rooms::GetMutualRooms,
     profile::SetProfileField, room_state::SetRoomStateWithKey, room_summary::GetRoomSummary,
-    search::Search, space_hierarchy::GetSpaceHierarchy, third_party_lookup::GetProtocols,
-    third_party_lookup::QueryLocationByAlias, third_party_lookup::QueryLocationByProtocol,
-    third_party_lookup::QueryUserByID, third_party_lookup::QueryUserByProtocol,
-    users::SearchUserDirectory,
+    search::Search, space_hierarchy::GetSpaceHierarchy, users::SearchUserDirectory,
 };
 use quotient::api::{ErrorCode, RoomAliasId, RoomOrAliasId};
 use serde_json::json;
@@ -164,20 +160,4 @@ pub async fn summaries_and_hierarchy() {
     .unwrap();
     assert_eq!(summary.room_type.as_deref(), Some("m.space"));
     assert_eq!(summary.num_joined_members, 1);
-}
-
-pub async fn third_party() {
-    let me = account("bridger").await;
-    // No application service bridges anything here: empty answers.
-    let protocols = call(&me.conn, GetProtocols::new()).await.unwrap();
-    assert!(protocols.0.is_empty());
-    let mut locations = QueryLocationByProtocol::new("irc".into());
-    locations.fields = Some(from_json(json!({"server": "irc.example.org"})));
-    assert!(call(&me.conn, locations).await.unwrap().0.is_empty());
-    let users = QueryUserByProtocol::new("irc".into());
-    assert!(call(&me.conn, users).await.unwrap().0.is_empty());
-    let by_alias = QueryLocationByAlias::new("#irc_#matrix:localhost".into());
-    assert!(call(&me.conn, by_alias).await.unwrap().0.is_empty());
-    let by_id = QueryUserByID::new("@irc_someone:localhost".into());
-    assert!(call(&me.conn, by_id).await.unwrap().0.is_empty());
 }

@@ -17,6 +17,7 @@
 mod homeserver;
 
 mod account;
+mod appservice;
 mod check;
 mod devices;
 mod directory;
@@ -77,12 +78,12 @@ async fn every_operation_synapse_implements_decodes_into_its_generated_type() {
         directory::aliases_and_visibility,
         directory::public_rooms_and_search,
         directory::summaries_and_hierarchy,
-        directory::third_party,
+        appservice::third_party,
+        appservice::bridge,
         unimplemented::admin_endpoints,
         unimplemented::oauth_metadata,
         unimplemented::well_known_files,
         unimplemented::sso_redirects,
-        unimplemented::third_party_protocol,
     ];
     let mut failures = Vec::new();
     for (name, handle) in running {

@@ -57,6 +57,16 @@ pub const OUTSIDE_THE_SCHEMA: &[(&str, &str, &str)] = &[
     ),
     (
         "*",
+        "/**/[]/prev_content",
+        "Synapse legacy: copy of unsigned.prev_content",
+    ),
+    (
+        "*",
+        "/**/unsigned/prev_sender",
+        "Synapse extra: the sender of the state event this one replaced",
+    ),
+    (
+        "*",
         "/**/unsigned/redacted_by",
         "Synapse extra: the redaction's event ID",
     ),

@@ -7,7 +7,6 @@ use quotient::api::generated::{
     admin::SetAdminSuspendUser, oauth_server_metadata::GetAuthMetadata,
     policy_server::GetWellknownPolicy, sso_login_redirect::RedirectToIdP,
     sso_login_redirect::RedirectToSSO, support::GetWellknownSupport,
-    third_party_lookup::GetProtocolMetadata,
 };
 use quotient::api::ErrorCode;
 
@@ -86,11 +85,4 @@ pub async fn sso_redirects() {
     .await;
     let idp = RedirectToIdP::new("oidc-example".into(), back);
     expect_refusal(&anon, idp, 404, Some(ErrorCode::Unrecognized)).await;
-}
-
-/// A protocol's metadata comes from the application service bridging it;
-/// with none registered, Synapse answers 404 `{"error": "Unknown protocol"}`.
-pub async fn third_party_protocol() {
-    let me = account("protocolist").await;
-    expect_refusal(&me.conn, GetProtocolMetadata::new("irc".into()), 404, None).await;
 }
