@@ -1,12 +1,16 @@
 //! The Client-Server API generator, as a library for its binary and tests.
 
 pub mod check;
+mod compose;
 pub mod emit;
 pub mod examples;
 pub mod model;
 pub mod names;
 pub mod ops;
+pub mod record;
+pub mod rules;
 pub mod spec;
+pub mod types;
 pub mod yaml;
 
 use std::io::Write as _;
