@@ -79,7 +79,7 @@ impl Model {
             Some((_, short)) => (*short).to_owned(),
             None => {
                 self.errors.push(format!(
-                    "{module}::{plain} nests more than {MAX_NAME_PARTS} parts: give it a name in NAME_OVERRIDES (xtask/src/model.rs)"
+                    "{module}::{plain} nests more than {MAX_NAME_PARTS} parts: give it a name in NAME_OVERRIDES (xtask/src/rules.rs)"
                 ));
                 plain
             }
@@ -339,6 +339,7 @@ impl Model {
         schema: &Node,
         hint: &str,
     ) -> Result<Ty, String> {
+        let schema = &crate::rules::with_prose_properties(schema, None)?;
         let has_props = schema
             .get("properties")
             .is_some_and(|p| !p.entries().is_empty());
@@ -490,6 +491,8 @@ impl Model {
         schema: &Node,
         parent: &str,
     ) -> Result<(Vec<Field>, Option<Ty>), String> {
+        let plain_parent = parent.replace(SEP, "");
+        let schema = &crate::rules::with_prose_properties(schema, Some(&plain_parent))?;
         let required: Vec<&str> = schema
             .get("required")
             .map(|r| r.items().iter().filter_map(Node::as_str).collect())

@@ -175,3 +175,96 @@ pub(crate) fn is_event_schema(schema: &Node) -> bool {
         .iter()
         .all(|k| props.is_some_and(|p| p.get(k).is_some()))
 }
+
+/// How a [`PROSE_PROPERTIES`] entry finds its schema.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// Every schema with this `title`, as written in the spec.
+    Title(&'static str),
+    /// The generated struct of this name (an operation's `…Response`, or
+    /// a shared type), whatever titles other schemas carry: the
+    /// `redacted_because` inside an event is titled like an event but is
+    /// any event, and must stay raw.
+    Type(&'static str),
+}
+
+/// Properties the spec defines outside an operation's schema (in its
+/// prose, or in an event's own schema) that a client needs: (whose; the
+/// property; its schema in YAML; where the spec defines it). Without these
+/// the generated types would drop keys every server sends.
+pub const PROSE_PROPERTIES: &[(Owner, &str, &str, &str)] = &[
+    (
+        Owner::Type("SyncResponse"),
+        "device_unused_fallback_key_types",
+        "{type: array, items: {type: string}}",
+        "client-server-api/#e2e-extensions-to-sync",
+    ),
+    (
+        Owner::Title("DeviceLists"),
+        "changed",
+        "{type: array, items: {type: string, format: mx-user-id}}",
+        "client-server-api/#e2e-extensions-to-sync",
+    ),
+    (
+        Owner::Title("DeviceLists"),
+        "left",
+        "{type: array, items: {type: string, format: mx-user-id}}",
+        "client-server-api/#e2e-extensions-to-sync",
+    ),
+    (
+        Owner::Title("ToDevice"),
+        "events",
+        "{type: array, items: {type: object}}",
+        "client-server-api/#extensions-to-sync (send-to-device events)",
+    ),
+    (
+        Owner::Title("UnsignedData"),
+        "m.relations",
+        "{type: object}",
+        "client-server-api/#aggregations-of-child-events (bundled aggregations)",
+    ),
+    (
+        Owner::Type("ClientEvent"),
+        "redacts",
+        "{type: string, format: mx-event-id}",
+        "client-server-api/#mroomredaction (top level in room versions 1-10)",
+    ),
+    (
+        Owner::Type("ClientEventWithoutRoomId"),
+        "redacts",
+        "{type: string, format: mx-event-id}",
+        "client-server-api/#mroomredaction (top level in room versions 1-10)",
+    ),
+];
+
+/// `schema` with the [`PROSE_PROPERTIES`] it owns added, as optional
+/// properties (one the schema declares already is left alone). `type_name`
+/// is the struct it becomes, when known.
+pub fn with_prose_properties(schema: &Node, type_name: Option<&str>) -> Result<Node, String> {
+    let title = schema.str("title");
+    let extra: Vec<_> = PROSE_PROPERTIES
+        .iter()
+        .filter(|(owner, ..)| match owner {
+            Owner::Title(t) => title == Some(*t),
+            Owner::Type(t) => type_name == Some(*t),
+        })
+        .collect();
+    if extra.is_empty() {
+        return Ok(schema.clone());
+    }
+    let mut entries = schema.entries().to_vec();
+    let mut props = schema
+        .get("properties")
+        .map(|p| p.entries().to_vec())
+        .unwrap_or_default();
+    for (_, name, yaml, _) in extra {
+        if props.iter().any(|(k, _)| k == name) {
+            continue;
+        }
+        let node = crate::yaml::parse(yaml).map_err(|e| format!("PROSE_PROPERTIES {name}: {e}"))?;
+        props.push(((*name).to_owned(), node));
+    }
+    entries.retain(|(k, _)| k != "properties");
+    entries.push(("properties".to_owned(), Node::Map(props)));
+    Ok(Node::Map(entries))
+}

@@ -174,6 +174,10 @@ pub struct UnsignedData {
     /// `membership` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub membership: Option<String>,
+    /// `m.relations` (optional).
+    #[serde(rename = "m.relations")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub m_relations: Option<JsonObject>,
 }
 
 /// Generated from `api/client-server/definitions/client_event.yaml`.
@@ -198,6 +202,13 @@ pub struct ClientEvent {
     pub unsigned: Option<UnsignedData>,
     /// `room_id`.
     pub room_id: crate::RoomId,
+    /// `redacts` (optional).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::lenient::optional_id"
+    )]
+    pub redacts: Option<crate::EventId>,
 }
 
 crate::string_enum! {
@@ -509,6 +520,10 @@ pub struct ClientEventWithoutRoomIdUnsigned {
     /// `membership` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub membership: Option<String>,
+    /// `m.relations` (optional).
+    #[serde(rename = "m.relations")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub m_relations: Option<JsonObject>,
 }
 
 /// Generated from `api/client-server/definitions/client_event_without_room_id.yaml`.
@@ -531,6 +546,13 @@ pub struct ClientEventWithoutRoomId {
     /// `unsigned` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unsigned: Option<ClientEventWithoutRoomIdUnsigned>,
+    /// `redacts` (optional).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::lenient::optional_id"
+    )]
+    pub redacts: Option<crate::EventId>,
 }
 
 /// Generated from `api/client-server/definitions/openid_token.yaml`.

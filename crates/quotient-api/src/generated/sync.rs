@@ -102,13 +102,16 @@ pub struct SyncResponse {
     pub account_data: Option<super::definitions::EventBatch>,
     /// `to_device` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub to_device: Option<JsonObject>,
+    pub to_device: Option<ToDevice>,
     /// `device_lists` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device_lists: Option<JsonObject>,
+    pub device_lists: Option<DeviceLists>,
     /// `device_one_time_keys_count` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_one_time_keys_count: Option<BTreeMap<String, i64>>,
+    /// `device_unused_fallback_key_types` (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_unused_fallback_key_types: Option<Vec<String>>,
 }
 
 impl IncomingResponse for SyncResponse {
@@ -249,4 +252,23 @@ pub struct Rooms {
     /// `leave` (optional).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leave: Option<BTreeMap<crate::RoomId, LeftRoom>>,
+}
+
+/// Generated from an inline object.
+#[derive(Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct ToDevice {
+    /// `events` (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<JsonObject>>,
+}
+
+/// Generated from an inline object.
+#[derive(Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct DeviceLists {
+    /// `changed` (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed: Option<Vec<crate::UserId>>,
+    /// `left` (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left: Option<Vec<crate::UserId>>,
 }

@@ -100,10 +100,7 @@ pub async fn to_device() {
         let next = call(&receiver.conn, next).await.unwrap();
         let events = next
             .to_device
-            .as_ref()
-            .and_then(|t| t.get("events"))
-            .and_then(|e| e.as_array())
-            .cloned()
+            .and_then(|t| t.events)
             .unwrap_or_default();
         if let Some(event) = events.iter().find(|e| e["type"] == "org.example.note") {
             assert_eq!(event["content"]["note"], "psst");
