@@ -34,15 +34,6 @@ pub(crate) fn error_from_shared_answer(
         .with_server_answer(http_status, parsed.as_ref(), body)
 }
 
-pub(crate) fn not_resent(error: Error) -> Error {
-    let message = format!(
-        "{}; the request may have reached the server and is not resent because it is not idempotent",
-        error.message()
-    );
-    let status = error.status();
-    error.with_status(status, message).with_outcome_unknown()
-}
-
 fn failure_message(status: StatusCode, http_status: u16) -> String {
     let what = match status {
         StatusCode::Unauthorised => "the server did not accept the credentials",

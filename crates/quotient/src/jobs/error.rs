@@ -226,9 +226,13 @@ impl Error {
             .as_deref()
     }
 
-    /// True when the request may have reached the server and taken effect,
-    /// but its answer was lost and it was not resent because it is not
-    /// idempotent. The caller must check the state before trying again.
+    /// True when the request may have reached the server and taken effect
+    /// without the job learning how: not resent after a lost answer because
+    /// it is not idempotent; abandoned on its way or after a lost answer; or
+    /// a PUT/DELETE whose resend after a lost answer got 404/409 or no
+    /// answer either (docs/jobs.md, "Outcome unknown"). The status, HTTP
+    /// status and errcode still say what the last answer was. The caller
+    /// must check the state before trying again.
     pub fn outcome_unknown(&self) -> bool {
         self.inner.outcome_unknown
     }

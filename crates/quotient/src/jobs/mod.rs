@@ -4,6 +4,7 @@
 //! The contract (classification table, default strategy, event order) is
 //! written down in `docs/jobs.md`.
 
+mod abandon;
 mod answer;
 mod classify;
 mod clock;
@@ -11,6 +12,7 @@ mod error;
 mod events;
 pub(crate) mod gate;
 mod handle;
+mod outcome;
 mod policy;
 mod redirect;
 pub(crate) mod retry_after;

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::Duration;
 
 use quotient_api::{
@@ -14,10 +14,13 @@ use tokio::time::{Instant, Sleep};
 use tracing::Instrument as _;
 use url::Url;
 
-use super::answer::{error_from_shared_answer, not_resent};
+pub(crate) use super::abandon::CloseOnDrop;
+use super::abandon::UnlessAbandoned;
+use super::answer::error_from_shared_answer;
 use super::clock::{fmt_duration, later, AttemptClock, Expired};
 use super::events::JobEvent;
-use super::shared::{EventSink, JobShared};
+use super::outcome::{abandoned, abandoned_on_the_wire, not_resent, LostAnswers};
+use super::shared::EventSink;
 use super::transport::{self, AttemptRequest, RawResponse, TransportError};
 use super::{Error, JobOptions, Response, StatusCode};
 use crate::connection::ConnectionInner;
@@ -112,9 +115,13 @@ pub(crate) async fn run<R: IncomingResponse + Send + 'static>(
         spec,
         job,
         span,
+        lost: LostAnswers::default(),
     };
     let span = runner.span.clone();
     let mut result = runner.run_attempts().instrument(span).await;
+    if let Err(e) = result {
+        result = Err(runner.lost.honest(runner.spec.meta.method, e));
+    }
     let status = match &mut result {
         Ok(_) => StatusCode::Success,
         Err(e) => {
@@ -133,57 +140,20 @@ struct Runner<R> {
     spec: Box<Prepared>,
     job: CloseOnDrop<R>,
     span: tracing::Span,
+    lost: LostAnswers,
 }
 
-/// The runner's hold on its job. If it is dropped before the job finished
-/// — its runtime shut down, before or after the job started — the handle
-/// and the event subscribers must not wait forever. After `finish` this
-/// does nothing.
-pub(crate) struct CloseOnDrop<R>(pub(crate) Arc<JobShared<R>>);
-
-impl<R> std::ops::Deref for CloseOnDrop<R> {
-    type Target = Arc<JobShared<R>>;
-
-    fn deref(&self) -> &Arc<JobShared<R>> {
-        &self.0
-    }
-}
-
-impl<R> Drop for CloseOnDrop<R> {
-    fn drop(&mut self) {
-        self.0.close();
-    }
-}
-
-fn abandoned() -> Error {
-    Error::new(StatusCode::Abandoned, "the job was abandoned")
-}
-
-/// `fut`, unless the job is abandoned first. Abandonment is checked before
-/// each poll, so an abandoned job never acts on a late answer.
-struct UnlessAbandoned<'a, F, R> {
-    fut: F,
-    job: &'a JobShared<R>,
-}
-
-impl<F: Future + Unpin, R> Future for UnlessAbandoned<'_, F, R> {
-    type Output = Result<F::Output, Error>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        if this.job.is_cancelled() {
-            return Poll::Ready(Err(abandoned()));
-        }
-        if let Poll::Ready(out) = Pin::new(&mut this.fut).poll(cx) {
-            return Poll::Ready(Ok(out));
-        }
-        this.job.register_runner(cx.waker());
-        // An abandon between the first check and the registration found no
-        // waker to wake: look again.
-        if this.job.is_cancelled() {
-            Poll::Ready(Err(abandoned()))
-        } else {
-            Poll::Pending
+impl Attempt {
+    /// Whether the request may have reached the server and acted without
+    /// the answer saying so: a timeout, a connection broken after sending,
+    /// or a 5xx (a gateway's 502 or 504 says nothing of what the server
+    /// behind it did). 501 is a clear "not done".
+    fn lost_answer(&self) -> bool {
+        match self {
+            Attempt::TimedOut(_) => true,
+            Attempt::Answered(Err(TransportError::MaybeSent(_))) => true,
+            Attempt::Answered(Ok(raw)) => (500..600).contains(&raw.status) && raw.status != 501,
+            Attempt::Answered(Err(_)) => false,
         }
     }
 }
@@ -241,7 +211,8 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
             }
             let outcome = self
                 .send(attempt, self.head_timeout(retries), deadline)
-                .await?;
+                .await
+                .map_err(abandoned_on_the_wire)?;
             drop(permit);
             // Decided outside any await, so that a large response type does
             // not make the job's future large while it waits.
@@ -313,13 +284,14 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
     /// What an attempt's outcome leads to: the job's end, or the time of
     /// the next attempt (after reporting why there is one).
     fn decide(
-        &self,
+        &mut self,
         outcome: Attempt,
         attempt: u32,
         deadline: Option<Instant>,
         retries: &mut u32,
         rate_rounds: &mut u32,
     ) -> ControlFlow<Result<Response<R>, Error>, Instant> {
+        self.lost.record(outcome.lost_answer());
         let verdict = match outcome {
             Attempt::TimedOut(why) => {
                 self.transport_failure(Error::new(StatusCode::Timeout, why.message()), true)
@@ -498,6 +470,7 @@ mod tests {
     use quotient_api::Endpoint;
 
     use super::*;
+    use crate::jobs::JobShared;
     use crate::Connection;
 
     fn queued_size<E: Endpoint>(conn: &Connection, request: E) -> usize

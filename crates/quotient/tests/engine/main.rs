@@ -6,6 +6,7 @@ mod classification;
 mod discovery;
 mod lifecycle;
 mod login_token;
+mod outcomes;
 mod rate_limits;
 mod redirects;
 mod retries;

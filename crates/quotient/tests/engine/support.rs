@@ -361,6 +361,15 @@ impl IncomingResponse for Ok_ {
 
 macro_rules! test_endpoint {
     ($name:ident, $method:ident, $path:literal, $auth:ident) => {
+        test_endpoint!(
+            $name,
+            $method,
+            $path,
+            $auth,
+            Metadata::idempotent_by_method(Method::$method)
+        );
+    };
+    ($name:ident, $method:ident, $path:literal, $auth:ident, $idempotent:expr) => {
         /// A test endpoint.
         #[derive(Debug, Default, Clone)]
         pub struct $name {
@@ -376,7 +385,7 @@ macro_rules! test_endpoint {
                 rate_limited: true,
                 added_in: None,
                 deprecated: false,
-                idempotent: Metadata::idempotent_by_method(Method::$method),
+                idempotent: $idempotent,
                 response_content_types: &["application/json"],
             };
             type Response = Ok_;
@@ -399,6 +408,10 @@ macro_rules! test_endpoint {
 test_endpoint!(GetThing, Get, "/_matrix/client/v3/thing", None);
 test_endpoint!(GetOther, Get, "/_matrix/client/v3/other", None);
 test_endpoint!(PostThing, Post, "/_matrix/client/v3/thing", None);
+test_endpoint!(PutThing, Put, "/_matrix/client/v3/thing", None);
+test_endpoint!(DeleteThing, Delete, "/_matrix/client/v3/thing", None);
+// A POST the metadata declares safe to repeat (a query, like /keys/query).
+test_endpoint!(QueryThing, Post, "/_matrix/client/v3/thing", None, true);
 test_endpoint!(AuthedGet, Get, "/_matrix/client/v3/authed", Required);
 test_endpoint!(
     OptionalAuthGet,
