@@ -43,7 +43,7 @@ enable_metrics: false
 trusted_key_servers: []
 suppress_key_server_warning: true
 federation_domain_whitelist: []
-url_preview_enabled: false
+url_preview_enabled: {previews}
 presence:
   enabled: {presence}
 bcrypt_rounds: 4
@@ -97,6 +97,19 @@ rc_user_directory: {{per_second: 1000, burst_count: 1000}}
 rc_profile: {{per_second: 1000, burst_count: 1000}}
 rc_registration_token_validity: {{per_second: 1000, burst_count: 1000}}
 app_service_config_files: ["{dir}/appservice.yaml"]
+# URL previews of pages the suite serves itself on 127.0.0.1: every
+# private and loopback range stays refused except that one address.
+url_preview_ip_range_blacklist:
+  - "127.0.0.0/8"
+  - "10.0.0.0/8"
+  - "172.16.0.0/12"
+  - "192.168.0.0/16"
+  - "100.64.0.0/10"
+  - "169.254.0.0/16"
+  - "::1/128"
+  - "fe80::/10"
+  - "fc00::/7"
+url_preview_ip_range_whitelist: ["127.0.0.1"]
 """
 
 # The application service `--conformance` registers: a stub bridge of an
@@ -184,6 +197,7 @@ def start(args):
             lifetime=args.token_lifetime,
             registration="true" if args.conformance else "false",
             presence="true" if args.conformance else "false",
+            previews="true" if args.conformance else "false",
             extra=CONFORMANCE.format(turn=secrets.token_hex(16), dir=d) if args.conformance else ""))
     if args.conformance:
         as_port = free_port()

@@ -26,6 +26,7 @@ mod fixture;
 mod keys;
 mod media;
 mod messages;
+mod previews;
 mod profile;
 mod push;
 mod rooms;
@@ -75,6 +76,7 @@ async fn every_operation_synapse_implements_decodes_into_its_generated_type() {
         push::rules,
         push::pushers_and_notifications,
         media::upload_and_download,
+        previews::url_previews,
         directory::aliases_and_visibility,
         directory::public_rooms_and_search,
         directory::summaries_and_hierarchy,
