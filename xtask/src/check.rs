@@ -14,7 +14,7 @@
 use std::collections::BTreeSet;
 
 use crate::model::{Kept, Model, Ty, TypeKind};
-use crate::spec::{Location, Spec};
+use crate::spec::Spec;
 use crate::yaml::Node;
 
 /// Properties deliberately not fields: (place, property, why). Keep it
@@ -38,11 +38,7 @@ fn declared(spec: &mut Spec, node: &Node, depth: usize) -> Result<BTreeSet<Strin
     }
     let mut out = BTreeSet::new();
     if let Some(reference) = node.str("$ref") {
-        let (file, pointer) = reference.split_once('#').unwrap_or((reference, ""));
-        let target = spec.node(&Location {
-            file: file.into(),
-            pointer: pointer.into(),
-        })?;
+        let target = spec.follow(reference)?;
         out.extend(declared(spec, &target, depth + 1)?);
     }
     if let Some(props) = node.get("properties") {

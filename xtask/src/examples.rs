@@ -1,6 +1,6 @@
 //! Spec examples as JSON, with the example files they refer to read in.
 
-use crate::spec::{Location, Spec};
+use crate::spec::Spec;
 use crate::yaml::Node;
 
 /// An example as JSON. A `{"$ref": …}` inside it (absolute after loading,
@@ -16,13 +16,9 @@ fn resolve_at(spec: &mut Spec, node: &Node, depth: usize) -> Result<serde_json::
         return Err("example `$ref`s nest deeper than 16".into());
     }
     if let Some(reference) = node.str("$ref") {
-        let (file, pointer) = reference.split_once('#').unwrap_or((reference, ""));
-        let target = spec.node(&Location {
-            file: file.into(),
-            pointer: pointer.into(),
-        })?;
+        let target = spec.follow(reference)?;
         // A reusable Example Object: its `value` is the example.
-        if pointer.starts_with("/components/examples/") {
+        if reference.contains("#/components/examples/") {
             let value = target
                 .get("value")
                 .ok_or_else(|| format!("{reference} has no value"))?;

@@ -5,7 +5,7 @@ use crate::model::{
     SEP,
 };
 use crate::names::{module, operation_type, pascal, snake};
-use crate::spec::{Location, Spec};
+use crate::spec::Spec;
 use crate::yaml::Node;
 
 /// POSTs that are safe to send again when their answer was lost, and why.
@@ -78,11 +78,7 @@ pub fn build(spec: &mut Spec) -> Result<Model, String> {
 fn deref(spec: &mut Spec, node: &Node) -> Result<Node, String> {
     match node.str("$ref") {
         Some(reference) => {
-            let (file, pointer) = reference.split_once('#').unwrap_or((reference, ""));
-            let target = spec.node(&Location {
-                file: file.into(),
-                pointer: pointer.into(),
-            })?;
+            let target = spec.follow(reference)?;
             deref(spec, &target)
         }
         None => Ok(node.clone()),

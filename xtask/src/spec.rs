@@ -65,6 +65,15 @@ impl Spec {
         self.files.keys().cloned().collect()
     }
 
+    /// The node a `$ref` points at (`$ref`s are absolute once loaded).
+    pub fn follow(&mut self, reference: &str) -> Result<Node, String> {
+        let (file, pointer) = reference.split_once('#').unwrap_or((reference, ""));
+        self.node(&Location {
+            file: file.into(),
+            pointer: pointer.into(),
+        })
+    }
+
     /// The node at a location.
     pub fn node(&mut self, loc: &Location) -> Result<Node, String> {
         let root = self.file(&loc.file)?;
