@@ -4,6 +4,7 @@ pub mod check;
 mod compose;
 pub mod emit;
 pub mod examples;
+mod index;
 pub mod model;
 pub mod names;
 pub mod ops;
