@@ -71,16 +71,21 @@ pub struct Metadata {
     pub response_content_types: &'static [&'static str],
 }
 
-/// Path templates whose answers the spec lets be redirects to follow:
-/// media downloads and thumbnails (307/308, to a CDN or another host) and
-/// `.well-known/matrix/client` (30x, spec v1.20).
-const REDIRECTING_PATHS: &[&str] = &[
+/// Media downloads and thumbnails (authenticated and legacy): the spec
+/// lets them answer 307/308 to another host, and they take `timeout_ms`.
+const MEDIA_DOWNLOAD_PATHS: &[&str] = &[
     "/_matrix/client/v1/media/download/",
     "/_matrix/client/v1/media/thumbnail/",
     "/_matrix/media/v3/download/",
     "/_matrix/media/v3/thumbnail/",
-    "/.well-known/matrix/client",
 ];
+
+/// Its 30x redirects are to be followed (spec v1.20, "Well-known URIs").
+const WELL_KNOWN_CLIENT: &str = "/.well-known/matrix/client";
+
+fn is_media_download(path: &str) -> bool {
+    MEDIA_DOWNLOAD_PATHS.iter().any(|p| path.starts_with(p))
+}
 
 impl Metadata {
     /// The default idempotency: true for GET/PUT/DELETE, false for POST.
@@ -107,7 +112,66 @@ impl Metadata {
     /// assert!(!profile.follows_redirects());
     /// ```
     pub fn follows_redirects(&self) -> bool {
-        self.method == Method::Get && REDIRECTING_PATHS.iter().any(|p| self.path.starts_with(p))
+        self.method == Method::Get
+            && (is_media_download(self.path) || self.path == WELL_KNOWN_CLIENT)
+    }
+
+    /// Checks that `path_and_query`, built for this operation, names the
+    /// resource its template says: no path parameter is `.` or `..`, and
+    /// none but the last is empty. The engine checks every request with
+    /// this before sending; a generated `build()` may call it too.
+    ///
+    /// ```
+    /// use quotient_api::find_operation;
+    /// use quotient_api::Method::Get;
+    /// let op = find_operation(Get, "/_matrix/client/v3/profile/x").unwrap();
+    /// assert!(op.check_path("/_matrix/client/v3/profile/%40a%3Ax").is_ok());
+    /// assert!(op.check_path("/_matrix/client/v3/profile/..").is_err());
+    /// ```
+    pub fn check_path(&self, path_and_query: &str) -> Result<(), BuildError> {
+        crate::path::check_path(self.path, path_and_query)
+    }
+
+    /// The query parameter that carries the operation's server-side wait
+    /// in milliseconds (`timeout` of `/sync`, `timeout_ms` of media
+    /// downloads), for requests known only as a path and query (see
+    /// [`server_wait_in`](Self::server_wait_in)). Typed requests have
+    /// [`Endpoint::server_wait`].
+    ///
+    /// Decided by path template until the generator records it per
+    /// operation.
+    pub fn server_wait_parameter(&self) -> Option<&'static str> {
+        if self.method != Method::Get {
+            return None;
+        }
+        match self.path {
+            "/_matrix/client/v3/sync" | "/_matrix/client/v3/events" => Some("timeout"),
+            p if is_media_download(p) => Some("timeout_ms"),
+            _ => None,
+        }
+    }
+
+    /// The server-side wait a built request asks for, read from its query
+    /// (see [`server_wait_parameter`](Self::server_wait_parameter)); a
+    /// negative value is no wait, one that is not a number is ignored.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use quotient_api::find_operation;
+    /// use quotient_api::Method::Get;
+    /// let sync = find_operation(Get, "/_matrix/client/v3/sync").unwrap();
+    /// let wait = sync.server_wait_in("/_matrix/client/v3/sync?since=s1&timeout=31000");
+    /// assert_eq!(wait, Some(Duration::from_secs(31)));
+    /// ```
+    pub fn server_wait_in(&self, path_and_query: &str) -> Option<Duration> {
+        let name = self.server_wait_parameter()?;
+        let (_, query) = path_and_query.split_once('?')?;
+        query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(key, _)| *key == name)
+            .and_then(|(_, value)| value.parse::<i64>().ok())
+            .map(|ms| Duration::from_millis(ms.max(0) as u64))
     }
 }
 
@@ -260,6 +324,10 @@ pub enum BuildError {
         /// Why it is invalid.
         reason: String,
     },
+    /// The built path would not name the operation's resource (a path
+    /// parameter of `.`, `..` or an empty one inside the path).
+    #[error("invalid path: {0}")]
+    Path(String),
 }
 
 /// A successful answer could not be decoded into the response type.

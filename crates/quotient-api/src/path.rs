@@ -25,6 +25,49 @@ pub fn encode_path_segment(value: &str) -> String {
     utf8_percent_encode(value, COMPONENT).to_string()
 }
 
+/// Checks a built path against its operation's template, so that a
+/// parameter cannot silently change which resource the URL names.
+///
+/// Refused: any segment that is `.` or `..` (also as `%2E`), which URL
+/// normalisation would remove or use to climb a level, and an empty
+/// parameter anywhere but at the end (`/rooms//state` names nothing; an
+/// empty last parameter is the trailing `/` the spec uses for an empty
+/// state key). `template` may be a template (`/rooms/{roomId}/…`) or, for
+/// a raw request, anything else: then only dot segments are checked.
+pub(crate) fn check_path(template: &str, path_and_query: &str) -> Result<(), crate::BuildError> {
+    let path = path_and_query.split('?').next().unwrap_or(path_and_query);
+    let segments: Vec<&str> = path.split('/').collect();
+    let template: Vec<&str> = template.split('/').collect();
+    let aligned = template.len() == segments.len();
+    for (i, segment) in segments.iter().enumerate() {
+        let name = aligned
+            .then(|| template[i])
+            .and_then(|t| t.strip_prefix('{'))
+            .and_then(|t| t.strip_suffix('}'));
+        let parameter =
+            || -> String { name.map_or_else(|| "a path segment".to_owned(), |n| format!("`{n}`")) };
+        if is_dot_segment(segment) {
+            return Err(crate::BuildError::Path(format!(
+                "{} is `{segment}`, which would change the URL's path",
+                parameter()
+            )));
+        }
+        if segment.is_empty() && name.is_some() && i + 1 < segments.len() {
+            return Err(crate::BuildError::Path(format!(
+                "{} is empty, which would change the URL's path",
+                parameter()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `.` or `..`, also percent-encoded: URL parsers treat `%2e` as a dot.
+fn is_dot_segment(segment: &str) -> bool {
+    let decoded = segment.replace("%2e", ".").replace("%2E", ".");
+    decoded == "." || decoded == ".."
+}
+
 /// Builds a query string (`?a=1&b=x`) with every key and value encoded.
 ///
 /// Optional parameters that are `None` are left out; a list adds the key
@@ -119,6 +162,38 @@ mod tests {
         ] {
             assert_eq!(encode_path_segment(raw), encoded, "{raw}");
         }
+    }
+
+    #[test]
+    fn dot_and_inner_empty_parameters_are_refused() {
+        let template = "/_matrix/client/v3/rooms/{roomId}/state/{eventType}/{stateKey}";
+        let path = |room: &str, key: &str| {
+            format!(
+                "/_matrix/client/v3/rooms/{}/state/m.room.name/{}?x=1",
+                encode_path_segment(room),
+                encode_path_segment(key)
+            )
+        };
+        assert_eq!(check_path(template, &path("!r:x", "")), Ok(()));
+        assert_eq!(check_path(template, &path("!r:x", "...")), Ok(()));
+        for (room, key, what) in [
+            ("..", "", "`roomId` is `..`"),
+            (".", "", "`roomId` is `.`"),
+            ("!r:x", "..", "`stateKey` is `..`"),
+            ("", "k", "`roomId` is empty"),
+        ] {
+            let err = check_path(template, &path(room, key)).unwrap_err();
+            assert!(err.to_string().contains(what), "{err}");
+        }
+        // Raw paths: dot segments, also encoded, whatever the template.
+        for raw in [
+            "/_matrix/client/v3/../versions",
+            "/_matrix/%2E%2e/x",
+            "/a/./b",
+        ] {
+            assert!(check_path("(custom)", raw).is_err(), "{raw}");
+        }
+        assert!(check_path("(custom)", "/_matrix/client/v3/x//y").is_ok());
     }
 
     #[test]

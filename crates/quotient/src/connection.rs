@@ -231,15 +231,20 @@ impl Connection {
     /// Starts a job for a request known only at run time (a tool calling
     /// arbitrary endpoints). `meta` drives auth, retries and rate-limit
     /// pauses exactly as for generated requests; take it from
-    /// [`quotient_api::find_operation`] when the path is a known one. The
-    /// body is not decoded: read it from the [`Response`](crate::Response).
+    /// [`quotient_api::find_operation`] when the path is a known one. A
+    /// known long-poll gets the server-side wait its query asks for
+    /// ([`Metadata::server_wait_in`](quotient_api::Metadata::server_wait_in)).
+    /// The body is not decoded: read it from the [`Response`](crate::Response).
     pub fn submit_request(
         &self,
         meta: quotient_api::Metadata,
         request: quotient_api::HttpRequest,
         options: JobOptions,
     ) -> Job<quotient_api::Unparsed> {
-        self.spawn_job(meta, Ok(request), None, Arc::new(options))
+        // A known long-poll gets the wait its query asks for, as its typed
+        // request would: `GET /sync?timeout=31000` is not cut at 30 s.
+        let server_wait = meta.server_wait_in(&request.path_and_query);
+        self.spawn_job(meta, Ok(request), server_wait, Arc::new(options))
     }
 
     fn spawn_job<R>(

@@ -60,11 +60,12 @@ impl Fault {
         match (self, idempotent) {
             (None, _) => (S::Success, 1, false),
             (RateLimitSeconds | RateLimitDate | RateLimitMs, _) => (S::Success, 2, false),
+            // A 2xx that does not decode is not resent, whatever the method.
+            (Html200 | MalformedJson, _) => (S::IncorrectResponse, 1, false),
             (_, true) => (S::Success, 2, false),
             (ServerError | ResetBeforeBody | ResetAfterBody | TruncatedJson, false) => {
                 (S::NetworkError, 1, true)
             }
-            (Html200 | MalformedJson, false) => (S::IncorrectResponse, 1, false),
             (Stall, false) => (S::Timeout, 1, true),
         }
     }

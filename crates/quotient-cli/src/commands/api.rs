@@ -82,7 +82,8 @@ pub async fn run(store: &Store, out: &Output, args: ApiArgs) -> Result<(), Failu
                 "--timeout must be a positive number of seconds",
             ));
         }
-        let deadline = Duration::from_secs_f64(secs);
+        // `from_secs_f64` panics past `Duration::MAX`; that long is no limit.
+        let deadline = Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX);
         options.backoff = BackoffStrategy {
             deadline: Some(deadline),
             ..options.backoff

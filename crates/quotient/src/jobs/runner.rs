@@ -48,6 +48,12 @@ pub(crate) fn prepare(
     options: Arc<JobOptions>,
 ) -> Result<Box<Prepared>, Error> {
     let request = request?;
+    meta.check_path(&request.path_and_query).map_err(|e| {
+        Error::new(
+            StatusCode::IncorrectRequest,
+            format!("cannot build the request: {e}"),
+        )
+    })?;
     let token = match meta.auth {
         AuthRequirement::None => None,
         AuthRequirement::Optional | AuthRequirement::Required => conn.access_token(),
@@ -78,13 +84,24 @@ enum Attempt {
     TimedOut(Expired),
 }
 
+/// How long to wait before resending.
+#[derive(Clone, Copy)]
+enum RetryWait {
+    /// The next back-off wait.
+    Backoff,
+    /// None: a timed-out attempt has waited long enough.
+    Immediate,
+    /// What the server asked for (`Retry-After` on a 503).
+    Server(Duration),
+}
+
 /// What one attempt leads to.
 enum Verdict<R> {
     Done(Result<Response<R>, Error>),
-    /// Try again after the back-off wait (or at once).
+    /// Try again after a wait.
     Retry {
         error: Error,
-        immediate: bool,
+        wait: RetryWait,
     },
     /// Rate-limited; the server's wait when it named one.
     RateLimited {
@@ -188,19 +205,26 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
         loop {
             attempt += 1;
             let key = (self.spec.meta.method, self.spec.meta.path);
-            if let Some(until) = self.conn.pauses.paused_until(key) {
-                if deadline.is_some_and(|d| until > d) {
-                    return Err(Error::new(
-                        StatusCode::TooManyRequests,
-                        "the endpoint is rate-limited beyond this job's deadline",
-                    )
-                    .with_retry_after(Some(until.saturating_duration_since(Instant::now()))));
+            let permit = loop {
+                if let Some(until) = self.conn.pauses.paused_until(key) {
+                    if deadline.is_some_and(|d| until > d) {
+                        return Err(Error::new(
+                            StatusCode::TooManyRequests,
+                            "the endpoint is rate-limited beyond this job's deadline",
+                        )
+                        .with_retry_after(Some(until.saturating_duration_since(Instant::now()))));
+                    }
+                    self.sleep_until(until).await?;
                 }
-                self.sleep_until(until).await?;
-            }
-            let permit = self
-                .unless_abandoned(self.conn.gate.acquire(self.spec.options.priority))
-                .await?;
+                let permit = self
+                    .unless_abandoned(self.conn.gate.acquire(self.spec.options.priority))
+                    .await?;
+                // While this job queued for a slot, another job on the same
+                // endpoint may have been rate-limited: look again.
+                if self.conn.pauses.paused_until(key).is_none() {
+                    break permit;
+                }
+            };
             self.span.record("attempt", attempt);
             self.job.emit(JobEvent::AboutToSend { attempt });
             if deadline.is_some_and(|d| d <= Instant::now()) {
@@ -293,24 +317,36 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
     ) -> ControlFlow<Result<Response<R>, Error>, Instant> {
         self.lost.record(outcome.lost_answer());
         let verdict = match outcome {
-            Attempt::TimedOut(why) => {
-                self.transport_failure(Error::new(StatusCode::Timeout, why.message()), true)
-            }
+            Attempt::TimedOut(why) => self.transport_failure(
+                Error::new(StatusCode::Timeout, why.message()),
+                RetryWait::Immediate,
+            ),
             Attempt::Answered(Err(e)) => self.transport_error(e),
             Attempt::Answered(Ok(raw)) => self.interpret(raw),
         };
         let options = &self.spec.options;
         match verdict {
             Verdict::Done(result) => ControlFlow::Break(result),
-            Verdict::Retry { error, immediate } => {
+            Verdict::Retry { error, wait } => {
                 let backoff = &options.backoff;
                 if *retries >= backoff.max_retries {
                     return ControlFlow::Break(Err(error));
                 }
-                let wait = if immediate {
-                    Duration::ZERO
-                } else {
-                    backoff.jittered(backoff.retry_wait(*retries))
+                let wait = match wait {
+                    RetryWait::Immediate => Duration::ZERO,
+                    RetryWait::Backoff => backoff.jittered(backoff.retry_wait(*retries)),
+                    // Clamped like a rate limit's: a longer wait is not made.
+                    RetryWait::Server(wait) if wait > options.rate_limit.max_wait => {
+                        let message = format!(
+                            "{}; the server asks to wait {} before trying again, longer than this job may wait ({})",
+                            error.message(),
+                            fmt_duration(wait),
+                            fmt_duration(options.rate_limit.max_wait)
+                        );
+                        let status = error.status();
+                        return ControlFlow::Break(Err(error.with_status(status, message)));
+                    }
+                    RetryWait::Server(wait) => wait,
                 };
                 let Some(resume) = later(Instant::now(), wait) else {
                     return ControlFlow::Break(Err(error));
@@ -377,11 +413,11 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
         match e {
             TransportError::NotSent(source) => Verdict::Retry {
                 error: Error::new(StatusCode::NetworkError, message).with_source(source),
-                immediate: false,
+                wait: RetryWait::Backoff,
             },
             TransportError::MaybeSent(source) => self.transport_failure(
                 Error::new(StatusCode::NetworkError, message).with_source(source),
-                false,
+                RetryWait::Backoff,
             ),
             TransportError::BodyTooLarge { .. } => {
                 Verdict::Done(Err(Error::new(StatusCode::IncorrectResponse, message)))
@@ -397,9 +433,9 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
     }
 
     /// The request may have reached the server: resend only if that is safe.
-    fn transport_failure(&self, error: Error, immediate: bool) -> Verdict<R> {
+    fn transport_failure(&self, error: Error, wait: RetryWait) -> Verdict<R> {
         if self.spec.meta.idempotent {
-            Verdict::Retry { error, immediate }
+            Verdict::Retry { error, wait }
         } else {
             Verdict::Done(Err(not_resent(error)))
         }
@@ -416,23 +452,13 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
                 Ok(value) => {
                     Verdict::Done(Ok(Response::new(value, raw.status, raw.headers, raw.body)))
                 }
-                Err(e) => {
-                    let error = Error::new(
-                        StatusCode::IncorrectResponse,
-                        format!("the answer does not match the expected response: {e}"),
-                    )
-                    .with_server_answer(raw.status, None, raw.body.clone());
-                    // The server did act on the request; a non-idempotent
-                    // one must not run twice just because its answer is odd.
-                    if self.spec.meta.idempotent {
-                        Verdict::Retry {
-                            error,
-                            immediate: false,
-                        }
-                    } else {
-                        Verdict::Done(Err(error))
-                    }
-                }
+                // Not resent, whatever the method: the server did act, and
+                // asked again it would most likely send the same bytes.
+                Err(e) => Verdict::Done(Err(Error::new(
+                    StatusCode::IncorrectResponse,
+                    format!("the answer does not match the expected response: {e}"),
+                )
+                .with_server_answer(raw.status, None, raw.body.clone()))),
             };
         }
         let error = error_from_shared_answer(raw.status, &raw.headers, raw.body.clone());
@@ -444,7 +470,13 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
                 wait: error.retry_after(),
                 error,
             },
-            StatusCode::NetworkError => self.transport_failure(error, false),
+            // A 503's `Retry-After` says when the server expects to be back.
+            StatusCode::NetworkError => {
+                let wait = error
+                    .retry_after()
+                    .map_or(RetryWait::Backoff, RetryWait::Server);
+                self.transport_failure(error, wait)
+            }
             _ => Verdict::Done(Err(error)),
         }
     }

@@ -36,7 +36,7 @@ impl Discovery {
                 attempt_timeouts: vec![self.timeout],
                 retry_waits: vec![Duration::from_millis(500)],
                 max_retries: 1,
-                deadline: Some(self.timeout * 2),
+                deadline: Some(self.timeout.saturating_mul(2)),
                 ..BackoffStrategy::default()
             },
             ..JobOptions::default()

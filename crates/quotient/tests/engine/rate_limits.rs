@@ -207,3 +207,36 @@ async fn the_pause_holds_the_same_endpoint_only() {
     assert_eq!(start.elapsed(), Duration::from_secs(10));
     assert_eq!(server.count(THING), 3);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_pause_is_checked_again_after_waiting_for_a_slot() {
+    let server = FakeServer::start().await;
+    // A's answer takes 1 s, so B is queued for the only slot when A learns
+    // the endpoint is paused until t = 6 s.
+    server.push(
+        THING,
+        limited(None)
+            .with_header("Retry-After", "5")
+            .after(Duration::from_secs(1)),
+    );
+    server.push(THING, Reply::json(200, json!({"ok": true})));
+    server.push(THING, Reply::json(200, json!({"ok": true})));
+    let conn = quotient::Connection::builder(server.url())
+        .max_concurrent_jobs(1)
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let a = conn.submit(GetThing::default());
+    tokio::task::yield_now().await;
+    let b = conn.submit(GetThing::default());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        server.count(THING),
+        1,
+        "B got the slot during the pause and must not send"
+    );
+    assert!(a.await.unwrap().ok);
+    assert!(b.await.unwrap().ok);
+    assert!(start.elapsed() >= Duration::from_secs(6));
+    assert_eq!(server.count(THING), 3);
+}
