@@ -66,7 +66,11 @@ impl Store {
     /// directory may be the user's own (`--store ~`), so it is not
     /// silently chmod-ed: the user decides. Checked before signing in, so
     /// no device is created on the server for a session we cannot keep.
+    ///
+    /// Unix only: elsewhere (Windows) the directory's access list decides;
+    /// keep `--store` inside the user's profile.
     pub fn check_private(&self) -> Result<(), Failure> {
+        #[cfg(unix)]
         if let Ok(meta) = std::fs::metadata(&self.dir) {
             use std::os::unix::fs::PermissionsExt as _;
             let mode = meta.permissions().mode() & 0o777;

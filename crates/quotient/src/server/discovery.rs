@@ -17,6 +17,10 @@ pub struct Discovery {
     pub insecure_http: bool,
     /// Time allowed per request; discovery of a dead host fails this fast.
     pub timeout: Duration,
+    /// The port to ask for `.well-known` on instead of the scheme's own
+    /// (443, or 80 with `insecure_http`), for local test servers, which
+    /// cannot listen there. The server name's port is never used for it.
+    pub well_known_port: Option<u16>,
 }
 
 impl Default for Discovery {
@@ -24,8 +28,37 @@ impl Default for Discovery {
         Self {
             insecure_http: false,
             timeout: Duration::from_secs(10),
+            well_known_port: None,
         }
     }
+}
+
+/// Where `.well-known/matrix/client` of `server_name` is: on the server
+/// name's *hostname*, without its port (spec, "Well-known URIs": the
+/// port of `example.org:8448` is the homeserver's, not the web server's
+/// that hosts `.well-known`).
+///
+/// ```
+/// use quotient::server::well_known_url;
+/// let url = well_known_url("example.org:8448", "https", None).unwrap();
+/// assert_eq!(url.as_str(), "https://example.org/.well-known/matrix/client");
+/// let url = well_known_url("[::1]:8448", "https", None).unwrap();
+/// assert_eq!(url.as_str(), "https://[::1]/.well-known/matrix/client");
+/// ```
+pub fn well_known_url(server_name: &str, scheme: &str, port: Option<u16>) -> Result<Url, Error> {
+    let unusable = |e: &dyn std::fmt::Display| {
+        Error::new(
+            StatusCode::IncorrectRequest,
+            format!("`{server_name}` is not a usable server name: {e}"),
+        )
+    };
+    let mut url = Url::parse(&format!(
+        "{scheme}://{server_name}/.well-known/matrix/client"
+    ))
+    .map_err(|e| unusable(&e))?;
+    url.set_port(port)
+        .map_err(|()| unusable(&"it has no host"))?;
+    Ok(url)
 }
 
 impl Discovery {
@@ -57,17 +90,17 @@ impl Discovery {
     /// asks (a client must not guess past a broken delegation).
     pub async fn discover(&self, user_id: &UserId) -> Result<Url, Error> {
         let scheme = if self.insecure_http { "http" } else { "https" };
-        let server = Url::parse(&format!("{scheme}://{}", user_id.server_name())).map_err(|e| {
+        let name = user_id.server_name();
+        let server = Url::parse(&format!("{scheme}://{name}")).map_err(|e| {
             Error::new(
                 StatusCode::IncorrectRequest,
-                format!(
-                    "`{}` is not a usable server name: {e}",
-                    user_id.server_name()
-                ),
+                format!("`{name}` is not a usable server name: {e}"),
             )
         })?;
+        let mut well_known = well_known_url(name, scheme, self.well_known_port)?;
+        well_known.set_path("");
         let base = match self
-            .connection(server.clone())?
+            .connection(well_known)?
             .submit(GetWellknown::new())
             .await
         {

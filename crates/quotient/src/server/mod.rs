@@ -4,7 +4,7 @@ mod discovery;
 mod login_flows;
 mod versions;
 
-pub use discovery::{discover_homeserver, Discovery};
+pub use discovery::{discover_homeserver, well_known_url, Discovery};
 pub use login_flows::{IdentityProvider, LoginFlow, LoginFlows};
 pub use versions::ServerVersions;
 

@@ -1,7 +1,15 @@
 //! A session as a JSON file only its owner can read, written atomically.
+//!
+//! On Unix (Linux, macOS, the BSDs) the file is created with mode 0600 and
+//! a missing directory with 0700, and a file others can read is refused.
+//! Elsewhere (Windows) there are no such modes: the file inherits the
+//! access list of its directory, so keep the store inside the user's
+//! profile (the default place is), which only the user and administrators
+//! can read.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write as _;
+#[cfg(unix)]
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::Path;
 
@@ -24,9 +32,11 @@ pub fn save_session(path: &Path, session: &Session) -> Result<(), Error> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     if !dir.exists() {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        builder.mode(0o700);
+        builder
             .create(dir)
             .map_err(|e| file_error("create the directory", dir, e))?;
     }
@@ -44,16 +54,20 @@ pub fn save_session(path: &Path, session: &Session) -> Result<(), Error> {
         fastrand::u64(..)
     ));
     let write = || -> std::io::Result<()> {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)?;
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        options.mode(0o600);
+        let mut file = options.open(&temp)?;
         file.write_all(&json)?;
         file.sync_all()?;
         fs::rename(&temp, path)?;
-        // The rename is durable once the directory entry is.
-        fs::File::open(dir)?.sync_all()
+        // The rename is durable once the directory entry is. (Windows
+        // cannot open a directory as a file; its rename is already
+        // write-through.)
+        #[cfg(unix)]
+        fs::File::open(dir)?.sync_all()?;
+        Ok(())
     };
     write().map_err(|e| {
         let _ = fs::remove_file(&temp);
@@ -65,6 +79,7 @@ pub fn save_session(path: &Path, session: &Session) -> Result<(), Error> {
 /// refused: the access token in it may already have leaked.
 pub fn load_session(path: &Path) -> Result<Session, Error> {
     let meta = fs::metadata(path).map_err(|e| file_error("read", path, e))?;
+    #[cfg(unix)]
     if meta.permissions().mode() & 0o077 != 0 {
         return Err(file_error(
             "trust",
@@ -75,11 +90,13 @@ pub fn load_session(path: &Path) -> Result<Session, Error> {
             ),
         ));
     }
+    #[cfg(not(unix))]
+    let _ = meta;
     let bytes = zeroize::Zeroizing::new(fs::read(path).map_err(|e| file_error("read", path, e))?);
     serde_json::from_slice(&bytes).map_err(|e| file_error("understand the session in", path, e))
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

@@ -209,6 +209,7 @@ async fn huge_waits_and_endless_options_never_panic() {
     let discovery = Discovery {
         insecure_http: true,
         timeout: Duration::MAX,
+        well_known_port: Some(server.addr.port()),
     };
     let user = format!("@alice:{}", server.addr).parse().unwrap();
     discovery.discover(&user).await.unwrap();

@@ -11,11 +11,47 @@ use crate::support::*;
 const WELL_KNOWN: &str = "/.well-known/matrix/client";
 const VERSIONS: &str = "/_matrix/client/versions";
 
-fn discovery() -> Discovery {
+/// Discovery that asks for `.well-known` on `server`'s port: the test
+/// servers cannot listen on port 80.
+fn discovery_via(server: &FakeServer) -> Discovery {
     Discovery {
         insecure_http: true,
         timeout: Duration::from_secs(2),
+        well_known_port: Some(server.addr.port()),
     }
+}
+
+/// A server name on 127.0.0.1 whose port is not where `.well-known` is.
+fn user_on_another_port() -> quotient::api::UserId {
+    "@alice:127.0.0.1:9".parse().unwrap()
+}
+
+#[tokio::test]
+async fn well_known_is_asked_on_the_host_without_the_server_names_port() {
+    let homeserver = FakeServer::start().await;
+    homeserver.push(VERSIONS, Reply::json(200, json!({"versions": ["v1.7"]})));
+    let web = FakeServer::start().await;
+    web.push(
+        WELL_KNOWN,
+        Reply::json(
+            200,
+            json!({"m.homeserver": {"base_url": homeserver.url().as_str()}}),
+        ),
+    );
+    // The server name says port 9; .well-known is asked on the web
+    // server's port (in production, 443), never on port 9.
+    let base = discovery_via(&web)
+        .discover(&user_on_another_port())
+        .await
+        .unwrap();
+    assert_eq!(base, homeserver.url());
+    assert_eq!(web.count(WELL_KNOWN), 1);
+    assert_eq!(
+        quotient::server::well_known_url("example.org:8448", "https", None)
+            .unwrap()
+            .as_str(),
+        "https://example.org/.well-known/matrix/client"
+    );
 }
 
 #[tokio::test]
@@ -31,7 +67,7 @@ async fn well_known_points_at_the_base_url() {
         ),
     );
     let user = format!("@alice:{}", delegating.addr).parse().unwrap();
-    let base = discovery().discover(&user).await.unwrap();
+    let base = discovery_via(&delegating).discover(&user).await.unwrap();
     assert_eq!(base, homeserver.url());
     assert_eq!(
         homeserver.count(VERSIONS),
@@ -49,7 +85,11 @@ async fn a_missing_well_known_means_the_server_name_itself() {
     );
     server.push(VERSIONS, Reply::json(200, json!({"versions": ["v1.7"]})));
     let user = format!("@alice:{}", server.addr).parse().unwrap();
-    assert_eq!(discovery().discover(&user).await.unwrap(), server.url());
+    assert_eq!(
+        discovery_via(&server).discover(&user).await.unwrap(),
+        server.url(),
+        "without .well-known, the server name itself, port included"
+    );
 }
 
 #[tokio::test]
@@ -60,7 +100,7 @@ async fn a_broken_well_known_or_a_non_matrix_base_is_an_error() {
         Reply::json(200, json!({"m.homeserver": {"base_url": "not a url"}})),
     );
     let user = format!("@alice:{}", server.addr).parse().unwrap();
-    let err = discovery().discover(&user).await.unwrap_err();
+    let err = discovery_via(&server).discover(&user).await.unwrap_err();
     assert_eq!(err.status(), StatusCode::IncorrectResponse);
     assert!(err.message().contains("not a url"), "{err}");
 
@@ -69,7 +109,7 @@ async fn a_broken_well_known_or_a_non_matrix_base_is_an_error() {
         VERSIONS,
         Reply::raw(200, "text/html", b"<html>a blog</html>"),
     );
-    let err = discovery().discover(&user).await.unwrap_err();
+    let err = discovery_via(&server).discover(&user).await.unwrap_err();
     assert!(
         err.message()
             .contains("does not answer as a Matrix homeserver"),
@@ -86,7 +126,11 @@ async fn a_dead_host_fails_within_seconds() {
         .port();
     let user = format!("@alice:127.0.0.1:{port}").parse().unwrap();
     let start = Instant::now();
-    let err = discovery().discover(&user).await.unwrap_err();
+    let discovery = Discovery {
+        well_known_port: Some(port),
+        ..discovery_via(&FakeServer::start().await)
+    };
+    let err = discovery.discover(&user).await.unwrap_err();
     assert_eq!(err.status(), StatusCode::NetworkError);
     assert!(
         start.elapsed() < Duration::from_secs(5),
@@ -113,6 +157,11 @@ async fn a_redirected_well_known_is_followed() {
         Reply::json(301, json!({}))
             .with_header("Location", &format!("{}delegation.json", moved.url())),
     );
-    let user = format!("@alice:{}", delegating.addr).parse().unwrap();
-    assert_eq!(discovery().discover(&user).await.unwrap(), homeserver.url());
+    assert_eq!(
+        discovery_via(&delegating)
+            .discover(&user_on_another_port())
+            .await
+            .unwrap(),
+        homeserver.url()
+    );
 }
