@@ -4,7 +4,6 @@
 //! the servers); `scripts/test` does.
 
 // Shared with the library's Synapse tests; this suite uses part of it.
-#[allow(dead_code)]
 #[path = "../../quotient/tests/synapse/homeserver.rs"]
 mod homeserver;
 
