@@ -1,5 +1,6 @@
 //! Fault-injection tests of the job engine against a loopback server.
 
+mod endpoints;
 mod support;
 
 mod bad_input;
