@@ -465,6 +465,11 @@ fn operation(s: &mut String, module: &str, op: &Operation, responses_done: &mut 
             format!("RequestBody::Bytes {{ content_type: {ct}, data: self.body.clone() }}")
         }
     };
+    // A parameter of `.` or `..` would silently change the URL
+    // (`Metadata::check_path`): refuse it while building.
+    if op.params.iter().any(|p| p.location == ParamIn::Path) {
+        s.push_str("Self::METADATA.check_path(&path_and_query)?;\n");
+    }
     let _ = writeln!(s, "let body = {body_expr};");
     let _ = writeln!(
         s,

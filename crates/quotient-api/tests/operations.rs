@@ -301,3 +301,24 @@ fn names_read_as_words_and_shadow_no_prelude_name() {
     );
     let _: Option<quotient_api::generated::definitions::KeyObject> = None;
 }
+
+/// A path parameter of `.` or `..` would change the URL the request goes
+/// to (`/state/m.room.name/..`): building the request refuses it, and a
+/// dot inside a value is fine.
+#[test]
+fn dot_segments_in_path_parameters_are_refused_when_building() {
+    use quotient_api::generated::rooms::GetRoomStateWithKey;
+    let with_key = |key: &str| {
+        GetRoomStateWithKey::new("!r:x".parse().unwrap(), "m.room.name".into(), key.into()).build()
+    };
+    for bad in [".", ".."] {
+        let err = with_key(bad).unwrap_err();
+        assert!(err.to_string().contains("`stateKey`"), "{err}");
+    }
+    assert!(with_key("a.b").is_ok());
+    assert!(with_key("...").is_ok());
+    assert!(
+        with_key("").is_ok(),
+        "an empty state key is the spec's trailing `/`"
+    );
+}

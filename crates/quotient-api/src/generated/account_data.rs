@@ -58,6 +58,7 @@ impl Endpoint for SetAccountData {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&self.body)?;
         Ok(HttpRequest {
             method: Method::Put,
@@ -121,6 +122,7 @@ impl Endpoint for GetAccountData {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Get,
@@ -194,6 +196,7 @@ impl Endpoint for SetAccountDataPerRoom {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&self.body)?;
         Ok(HttpRequest {
             method: Method::Put,
@@ -264,6 +267,7 @@ impl Endpoint for GetAccountDataPerRoom {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Get,

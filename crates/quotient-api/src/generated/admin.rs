@@ -49,6 +49,7 @@ impl Endpoint for GetWhoIs {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Get,
@@ -115,6 +116,7 @@ impl Endpoint for GetAdminSuspendUser {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Get,
@@ -179,6 +181,7 @@ impl Endpoint for SetAdminSuspendUser {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&SetAdminSuspendUserBody {
             suspended: self.suspended,
         })?;
@@ -251,6 +254,7 @@ impl Endpoint for GetAdminLockUser {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Get,
@@ -315,6 +319,7 @@ impl Endpoint for SetAdminLockUser {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&SetAdminLockUserBody {
             locked: self.locked,
         })?;

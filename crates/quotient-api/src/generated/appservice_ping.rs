@@ -54,6 +54,7 @@ impl Endpoint for PingAppservice {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&PingAppserviceBody {
             transaction_id: self.transaction_id.clone(),
         })?;

@@ -57,6 +57,7 @@ impl Endpoint for Ban {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&BanBody {
             user_id: self.user_id.clone(),
             reason: self.reason.clone(),
@@ -139,6 +140,7 @@ impl Endpoint for Unban {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&UnbanBody {
             user_id: self.user_id.clone(),
             reason: self.reason.clone(),

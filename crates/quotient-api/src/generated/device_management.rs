@@ -106,6 +106,7 @@ impl Endpoint for GetDevice {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Get,
@@ -166,6 +167,7 @@ impl Endpoint for UpdateDevice {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&UpdateDeviceBody {
             display_name: self.display_name.clone(),
         })?;
@@ -242,6 +244,7 @@ impl Endpoint for DeleteDevice {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&DeleteDeviceBody {
             auth: self.auth.clone(),
         })?;

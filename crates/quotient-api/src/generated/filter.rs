@@ -66,6 +66,7 @@ impl Endpoint for DefineFilter {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&DefineFilterBody {
             event_fields: self.event_fields.clone(),
             event_format: self.event_format.clone(),
@@ -158,6 +159,7 @@ impl Endpoint for GetFilter {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Get,

@@ -57,6 +57,7 @@ impl Endpoint for InviteUser {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&InviteUserBody {
             user_id: self.user_id.clone(),
             reason: self.reason.clone(),

@@ -57,6 +57,7 @@ impl Endpoint for JoinRoomById {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&JoinRoomByIdBody {
             third_party_signed: self.third_party_signed.clone(),
             reason: self.reason.clone(),
@@ -150,6 +151,7 @@ impl Endpoint for JoinRoom {
         path_and_query.push_str(&query.finish());
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&JoinRoomBody {
             third_party_signed: self.third_party_signed.clone(),
             reason: self.reason.clone(),

@@ -190,6 +190,7 @@ impl Endpoint for GetRoomKeysVersion {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Get,
@@ -275,6 +276,7 @@ impl Endpoint for PutRoomKeysVersion {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&PutRoomKeysVersionBody {
             algorithm: self.algorithm.clone(),
             auth_data: self.auth_data.clone(),
@@ -353,6 +355,7 @@ impl Endpoint for DeleteRoomKeysVersion {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Delete,
@@ -433,6 +436,7 @@ impl Endpoint for PutRoomKeyBySessionId {
         path_and_query.push_str(&query.finish());
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&self.body)?;
         Ok(HttpRequest {
             method: Method::Put,
@@ -500,6 +504,7 @@ impl Endpoint for GetRoomKeyBySessionId {
         path_and_query.push_str(&query.finish());
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Get,
@@ -567,6 +572,7 @@ impl Endpoint for DeleteRoomKeyBySessionId {
         path_and_query.push_str(&query.finish());
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Delete,
@@ -627,6 +633,7 @@ impl Endpoint for PutRoomKeysByRoomId {
         path_and_query.push_str(&query.finish());
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&self.body)?;
         Ok(HttpRequest {
             method: Method::Put,
@@ -681,6 +688,7 @@ impl Endpoint for GetRoomKeysByRoomId {
         path_and_query.push_str(&query.finish());
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Get,
@@ -741,6 +749,7 @@ impl Endpoint for DeleteRoomKeysByRoomId {
         path_and_query.push_str(&query.finish());
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Delete,

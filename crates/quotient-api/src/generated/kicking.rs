@@ -57,6 +57,7 @@ impl Endpoint for Kick {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&KickBody {
             user_id: self.user_id.clone(),
             reason: self.reason.clone(),

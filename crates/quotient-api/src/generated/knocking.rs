@@ -62,6 +62,7 @@ impl Endpoint for KnockRoom {
         path_and_query.push_str(&query.finish());
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&KnockRoomBody {
             reason: self.reason.clone(),
         })?;

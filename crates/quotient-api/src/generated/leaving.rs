@@ -54,6 +54,7 @@ impl Endpoint for LeaveRoom {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&LeaveRoomBody {
             reason: self.reason.clone(),
         })?;
@@ -125,6 +126,7 @@ impl Endpoint for ForgetRoom {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Post,

@@ -49,6 +49,7 @@ impl Endpoint for GetRoomVisibilityOnDirectory {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Get,
@@ -117,6 +118,7 @@ impl Endpoint for SetRoomVisibilityOnDirectory {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&SetRoomVisibilityOnDirectoryBody {
             visibility: self.visibility.clone(),
         })?;

@@ -207,6 +207,7 @@ impl Endpoint for GetOneEvent {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Get,

@@ -51,6 +51,7 @@ impl Endpoint for RequestOpenIdToken {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&self.body)?;
         Ok(HttpRequest {
             method: Method::Post,

@@ -57,6 +57,7 @@ impl Endpoint for SetPresence {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&SetPresenceBody {
             presence: self.presence.clone(),
             status_msg: self.status_msg.clone(),
@@ -131,6 +132,7 @@ impl Endpoint for GetPresence {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Get,

@@ -58,6 +58,7 @@ impl Endpoint for SetProfileField {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&self.body)?;
         Ok(HttpRequest {
             method: Method::Put,
@@ -121,6 +122,7 @@ impl Endpoint for GetProfileField {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Get,
@@ -184,6 +186,7 @@ impl Endpoint for DeleteProfileField {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Delete,
@@ -244,6 +247,7 @@ impl Endpoint for GetUserProfile {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Get,

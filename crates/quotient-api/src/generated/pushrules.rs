@@ -157,6 +157,7 @@ impl Endpoint for GetPushRule {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Get,
@@ -234,6 +235,7 @@ impl Endpoint for DeletePushRule {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Delete,
@@ -323,6 +325,7 @@ impl Endpoint for SetPushRule {
         path_and_query.push_str(&query.finish());
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&SetPushRuleBody {
             actions: self.actions.clone(),
             conditions: self.conditions.clone(),
@@ -404,6 +407,7 @@ impl Endpoint for IsPushRuleEnabled {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Get,
@@ -475,6 +479,7 @@ impl Endpoint for SetPushRuleEnabled {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&SetPushRuleEnabledBody {
             enabled: self.enabled,
         })?;
@@ -548,6 +553,7 @@ impl Endpoint for GetPushRuleActions {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Get,
@@ -623,6 +629,7 @@ impl Endpoint for SetPushRuleActions {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&SetPushRuleActionsBody {
             actions: self.actions.clone(),
         })?;

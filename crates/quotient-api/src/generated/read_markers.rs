@@ -60,6 +60,7 @@ impl Endpoint for SetReadMarker {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&SetReadMarkerBody {
             m_fully_read: self.m_fully_read.clone(),
             m_read: self.m_read.clone(),

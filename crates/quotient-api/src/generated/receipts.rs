@@ -66,6 +66,7 @@ impl Endpoint for PostReceipt {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&PostReceiptBody {
             thread_id: self.thread_id.clone(),
         })?;

@@ -62,6 +62,7 @@ impl Endpoint for RedactEvent {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&RedactEventBody {
             reason: self.reason.clone(),
         })?;

@@ -77,6 +77,7 @@ impl Endpoint for GetRelatingEvents {
         path_and_query.push_str(&query.finish());
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Get,
@@ -180,6 +181,7 @@ impl Endpoint for GetRelatingEventsWithRelType {
         path_and_query.push_str(&query.finish());
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Get,
@@ -292,6 +294,7 @@ impl Endpoint for GetRelatingEventsWithRelTypeAndEventType {
         path_and_query.push_str(&query.finish());
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Get,

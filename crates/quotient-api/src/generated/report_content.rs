@@ -51,6 +51,7 @@ impl Endpoint for ReportRoom {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&ReportRoomBody {
             reason: self.reason.clone(),
         })?;
@@ -130,6 +131,7 @@ impl Endpoint for ReportEvent {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&ReportEventBody {
             reason: self.reason.clone(),
         })?;
@@ -203,6 +205,7 @@ impl Endpoint for ReportUser {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&ReportUserBody {
             reason: self.reason.clone(),
         })?;

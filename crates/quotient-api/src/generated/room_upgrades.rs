@@ -57,6 +57,7 @@ impl Endpoint for UpgradeRoom {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&UpgradeRoomBody {
             new_version: self.new_version.clone(),
             additional_creators: self.additional_creators.clone(),

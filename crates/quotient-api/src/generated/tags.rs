@@ -52,6 +52,7 @@ impl Endpoint for GetRoomTags {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Get,
@@ -133,6 +134,7 @@ impl Endpoint for SetRoomTag {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&self.body)?;
         Ok(HttpRequest {
             method: Method::Put,
@@ -203,6 +205,7 @@ impl Endpoint for DeleteRoomTag {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Delete,

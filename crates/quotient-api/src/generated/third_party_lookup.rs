@@ -103,6 +103,7 @@ impl Endpoint for GetProtocolMetadata {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Get,
@@ -168,6 +169,7 @@ impl Endpoint for QueryLocationByProtocol {
         path_and_query.push_str(&query.finish());
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Get,
@@ -238,6 +240,7 @@ impl Endpoint for QueryUserByProtocol {
         path_and_query.push_str(&query.finish());
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::Empty;
         Ok(HttpRequest {
             method: Method::Get,

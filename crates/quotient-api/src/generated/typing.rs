@@ -61,6 +61,7 @@ impl Endpoint for SetTyping {
         );
         #[allow(unused_mut)]
         let mut headers: Vec<(String, String)> = Vec::new();
+        Self::METADATA.check_path(&path_and_query)?;
         let body = RequestBody::json(&SetTypingBody {
             typing: self.typing,
             timeout: self.timeout,
