@@ -98,10 +98,7 @@ pub async fn to_device() {
         next.since = Some(since);
         next.timeout = Some(2_000);
         let next = call(&receiver.conn, next).await.unwrap();
-        let events = next
-            .to_device
-            .and_then(|t| t.events)
-            .unwrap_or_default();
+        let events = next.to_device.and_then(|t| t.events).unwrap_or_default();
         if let Some(event) = events.iter().find(|e| e["type"] == "org.example.note") {
             assert_eq!(event["content"]["note"], "psst");
             assert_eq!(event["sender"], sender.id());
