@@ -1,0 +1,1 @@
+//! Typed event content, with the original JSON always kept.

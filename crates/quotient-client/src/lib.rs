@@ -1,0 +1,13 @@
+//! The client layer over [`quotient`]'s job engine: sync, rooms,
+//! timelines and typed events, kept in an embedded SQLite store.
+//!
+//! It sits on top of the engine and never reaches around it: every
+//! request is a job submitted through a [`quotient::Connection`]. One sync
+//! batch travels one way: the long-poll job's typed answer is folded into
+//! the store in one transaction (its `next_batch` included), and only after
+//! the commit are watchers told.
+
+#![warn(missing_docs)]
+
+pub mod events;
+pub mod names;
