@@ -9,5 +9,10 @@
 
 #![warn(missing_docs)]
 
+mod error;
 pub mod events;
 pub mod names;
+pub mod store;
+
+pub use error::{Error, Result};
+pub use store::Store;

@@ -1,0 +1,68 @@
+//! The one error type of the client layer.
+
+use std::path::PathBuf;
+
+/// What can go wrong in the client layer: the store, the session, a request.
+///
+/// Each variant carries what a caller needs to act on it: the path of a
+/// store that cannot be used, the versions of a store too new to read,
+/// the engine's [`quotient::Error`] (status code, errcode, server message)
+/// of a request that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// SQLite refused an operation (a full disk, a corrupt file, a bug).
+    #[error("the store failed: {0}")]
+    Store(#[from] rusqlite::Error),
+    /// The store directory or file could not be created or secured.
+    #[error("cannot use the store at {}: {source}", path.display())]
+    Io {
+        /// The directory or file concerned.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The store was written by a newer build of this library. It is left
+    /// exactly as it was: an older build cannot know what the newer schema
+    /// means, and writing to it could corrupt it for the build that can.
+    #[error(
+        "the store {path} has schema version {found}, newer than the {supported} this build \
+         understands; it was left untouched (use a newer build)"
+    )]
+    NewerSchema {
+        /// The store file (or `:memory:`).
+        path: String,
+        /// The schema version found in the file.
+        found: u32,
+        /// The newest schema version this build knows.
+        supported: u32,
+    },
+    /// The store was synced for another account than the connection's.
+    #[error("the store belongs to {stored}, not to {connected}")]
+    OtherAccount {
+        /// The user the store was synced for.
+        stored: String,
+        /// The user the connection is signed in as.
+        connected: String,
+    },
+    /// The connection has no session (user and access token).
+    #[error("not signed in: the connection has no session")]
+    NotSignedIn,
+    /// The server no longer accepts the access token (`M_UNKNOWN_TOKEN`,
+    /// `M_MISSING_TOKEN`, or a 401): signing in again is the only way on.
+    #[error("the session is gone: {0}")]
+    SessionGone(#[source] quotient::Error),
+    /// A request failed (after the engine's own retries).
+    #[error("a request failed: {0}")]
+    Request(#[source] quotient::Error),
+    /// JSON kept in the store could not be read or written.
+    #[error("JSON in the store: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A blocking store task was lost (its thread panicked or the runtime
+    /// shut down) before it finished; its transaction was not committed.
+    #[error("a store task did not finish: {0}")]
+    TaskLost(String),
+}
+
+/// The client layer's `Result`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

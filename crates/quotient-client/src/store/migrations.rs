@@ -1,0 +1,121 @@
+//! Versioned schema migrations.
+//!
+//! The schema version lives in SQLite's `user_version`. [`MIGRATIONS`] is
+//! the ordered list of steps: step *n* (1-based) takes a store from
+//! version *n − 1* to *n*, in one transaction with the version bump, so a
+//! crash mid-migration leaves the old version intact. A store newer than
+//! [`LATEST`] is refused before anything is written to it.
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+
+/// The migration steps, oldest first. Append only: a released step never
+/// changes, because stores out there were made by it.
+pub(crate) const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql")];
+
+/// The schema version this build writes.
+pub const LATEST: u32 = MIGRATIONS.len() as u32;
+
+/// The store's schema version.
+pub(crate) fn version(conn: &Connection) -> Result<u32> {
+    Ok(conn.query_row("PRAGMA user_version", [], |row| row.get(0))?)
+}
+
+/// Refuses a store from a newer schema; reads only.
+pub(crate) fn check_not_newer(conn: &Connection, path: &str) -> Result<()> {
+    let found = version(conn)?;
+    if found > LATEST {
+        return Err(Error::NewerSchema {
+            path: path.to_owned(),
+            found,
+            supported: LATEST,
+        });
+    }
+    Ok(())
+}
+
+/// Brings the store to [`LATEST`].
+pub(crate) fn migrate(conn: &mut Connection, path: &str) -> Result<()> {
+    migrate_to(conn, path, LATEST)
+}
+
+/// Brings the store to `target` (≤ [`LATEST`]), one step per transaction.
+/// Separate from [`migrate`] so tests can make a store of every earlier
+/// version and migrate it from there.
+pub(crate) fn migrate_to(conn: &mut Connection, path: &str, target: u32) -> Result<()> {
+    check_not_newer(conn, path)?;
+    let mut current = version(conn)?;
+    while current < target.min(LATEST) {
+        let step = MIGRATIONS[current as usize];
+        let tx = conn.transaction()?;
+        tx.execute_batch(step)?;
+        // PRAGMA does not take parameters; `current + 1` is our own number.
+        tx.execute_batch(&format!("PRAGMA user_version = {}", current + 1))?;
+        tx.commit()?;
+        current += 1;
+        tracing::debug!(version = current, "store schema migrated");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The schema as SQLite reports it, for comparing stores.
+    fn schema(conn: &Connection) -> Vec<(String, String)> {
+        let mut stmt = conn
+            .prepare("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_store_of_every_earlier_version_migrates_to_the_latest_schema() {
+        let mut fresh = Connection::open_in_memory().unwrap();
+        migrate(&mut fresh, ":memory:").unwrap();
+        let want = schema(&fresh);
+        assert!(!want.is_empty());
+        for earlier in 0..LATEST {
+            let mut conn = Connection::open_in_memory().unwrap();
+            migrate_to(&mut conn, ":memory:", earlier).unwrap();
+            assert_eq!(version(&conn).unwrap(), earlier);
+            migrate(&mut conn, ":memory:").unwrap();
+            assert_eq!(version(&conn).unwrap(), LATEST, "from version {earlier}");
+            assert_eq!(
+                schema(&conn),
+                want,
+                "schema migrated from version {earlier}"
+            );
+        }
+    }
+
+    #[test]
+    fn migrating_twice_changes_nothing() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, ":memory:").unwrap();
+        let before = schema(&conn);
+        migrate(&mut conn, ":memory:").unwrap();
+        assert_eq!(schema(&conn), before);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_with_both_versions() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(&format!("PRAGMA user_version = {}", LATEST + 1))
+            .unwrap();
+        match migrate(&mut conn, "x.sqlite3") {
+            Err(Error::NewerSchema {
+                found, supported, ..
+            }) => {
+                assert_eq!((found, supported), (LATEST + 1, LATEST));
+            }
+            other => panic!("expected NewerSchema, got {other:?}"),
+        }
+        assert!(schema(&conn).is_empty(), "nothing was created");
+    }
+}

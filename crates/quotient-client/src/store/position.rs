@@ -1,0 +1,86 @@
+//! The sync position: where the next `/sync` starts and with which filter.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::Store;
+use crate::error::Result;
+
+/// A stored filter: its ID on the server and the definition it was made for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct StoredFilter {
+    pub id: String,
+    pub definition: String,
+}
+
+impl Store {
+    /// The `next_batch` of the last committed batch: the `since` of the
+    /// next `/sync`. `None` before the first sync.
+    pub fn since(&self) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT since FROM sync_position WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .flatten())
+    }
+
+    /// The user this store was synced for, if it has been.
+    pub fn user_id(&self) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT user_id FROM sync_position WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .flatten())
+    }
+
+    /// The filter ID the sync uses, if one was uploaded.
+    pub fn filter_id(&self) -> Result<Option<String>> {
+        Ok(self.filter()?.map(|f| f.id))
+    }
+
+    pub(crate) fn filter(&self) -> Result<Option<StoredFilter>> {
+        let row: Option<(Option<String>, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT filter_id, filter_definition FROM sync_position WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(match row {
+            Some((Some(id), Some(definition))) => Some(StoredFilter { id, definition }),
+            _ => None,
+        })
+    }
+
+    #[expect(dead_code, reason = "the sync writer (next step) uses it")]
+    pub(crate) fn set_filter(&mut self, filter: &StoredFilter) -> Result<()> {
+        self.conn.execute(
+            "UPDATE sync_position SET filter_id = ?1, filter_definition = ?2 WHERE id = 1",
+            params![filter.id, filter.definition],
+        )?;
+        Ok(())
+    }
+
+    #[expect(dead_code, reason = "the sync writer (next step) uses it")]
+    pub(crate) fn set_user_id(&mut self, user_id: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE sync_position SET user_id = ?1 WHERE id = 1",
+            params![user_id],
+        )?;
+        Ok(())
+    }
+}
+
+/// Writes `since` inside the batch's transaction.
+#[expect(dead_code, reason = "the sync writer (next step) uses it")]
+pub(crate) fn set_since(tx: &Connection, since: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE sync_position SET since = ?1 WHERE id = 1",
+        params![since],
+    )?;
+    Ok(())
+}

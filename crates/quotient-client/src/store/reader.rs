@@ -1,0 +1,247 @@
+//! Reading rooms, state and timelines from the store, with no network.
+
+use rusqlite::{params, OptionalExtension};
+
+use super::Store;
+use crate::error::Result;
+
+/// The user's membership of a room, as the last batch told it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Membership {
+    /// In the room (`rooms.join`).
+    Joined,
+    /// Invited, not yet joined (`rooms.invite`).
+    Invited,
+    /// Left, kicked or banned (`rooms.leave`).
+    Left,
+    /// Asked to join (`rooms.knock`).
+    Knocked,
+}
+
+impl Membership {
+    #[expect(dead_code, reason = "the sync writer (next step) uses it")]
+    pub(crate) fn as_db(self) -> &'static str {
+        match self {
+            Membership::Joined => "join",
+            Membership::Invited => "invite",
+            Membership::Left => "leave",
+            Membership::Knocked => "knock",
+        }
+    }
+
+    fn from_db(s: &str) -> Option<Self> {
+        Some(match s {
+            "join" => Membership::Joined,
+            "invite" => Membership::Invited,
+            "leave" => Membership::Left,
+            "knock" => Membership::Knocked,
+            _ => return None,
+        })
+    }
+}
+
+/// A room's summary: what a room list shows without reading its state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoomSummary {
+    /// The room's ID.
+    pub room_id: String,
+    /// The user's membership.
+    pub membership: Membership,
+    /// `m.heroes`: the members to name an unnamed room after.
+    pub heroes: Vec<String>,
+    /// `m.joined_member_count`, once the server sent it.
+    pub joined_member_count: Option<u64>,
+    /// `m.invited_member_count`, once the server sent it.
+    pub invited_member_count: Option<u64>,
+    /// Unread notifications.
+    pub notification_count: u64,
+    /// Unread highlights (mentions).
+    pub highlight_count: u64,
+}
+
+/// An event from a room's timeline, as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredEvent {
+    /// Its place in the room's timeline (higher is later).
+    pub position: i64,
+    /// Its ID, when it had a usable one.
+    pub event_id: Option<String>,
+    /// True when it did not fit the event type and is kept as it came.
+    pub malformed: bool,
+    /// The event's JSON.
+    pub json: serde_json::Value,
+}
+
+fn count(v: Option<i64>) -> Option<u64> {
+    v.and_then(|n| u64::try_from(n).ok())
+}
+
+impl Store {
+    /// Every room the account knows, with its membership, by room ID.
+    pub fn rooms(&self) -> Result<Vec<(String, Membership)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT room_id, membership FROM rooms ORDER BY room_id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (room, membership) = row?;
+            // The CHECK constraint allows nothing else; skip rather than fail.
+            if let Some(m) = Membership::from_db(&membership) {
+                out.push((room, m));
+            }
+        }
+        Ok(out)
+    }
+
+    /// A room's summary, or `None` for a room the store does not know.
+    pub fn room_summary(&self, room_id: &str) -> Result<Option<RoomSummary>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT membership, heroes, joined_member_count, invited_member_count,
+                        notification_count, highlight_count
+                 FROM rooms WHERE room_id = ?1",
+                params![room_id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<i64>>(2)?,
+                        r.get::<_, Option<i64>>(3)?,
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, i64>(5)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((membership, heroes, joined, invited, notes, highlights)) = row else {
+            return Ok(None);
+        };
+        let Some(membership) = Membership::from_db(&membership) else {
+            return Ok(None);
+        };
+        let heroes = match heroes {
+            Some(text) => serde_json::from_str(&text)?,
+            None => Vec::new(),
+        };
+        Ok(Some(RoomSummary {
+            room_id: room_id.to_owned(),
+            membership,
+            heroes,
+            joined_member_count: count(joined),
+            invited_member_count: count(invited),
+            notification_count: count(Some(notes)).unwrap_or(0),
+            highlight_count: count(Some(highlights)).unwrap_or(0),
+        }))
+    }
+
+    /// The current state event of `event_type` and `state_key` in a room.
+    pub fn state_event(
+        &self,
+        room_id: &str,
+        event_type: &str,
+        state_key: &str,
+    ) -> Result<Option<serde_json::Value>> {
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT event FROM room_state
+                 WHERE room_id = ?1 AND event_type = ?2 AND state_key = ?3",
+                params![room_id, event_type, state_key],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(text.map(|t| serde_json::from_str(&t)).transpose()?)
+    }
+
+    /// Every current state event of `event_type` in a room, by state key.
+    pub fn state_events(
+        &self,
+        room_id: &str,
+        event_type: &str,
+    ) -> Result<Vec<(String, serde_json::Value)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT state_key, event FROM room_state
+             WHERE room_id = ?1 AND event_type = ?2 ORDER BY state_key",
+        )?;
+        let rows = stmt.query_map(params![room_id, event_type], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (key, text) = row?;
+            out.push((key, serde_json::from_str(&text)?));
+        }
+        Ok(out)
+    }
+
+    /// The newest `limit` events of a room's timeline, oldest first.
+    pub fn timeline(&self, room_id: &str, limit: usize) -> Result<Vec<StoredEvent>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut stmt = self.conn.prepare(
+            "SELECT position, event_id, malformed, event FROM (
+                 SELECT * FROM timeline WHERE room_id = ?1 ORDER BY position DESC LIMIT ?2
+             ) ORDER BY position ASC",
+        )?;
+        let rows = stmt.query_map(params![room_id, limit], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, bool>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (position, event_id, malformed, text) = row?;
+            out.push(StoredEvent {
+                position,
+                event_id,
+                malformed,
+                json: serde_json::from_str(&text)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The gaps of a room's timeline: (position of the first event after
+    /// the gap, the `prev_batch` token to back-paginate from), in order.
+    pub fn timeline_gaps(&self, room_id: &str) -> Result<Vec<(i64, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT position, prev_batch FROM timeline_gaps WHERE room_id = ?1 ORDER BY position",
+        )?;
+        let rows = stmt.query_map(params![room_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A global account-data event (`m.direct`, `m.push_rules`, …).
+    pub fn account_data(&self, event_type: &str) -> Result<Option<serde_json::Value>> {
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT event FROM account_data WHERE event_type = ?1",
+                params![event_type],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(text.map(|t| serde_json::from_str(&t)).transpose()?)
+    }
+
+    /// A room's account-data event (`m.tag`, `m.fully_read`, …).
+    pub fn room_account_data(
+        &self,
+        room_id: &str,
+        event_type: &str,
+    ) -> Result<Option<serde_json::Value>> {
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT event FROM room_account_data WHERE room_id = ?1 AND event_type = ?2",
+                params![room_id, event_type],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(text.map(|t| serde_json::from_str(&t)).transpose()?)
+    }
+}
