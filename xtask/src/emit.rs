@@ -316,7 +316,7 @@ fn operation(s: &mut String, module: &str, op: &Operation, responses_done: &mut 
         s,
         "const METADATA: Metadata = Metadata {{ operation_id: {:?}, method: Method::{method}, path: {:?}, \
          auth: AuthRequirement::{}, rate_limited: {}, added_in: {}, deprecated: {}, \
-         idempotent: {}, response_content_types: &[{}] }};",
+         idempotent: {}, response_content_types: &[{}], follows_redirects: {}, server_wait_param: {} }};",
         op.operation_id,
         op.path,
         op.auth,
@@ -329,7 +329,12 @@ fn operation(s: &mut String, module: &str, op: &Operation, responses_done: &mut 
             // ops::RESENDABLE_POSTS
             "true".to_owned()
         },
-        content_types.join(", ")
+        content_types.join(", "),
+        op.follows_redirects,
+        op.params
+            .iter()
+            .find(|p| Some(&p.rust) == op.server_wait_param.as_ref())
+            .map_or("None".to_owned(), |p| format!("Some({:?})", p.wire)),
     );
     let _ = writeln!(s, "type Response = {response_ty};\n");
     s.push_str("fn build(&self) -> Result<HttpRequest, BuildError> {\n");

@@ -231,6 +231,12 @@ fn operation(
 
     let responses = op.get("responses").ok_or("no responses")?;
     let rate_limited = responses.get("429").is_some();
+    let follows_redirects = (responses
+        .entries()
+        .iter()
+        .any(|(code, _)| code.starts_with('3'))
+        && !crate::rules::BROWSER_REDIRECTS.contains(&operation_id.as_str()))
+        || crate::rules::FOLLOWED_WITHOUT_3XX.contains(&operation_id.as_str());
     // Error answers are read by the hand-written `ErrorBody`; their
     // examples are checked against it.
     for (code, response) in responses.entries() {
@@ -334,6 +340,7 @@ fn operation(
     let idempotent = method != "post" || RESENDABLE_POSTS.iter().any(|(id, _)| *id == operation_id);
     Ok(Operation {
         idempotent,
+        follows_redirects,
         type_name: request_name,
         base_name: type_name,
         method: method.to_owned(),

@@ -268,3 +268,13 @@ pub fn with_prose_properties(schema: &Node, type_name: Option<&str>) -> Result<N
     entries.push(("properties".to_owned(), Node::Map(props)));
     Ok(Node::Map(entries))
 }
+
+/// Operations whose spec lists a 3xx answer that the client does not
+/// follow: the SSO redirects send the user's browser to the identity
+/// provider; a client opens them in a browser, never through the engine.
+pub const BROWSER_REDIRECTS: &[&str] = &["redirectToSSO", "redirectToIdP"];
+
+/// Operations whose redirects are followed although their spec lists no
+/// 3xx: the client `.well-known` (HTTP allows it, and spec v1.20 says to
+/// follow).
+pub const FOLLOWED_WITHOUT_3XX: &[&str] = &["getWellknown"];

@@ -162,6 +162,8 @@ pub struct Operation {
     /// Whether a lost answer allows sending it again: every method but
     /// POST, and the POSTs of `ops::RESENDABLE_POSTS`.
     pub idempotent: bool,
+    /// Whether a redirect answer is followed (`Metadata::follows_redirects`).
+    pub follows_redirects: bool,
     /// `timeout`-like query parameter holding the server-side wait (ms).
     pub server_wait_param: Option<String>,
 }

@@ -69,22 +69,16 @@ pub struct Metadata {
     pub idempotent: bool,
     /// Content types a successful response may have.
     pub response_content_types: &'static [&'static str],
-}
-
-/// Media downloads and thumbnails (authenticated and legacy): the spec
-/// lets them answer 307/308 to another host, and they take `timeout_ms`.
-const MEDIA_DOWNLOAD_PATHS: &[&str] = &[
-    "/_matrix/client/v1/media/download/",
-    "/_matrix/client/v1/media/thumbnail/",
-    "/_matrix/media/v3/download/",
-    "/_matrix/media/v3/thumbnail/",
-];
-
-/// Its 30x redirects are to be followed (spec v1.20, "Well-known URIs").
-const WELL_KNOWN_CLIENT: &str = "/.well-known/matrix/client";
-
-fn is_media_download(path: &str) -> bool {
-    MEDIA_DOWNLOAD_PATHS.iter().any(|p| path.starts_with(p))
+    /// Whether a redirect answer is followed: the spec gives the operation
+    /// a 3xx answer (media downloads and thumbnails, which may send the
+    /// client to another host), or it is the client `.well-known`, whose
+    /// redirects HTTP and spec v1.20 allow. See
+    /// [`follows_redirects`](Self::follows_redirects).
+    pub follows_redirects: bool,
+    /// The query parameter that carries the operation's server-side wait
+    /// in milliseconds (`timeout` of `/sync`, `timeout_ms` of media
+    /// downloads), if it has one.
+    pub server_wait_param: Option<&'static str>,
 }
 
 impl Metadata {
@@ -100,9 +94,6 @@ impl Metadata {
     /// request (and its token) somewhere unintended, so the 3xx is the
     /// answer.
     ///
-    /// Decided by path template until the generator records it per
-    /// operation (the operations with a 307/308 response in the spec).
-    ///
     /// ```
     /// use quotient_api::find_operation;
     /// use quotient_api::Method::Get;
@@ -112,8 +103,7 @@ impl Metadata {
     /// assert!(!profile.follows_redirects());
     /// ```
     pub fn follows_redirects(&self) -> bool {
-        self.method == Method::Get
-            && (is_media_download(self.path) || self.path == WELL_KNOWN_CLIENT)
+        self.method == Method::Get && self.follows_redirects
     }
 
     /// Checks that `path_and_query`, built for this operation, names the
@@ -137,18 +127,8 @@ impl Metadata {
     /// downloads), for requests known only as a path and query (see
     /// [`server_wait_in`](Self::server_wait_in)). Typed requests have
     /// [`Endpoint::server_wait`].
-    ///
-    /// Decided by path template until the generator records it per
-    /// operation.
     pub fn server_wait_parameter(&self) -> Option<&'static str> {
-        if self.method != Method::Get {
-            return None;
-        }
-        match self.path {
-            "/_matrix/client/v3/sync" | "/_matrix/client/v3/events" => Some("timeout"),
-            p if is_media_download(p) => Some("timeout_ms"),
-            _ => None,
-        }
+        self.server_wait_param
     }
 
     /// The server-side wait a built request asks for, read from its query

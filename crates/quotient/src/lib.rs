@@ -19,7 +19,8 @@
 //! #     const METADATA: Metadata = Metadata { operation_id: "getVersions", method: Method::Get,
 //! #         path: "/_matrix/client/versions", auth: AuthRequirement::Optional, rate_limited: false,
 //! #         added_in: None, deprecated: false, idempotent: true,
-//! #         response_content_types: &["application/json"] };
+//! #         response_content_types: &["application/json"],
+//! #         follows_redirects: false, server_wait_param: None };
 //! #     type Response = Versions;
 //! #     fn build(&self) -> Result<HttpRequest, BuildError> {
 //! #         Ok(HttpRequest { method: Method::Get, path_and_query: Self::METADATA.path.into(),

@@ -101,6 +101,8 @@ macro_rules! soak_endpoint {
                 deprecated: false,
                 idempotent: Metadata::idempotent_by_method(Method::$method),
                 response_content_types: &["application/json"],
+                follows_redirects: false,
+                server_wait_param: None,
             };
             type Response = Ok_;
             fn build(&self) -> Result<HttpRequest, BuildError> {

@@ -47,6 +47,8 @@ impl Endpoint for SetAccountData {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Put),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = SetAccountDataResponse;
 
@@ -111,6 +113,8 @@ impl Endpoint for GetAccountData {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetAccountDataResponse;
 
@@ -184,6 +188,8 @@ impl Endpoint for SetAccountDataPerRoom {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Put),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = SetAccountDataPerRoomResponse;
 
@@ -255,6 +261,8 @@ impl Endpoint for GetAccountDataPerRoom {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetAccountDataPerRoomResponse;
 

@@ -39,6 +39,8 @@ impl Endpoint for GetWhoIs {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetWhoIsResponse;
 
@@ -106,6 +108,8 @@ impl Endpoint for GetAdminSuspendUser {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetAdminSuspendUserResponse;
 
@@ -171,6 +175,8 @@ impl Endpoint for SetAdminSuspendUser {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Put),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = SetAdminSuspendUserResponse;
 
@@ -244,6 +250,8 @@ impl Endpoint for GetAdminLockUser {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetAdminLockUserResponse;
 
@@ -309,6 +317,8 @@ impl Endpoint for SetAdminLockUser {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Put),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = SetAdminLockUserResponse;
 

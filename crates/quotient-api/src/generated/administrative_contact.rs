@@ -36,6 +36,8 @@ impl Endpoint for GetAccount3PIDs {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetAccount3PIDsResponse;
 
@@ -97,6 +99,8 @@ impl Endpoint for Post3PIDs {
         deprecated: true,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = Post3PIDsResponse;
 
@@ -175,6 +179,8 @@ impl Endpoint for Add3PID {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = Add3PIDResponse;
 
@@ -271,6 +277,8 @@ impl Endpoint for Bind3PID {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = Bind3PIDResponse;
 
@@ -355,6 +363,8 @@ impl Endpoint for Delete3pidFromAccount {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = Delete3pidFromAccountResponse;
 
@@ -439,6 +449,8 @@ impl Endpoint for Unbind3pidFromAccount {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = Unbind3pidFromAccountResponse;
 
@@ -515,6 +527,8 @@ impl Endpoint for RequestTokenTo3PIDEmail {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = super::definitions::RequestTokenResponse;
 
@@ -567,6 +581,8 @@ impl Endpoint for RequestTokenTo3PIDMSISDN {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = super::definitions::RequestTokenResponse;
 

@@ -44,6 +44,8 @@ impl Endpoint for PingAppservice {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = PingAppserviceResponse;
 

@@ -47,6 +47,8 @@ impl Endpoint for GetContentAuthed {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/octet-stream"],
+        follows_redirects: true,
+        server_wait_param: Some("timeout_ms"),
     };
     type Response = crate::Media;
 
@@ -117,6 +119,8 @@ impl Endpoint for GetContentOverrideNameAuthed {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/octet-stream"],
+        follows_redirects: true,
+        server_wait_param: Some("timeout_ms"),
     };
     type Response = crate::Media;
 
@@ -203,6 +207,8 @@ impl Endpoint for GetContentThumbnailAuthed {
             "image/gif",
             "image/webp",
         ],
+        follows_redirects: true,
+        server_wait_param: Some("timeout_ms"),
     };
     type Response = crate::Media;
 
@@ -268,6 +274,8 @@ impl Endpoint for GetUrlPreviewAuthed {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetUrlPreviewAuthedResponse;
 
@@ -337,6 +345,8 @@ impl Endpoint for GetConfigAuthed {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetConfigAuthedResponse;
 

@@ -47,6 +47,8 @@ impl Endpoint for Ban {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = BanResponse;
 
@@ -130,6 +132,8 @@ impl Endpoint for Unban {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = UnbanResponse;
 

@@ -47,6 +47,8 @@ impl Endpoint for UploadContent {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = UploadContentResponse;
 
@@ -129,6 +131,8 @@ impl Endpoint for UploadContentToMXC {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Put),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = UploadContentToMXCResponse;
 
@@ -197,6 +201,8 @@ impl Endpoint for CreateContent {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = CreateContentResponse;
 
@@ -274,6 +280,8 @@ impl Endpoint for GetContent {
         deprecated: true,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/octet-stream"],
+        follows_redirects: true,
+        server_wait_param: Some("timeout_ms"),
     };
     type Response = crate::Media;
 
@@ -353,6 +361,8 @@ impl Endpoint for GetContentOverrideName {
         deprecated: true,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/octet-stream"],
+        follows_redirects: true,
+        server_wait_param: Some("timeout_ms"),
     };
     type Response = crate::Media;
 
@@ -448,6 +458,8 @@ impl Endpoint for GetContentThumbnail {
             "image/gif",
             "image/webp",
         ],
+        follows_redirects: true,
+        server_wait_param: Some("timeout_ms"),
     };
     type Response = crate::Media;
 
@@ -516,6 +528,8 @@ impl Endpoint for GetUrlPreview {
         deprecated: true,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetUrlPreviewResponse;
 
@@ -586,6 +600,8 @@ impl Endpoint for GetConfig {
         deprecated: true,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetConfigResponse;
 

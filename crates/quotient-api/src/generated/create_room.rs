@@ -74,6 +74,8 @@ impl Endpoint for CreateRoom {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = CreateRoomResponse;
 

@@ -50,6 +50,8 @@ impl Endpoint for UploadCrossSigningKeys {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = UploadCrossSigningKeysResponse;
 
@@ -136,6 +138,8 @@ impl Endpoint for UploadCrossSigningSignatures {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = UploadCrossSigningSignaturesResponse;
 

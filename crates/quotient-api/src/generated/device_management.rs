@@ -36,6 +36,8 @@ impl Endpoint for GetDevices {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetDevicesResponse;
 
@@ -96,6 +98,8 @@ impl Endpoint for GetDevice {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = super::definitions::Device;
 
@@ -157,6 +161,8 @@ impl Endpoint for UpdateDevice {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Put),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = UpdateDeviceResponse;
 
@@ -234,6 +240,8 @@ impl Endpoint for DeleteDevice {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Delete),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = DeleteDeviceResponse;
 
@@ -317,6 +325,8 @@ impl Endpoint for DeleteDevices {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = DeleteDevicesResponse;
 

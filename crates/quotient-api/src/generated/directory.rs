@@ -44,6 +44,8 @@ impl Endpoint for SetRoomAlias {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Put),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = SetRoomAliasResponse;
 
@@ -115,6 +117,8 @@ impl Endpoint for GetRoomIdByAlias {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetRoomIdByAliasResponse;
 
@@ -186,6 +190,8 @@ impl Endpoint for DeleteRoomAlias {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Delete),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = DeleteRoomAliasResponse;
 
@@ -247,6 +253,8 @@ impl Endpoint for GetLocalAliases {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetLocalAliasesResponse;
 

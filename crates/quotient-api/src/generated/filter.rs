@@ -56,6 +56,8 @@ impl Endpoint for DefineFilter {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = DefineFilterResponse;
 
@@ -148,6 +150,8 @@ impl Endpoint for GetFilter {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = super::definitions::Filter;
 

@@ -44,6 +44,8 @@ impl Endpoint for PostRoomKeysVersion {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = PostRoomKeysVersionResponse;
 
@@ -113,6 +115,8 @@ impl Endpoint for GetRoomKeysVersionCurrent {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetRoomKeysVersionCurrentResponse;
 
@@ -180,6 +184,8 @@ impl Endpoint for GetRoomKeysVersion {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetRoomKeysVersionResponse;
 
@@ -266,6 +272,8 @@ impl Endpoint for PutRoomKeysVersion {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Put),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = PutRoomKeysVersionResponse;
 
@@ -345,6 +353,8 @@ impl Endpoint for DeleteRoomKeysVersion {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Delete),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = DeleteRoomKeysVersionResponse;
 
@@ -422,6 +432,8 @@ impl Endpoint for PutRoomKeyBySessionId {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Put),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = RoomKeysUpdateResponse;
 
@@ -490,6 +502,8 @@ impl Endpoint for GetRoomKeyBySessionId {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = super::definitions::KeyBackupData;
 
@@ -558,6 +572,8 @@ impl Endpoint for DeleteRoomKeyBySessionId {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Delete),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = RoomKeysUpdateResponse;
 
@@ -620,6 +636,8 @@ impl Endpoint for PutRoomKeysByRoomId {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Put),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = RoomKeysUpdateResponse;
 
@@ -675,6 +693,8 @@ impl Endpoint for GetRoomKeysByRoomId {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = super::definitions::RoomKeyBackup;
 
@@ -736,6 +756,8 @@ impl Endpoint for DeleteRoomKeysByRoomId {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Delete),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = RoomKeysUpdateResponse;
 
@@ -794,6 +816,8 @@ impl Endpoint for PutRoomKeys {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Put),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = RoomKeysUpdateResponse;
 
@@ -853,6 +877,8 @@ impl Endpoint for GetRoomKeys {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetRoomKeysResponse;
 
@@ -915,6 +941,8 @@ impl Endpoint for DeleteRoomKeys {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Delete),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = RoomKeysUpdateResponse;
 

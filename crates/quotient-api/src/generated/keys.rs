@@ -47,6 +47,8 @@ impl Endpoint for UploadKeys {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = UploadKeysResponse;
 
@@ -130,6 +132,8 @@ impl Endpoint for QueryKeys {
         deprecated: false,
         idempotent: true,
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = QueryKeysResponse;
 
@@ -221,6 +225,8 @@ impl Endpoint for ClaimKeys {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = ClaimKeysResponse;
 
@@ -302,6 +308,8 @@ impl Endpoint for GetKeysChanges {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetKeysChangesResponse;
 

@@ -47,6 +47,8 @@ impl Endpoint for Kick {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = KickResponse;
 

@@ -44,6 +44,8 @@ impl Endpoint for LeaveRoom {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = LeaveRoomResponse;
 
@@ -116,6 +118,8 @@ impl Endpoint for ForgetRoom {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = ForgetRoomResponse;
 

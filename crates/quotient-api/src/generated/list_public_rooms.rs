@@ -39,6 +39,8 @@ impl Endpoint for GetRoomVisibilityOnDirectory {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetRoomVisibilityOnDirectoryResponse;
 
@@ -108,6 +110,8 @@ impl Endpoint for SetRoomVisibilityOnDirectory {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Put),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = SetRoomVisibilityOnDirectoryResponse;
 
@@ -188,6 +192,8 @@ impl Endpoint for GetPublicRooms {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = super::definitions::PublicRoomsResponse;
 
@@ -262,6 +268,8 @@ impl Endpoint for QueryPublicRooms {
         deprecated: false,
         idempotent: true,
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = super::definitions::PublicRoomsResponse;
 

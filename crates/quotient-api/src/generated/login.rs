@@ -36,6 +36,8 @@ impl Endpoint for GetLoginFlows {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetLoginFlowsResponse;
 
@@ -125,6 +127,8 @@ impl Endpoint for Login {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = LoginResponse;
 

@@ -39,6 +39,8 @@ impl Endpoint for GenerateLoginToken {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GenerateLoginTokenResponse;
 

@@ -36,6 +36,8 @@ impl Endpoint for Logout {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = LogoutResponse;
 
@@ -90,6 +92,8 @@ impl Endpoint for LogoutAll {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = LogoutAllResponse;
 

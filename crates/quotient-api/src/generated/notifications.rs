@@ -47,6 +47,8 @@ impl Endpoint for GetNotifications {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetNotificationsResponse;
 

@@ -45,6 +45,8 @@ impl Endpoint for GetEvents {
         deprecated: true,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: Some("timeout"),
     };
     type Response = GetEventsResponse;
 
@@ -126,6 +128,8 @@ impl Endpoint for InitialSync {
         deprecated: true,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = InitialSyncResponse;
 
@@ -197,6 +201,8 @@ impl Endpoint for GetOneEvent {
         deprecated: true,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = super::definitions::ClientEvent;
 

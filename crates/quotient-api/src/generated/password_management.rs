@@ -47,6 +47,8 @@ impl Endpoint for ChangePassword {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = ChangePasswordResponse;
 
@@ -128,6 +130,8 @@ impl Endpoint for RequestTokenToResetPasswordEmail {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = super::definitions::RequestTokenResponse;
 
@@ -174,6 +178,8 @@ impl Endpoint for RequestTokenToResetPasswordMSISDN {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = super::definitions::RequestTokenResponse;
 

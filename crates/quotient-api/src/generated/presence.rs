@@ -47,6 +47,8 @@ impl Endpoint for SetPresence {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Put),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = SetPresenceResponse;
 
@@ -122,6 +124,8 @@ impl Endpoint for GetPresence {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetPresenceResponse;
 

@@ -47,6 +47,8 @@ impl Endpoint for SetProfileField {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Put),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = SetProfileFieldResponse;
 
@@ -111,6 +113,8 @@ impl Endpoint for GetProfileField {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetProfileFieldResponse;
 
@@ -175,6 +179,8 @@ impl Endpoint for DeleteProfileField {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Delete),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = DeleteProfileFieldResponse;
 
@@ -237,6 +243,8 @@ impl Endpoint for GetUserProfile {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetUserProfileResponse;
 

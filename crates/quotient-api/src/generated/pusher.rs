@@ -36,6 +36,8 @@ impl Endpoint for GetPushers {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetPushersResponse;
 
@@ -122,6 +124,8 @@ impl Endpoint for PostPusher {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = PostPusherResponse;
 

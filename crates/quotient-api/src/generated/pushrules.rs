@@ -36,6 +36,8 @@ impl Endpoint for GetPushRules {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetPushRulesResponse;
 
@@ -92,6 +94,8 @@ impl Endpoint for GetPushRulesGlobal {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = super::definitions::Ruleset;
 
@@ -146,6 +150,8 @@ impl Endpoint for GetPushRule {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetPushRuleResponse;
 
@@ -224,6 +230,8 @@ impl Endpoint for DeletePushRule {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Delete),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = DeletePushRuleResponse;
 
@@ -310,6 +318,8 @@ impl Endpoint for SetPushRule {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Put),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = SetPushRuleResponse;
 
@@ -396,6 +406,8 @@ impl Endpoint for IsPushRuleEnabled {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = IsPushRuleEnabledResponse;
 
@@ -468,6 +480,8 @@ impl Endpoint for SetPushRuleEnabled {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Put),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = SetPushRuleEnabledResponse;
 
@@ -542,6 +556,8 @@ impl Endpoint for GetPushRuleActions {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetPushRuleActionsResponse;
 
@@ -618,6 +634,8 @@ impl Endpoint for SetPushRuleActions {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Put),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = SetPushRuleActionsResponse;
 

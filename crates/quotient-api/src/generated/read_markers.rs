@@ -50,6 +50,8 @@ impl Endpoint for SetReadMarker {
         deprecated: false,
         idempotent: true,
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = SetReadMarkerResponse;
 

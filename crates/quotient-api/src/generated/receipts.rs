@@ -54,6 +54,8 @@ impl Endpoint for PostReceipt {
         deprecated: false,
         idempotent: true,
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = PostReceiptResponse;
 

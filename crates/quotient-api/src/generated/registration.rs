@@ -62,6 +62,8 @@ impl Endpoint for Register {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = RegisterResponse;
 
@@ -184,6 +186,8 @@ impl Endpoint for RequestTokenToRegisterEmail {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = super::definitions::RequestTokenResponse;
 
@@ -230,6 +234,8 @@ impl Endpoint for RequestTokenToRegisterMSISDN {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = super::definitions::RequestTokenResponse;
 
@@ -276,6 +282,8 @@ impl Endpoint for CheckUsernameAvailability {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = CheckUsernameAvailabilityResponse;
 

@@ -59,6 +59,8 @@ impl Endpoint for GetRelatingEvents {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetRelatingEventsResponse;
 
@@ -162,6 +164,8 @@ impl Endpoint for GetRelatingEventsWithRelType {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetRelatingEventsWithRelTypeResponse;
 
@@ -274,6 +278,8 @@ impl Endpoint for GetRelatingEventsWithRelTypeAndEventType {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetRelatingEventsWithRelTypeAndEventTypeResponse;
 

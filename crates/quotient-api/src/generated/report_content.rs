@@ -41,6 +41,8 @@ impl Endpoint for ReportRoom {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = ReportRoomResponse;
 
@@ -120,6 +122,8 @@ impl Endpoint for ReportEvent {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = ReportEventResponse;
 
@@ -195,6 +199,8 @@ impl Endpoint for ReportUser {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = ReportUserResponse;
 

@@ -55,6 +55,8 @@ impl Endpoint for SendMessage {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Put),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = SendMessageResponse;
 

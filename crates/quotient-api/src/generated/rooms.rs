@@ -41,6 +41,8 @@ impl Endpoint for GetOneRoomEvent {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = super::definitions::ClientEvent;
 
@@ -103,6 +105,8 @@ impl Endpoint for GetRoomStateWithKey {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetRoomStateWithKeyResponse;
 
@@ -169,6 +173,8 @@ impl Endpoint for GetRoomState {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetRoomStateResponse;
 
@@ -241,6 +247,8 @@ impl Endpoint for GetMembersByRoom {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetMembersByRoomResponse;
 
@@ -310,6 +318,8 @@ impl Endpoint for GetJoinedMembersByRoom {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetJoinedMembersByRoomResponse;
 

@@ -44,6 +44,8 @@ impl Endpoint for RedirectToSSO {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &[],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = RedirectToSSOResponse;
 
@@ -114,6 +116,8 @@ impl Endpoint for RedirectToIdP {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &[],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = RedirectToIdPResponse;
 

@@ -36,6 +36,8 @@ impl Endpoint for GetWellknownSupport {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetWellknownSupportResponse;
 

@@ -56,6 +56,8 @@ impl Endpoint for SyncRequest {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: Some("timeout"),
     };
     type Response = SyncResponse;
 

@@ -41,6 +41,8 @@ impl Endpoint for GetRoomTags {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetRoomTagsResponse;
 
@@ -122,6 +124,8 @@ impl Endpoint for SetRoomTag {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Put),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = SetRoomTagResponse;
 
@@ -193,6 +197,8 @@ impl Endpoint for DeleteRoomTag {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Delete),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = DeleteRoomTagResponse;
 

@@ -36,6 +36,8 @@ impl Endpoint for GetProtocols {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = GetProtocolsResponse;
 
@@ -93,6 +95,8 @@ impl Endpoint for GetProtocolMetadata {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = super::definitions::Protocol;
 
@@ -154,6 +158,8 @@ impl Endpoint for QueryLocationByProtocol {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = QueryLocationByProtocolResponse;
 
@@ -225,6 +231,8 @@ impl Endpoint for QueryUserByProtocol {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = QueryUserByProtocolResponse;
 
@@ -291,6 +299,8 @@ impl Endpoint for QueryLocationByAlias {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = QueryLocationByAliasResponse;
 
@@ -351,6 +361,8 @@ impl Endpoint for QueryUserByID {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = QueryUserByIDResponse;
 

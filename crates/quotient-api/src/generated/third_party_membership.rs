@@ -41,6 +41,8 @@ impl Endpoint for InviteBy3PID {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Post),
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = InviteBy3PIDResponse;
 

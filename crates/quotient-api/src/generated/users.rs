@@ -44,6 +44,8 @@ impl Endpoint for SearchUserDirectory {
         deprecated: false,
         idempotent: true,
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = SearchUserDirectoryResponse;
 

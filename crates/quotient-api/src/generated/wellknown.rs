@@ -36,6 +36,8 @@ impl Endpoint for GetWellknown {
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(Method::Get),
         response_content_types: &["application/json"],
+        follows_redirects: true,
+        server_wait_param: None,
     };
     type Response = super::definitions::DiscoveryInformation;
 

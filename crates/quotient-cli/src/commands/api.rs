@@ -74,6 +74,8 @@ pub async fn run(store: &Store, out: &Output, args: ApiArgs) -> Result<(), Failu
         deprecated: false,
         idempotent: Metadata::idempotent_by_method(method),
         response_content_types: &[],
+        follows_redirects: false,
+        server_wait_param: None,
     });
     let mut options = conn.default_job_options().clone();
     if let Some(secs) = args.timeout {

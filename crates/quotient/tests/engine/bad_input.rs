@@ -34,6 +34,8 @@ impl Endpoint for GetState {
         deprecated: false,
         idempotent: true,
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = Ok_;
 

@@ -50,6 +50,8 @@ macro_rules! test_endpoint {
                 deprecated: false,
                 idempotent: $idempotent,
                 response_content_types: &["application/json"],
+                follows_redirects: false,
+                server_wait_param: None,
             };
             type Response = Ok_;
 
@@ -105,6 +107,8 @@ impl Endpoint for LongPoll {
         deprecated: false,
         idempotent: true,
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = Ok_;
 
@@ -143,6 +147,8 @@ impl Endpoint for SignIn {
         deprecated: false,
         idempotent: false,
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = Ok_;
 
@@ -178,6 +184,8 @@ impl Endpoint for Upload {
         deprecated: false,
         idempotent: false,
         response_content_types: &["application/json"],
+        follows_redirects: false,
+        server_wait_param: None,
     };
     type Response = Ok_;
 
@@ -213,6 +221,8 @@ impl Endpoint for Download {
         deprecated: false,
         idempotent: true,
         response_content_types: &["application/octet-stream"],
+        follows_redirects: true,
+        server_wait_param: Some("timeout_ms"),
     };
     type Response = Ok_;
 
