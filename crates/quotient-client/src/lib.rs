@@ -13,6 +13,7 @@ mod error;
 pub mod events;
 pub mod names;
 pub mod store;
+pub mod sync;
 
 pub use error::{Error, Result};
 pub use store::Store;

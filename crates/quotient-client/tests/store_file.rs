@@ -1,33 +1,13 @@
 //! The store on a real SQLite file: its modes, WAL, reopening, and a
 //! newer schema refused without touching the file.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 
 use quotient_client::store::{SCHEMA_VERSION, STORE_FILE};
 use quotient_client::{Error, Store};
-
-/// A fresh directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "quotient-client-{name}-{}-{}",
-            std::process::id(),
-            fastrand::u64(..)
-        ));
-        TempDir(dir)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use support::TempDir;
 
 #[test]
 fn a_new_store_is_a_file_at_the_latest_schema_in_wal_mode() {

@@ -14,7 +14,7 @@
 
 mod file;
 mod migrations;
-mod position;
+pub(crate) mod position;
 mod reader;
 
 use std::path::{Path, PathBuf};
@@ -111,14 +111,8 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    #[expect(dead_code, reason = "the sync writer (next step) uses it")]
     pub(crate) fn connection_mut(&mut self) -> &mut Connection {
         &mut self.conn
-    }
-
-    #[expect(dead_code, reason = "the sync writer (next step) uses it")]
-    pub(crate) fn connection(&self) -> &Connection {
-        &self.conn
     }
 }
 

@@ -19,7 +19,6 @@ pub enum Membership {
 }
 
 impl Membership {
-    #[expect(dead_code, reason = "the sync writer (next step) uses it")]
     pub(crate) fn as_db(self) -> &'static str {
         match self {
             Membership::Joined => "join",

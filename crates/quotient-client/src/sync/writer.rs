@@ -1,0 +1,364 @@
+//! Folding one `/sync` batch into the store: one writer, one transaction.
+//!
+//! As in hydrogen-web's `SyncWriter`, everything a batch changes —
+//! memberships, summaries, state, timelines, gaps, account data, the
+//! malformed items, and its `next_batch` — is written in one SQLite
+//! transaction. A crash before the commit leaves the store at the previous
+//! batch, whose `since` fetches this batch again; a crash after leaves it
+//! at this batch. Nothing is ever half-applied, skipped or applied twice,
+//! and an event that does come again (a server resending) is stored once
+//! (`event_id` is unique).
+
+use std::collections::BTreeSet;
+
+use quotient_api::generated::definitions::{
+    ClientEventWithoutRoomId, EventBatch, StateEventBatch, TimelineBatch,
+};
+use quotient_api::generated::sync::{RoomSummary, SyncResponse, UnreadNotificationCounts};
+use quotient_api::Lenient;
+use rusqlite::{params, Transaction};
+use serde_json::Value;
+
+use crate::error::Result;
+use crate::store::{position, Membership, Store};
+
+/// What a committed batch changed: told to watchers after the commit.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncChanges {
+    /// The batch's `next_batch`, now the stored `since`.
+    pub next_batch: String,
+    /// Rooms the batch mentioned (membership, state, timeline, counts).
+    pub rooms: BTreeSet<String>,
+    /// Timeline events stored for the first time.
+    pub new_timeline_events: u64,
+    /// Items that did not fit their type, kept raw and counted.
+    pub malformed: u64,
+}
+
+/// Applies `batch` to `store` in one transaction, `next_batch` included.
+pub fn apply_batch(store: &mut Store, batch: &SyncResponse) -> Result<SyncChanges> {
+    let tx = store.connection_mut().transaction()?;
+    let mut w = Writer {
+        tx: &tx,
+        changes: SyncChanges {
+            next_batch: batch.next_batch.clone(),
+            ..SyncChanges::default()
+        },
+    };
+    if let Some(rooms) = &batch.rooms {
+        for (id, room) in rooms.join.iter().flatten() {
+            let id = id.as_str();
+            w.membership(id, Membership::Joined)?;
+            if let Some(summary) = &room.summary {
+                w.summary(id, summary)?;
+            }
+            if let Some(counts) = &room.unread_notifications {
+                w.unread(id, counts)?;
+            }
+            w.state(id, room.state.as_ref())?;
+            if let Some(timeline) = &room.timeline {
+                w.timeline(id, timeline)?;
+            }
+            w.state(id, room.state_after.as_ref())?;
+            w.room_account_data(id, room.account_data.as_ref())?;
+        }
+        for (id, room) in rooms.invite.iter().flatten() {
+            let id = id.as_str();
+            w.membership(id, Membership::Invited)?;
+            let events = room.invite_state.as_ref().and_then(|s| s.events.as_ref());
+            w.stripped_state(id, events.map(Vec::as_slice).unwrap_or_default())?;
+        }
+        for (id, room) in rooms.knock.iter().flatten() {
+            let id = id.as_str();
+            w.membership(id, Membership::Knocked)?;
+            let events = room.knock_state.as_ref().and_then(|s| s.events.as_ref());
+            w.stripped_state(id, events.map(Vec::as_slice).unwrap_or_default())?;
+        }
+        for (id, room) in rooms.leave.iter().flatten() {
+            let id = id.as_str();
+            w.membership(id, Membership::Left)?;
+            w.state(id, room.state.as_ref())?;
+            if let Some(timeline) = &room.timeline {
+                w.timeline(id, timeline)?;
+            }
+            w.state(id, room.state_after.as_ref())?;
+            w.room_account_data(id, room.account_data.as_ref())?;
+        }
+    }
+    w.global_account_data(batch.account_data.as_ref())?;
+    position::set_since(&tx, &batch.next_batch)?;
+    let changes = w.changes;
+    tx.commit()?;
+    Ok(changes)
+}
+
+struct Writer<'t, 'c> {
+    tx: &'t Transaction<'c>,
+    changes: SyncChanges,
+}
+
+fn count(n: Option<i64>) -> Option<i64> {
+    n.map(|n| n.max(0))
+}
+
+impl Writer<'_, '_> {
+    fn membership(&mut self, room: &str, membership: Membership) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO rooms (room_id, membership) VALUES (?1, ?2)
+             ON CONFLICT (room_id) DO UPDATE SET membership = excluded.membership",
+            params![room, membership.as_db()],
+        )?;
+        self.changes.rooms.insert(room.to_owned());
+        Ok(())
+    }
+
+    /// The summary's fields come only when they change, so each one
+    /// present replaces the stored one and an absent one keeps it.
+    fn summary(&mut self, room: &str, summary: &RoomSummary) -> Result<()> {
+        let heroes = summary
+            .m_heroes
+            .as_ref()
+            .map(|h| {
+                let ids: Vec<&str> = h.iter().map(|u| u.as_str()).collect();
+                serde_json::to_string(&ids)
+            })
+            .transpose()?;
+        self.tx.execute(
+            "UPDATE rooms SET heroes = COALESCE(?2, heroes),
+                 joined_member_count = COALESCE(?3, joined_member_count),
+                 invited_member_count = COALESCE(?4, invited_member_count)
+             WHERE room_id = ?1",
+            params![
+                room,
+                heroes,
+                count(summary.m_joined_member_count),
+                count(summary.m_invited_member_count)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn unread(&mut self, room: &str, counts: &UnreadNotificationCounts) -> Result<()> {
+        self.tx.execute(
+            "UPDATE rooms SET notification_count = COALESCE(?2, notification_count),
+                 highlight_count = COALESCE(?3, highlight_count)
+             WHERE room_id = ?1",
+            params![
+                room,
+                count(counts.notification_count),
+                count(counts.highlight_count)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn state(&mut self, room: &str, batch: Option<&StateEventBatch>) -> Result<()> {
+        for item in batch.and_then(|b| b.events.as_ref()).into_iter().flatten() {
+            match item {
+                Lenient::Typed(event) => match &event.state_key {
+                    Some(key) => self.put_state(
+                        room,
+                        &event.type_,
+                        key,
+                        Some(event.event_id.as_str()),
+                        &serde_json::to_string(event)?,
+                    )?,
+                    None => self.malformed(
+                        Some(room),
+                        "state",
+                        "a state event without a state_key",
+                        &serde_json::to_string(event)?,
+                    )?,
+                },
+                Lenient::Invalid { json, reason } => {
+                    self.malformed(Some(room), "state", reason, &json.to_string())?
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Invite and knock state: stripped events (type, state_key, sender,
+    /// content), untyped in the API, checked here.
+    fn stripped_state(&mut self, room: &str, events: &[Value]) -> Result<()> {
+        for event in events {
+            let text = event.to_string();
+            match (
+                event.get("type").and_then(Value::as_str),
+                event.get("state_key").and_then(Value::as_str),
+                event.get("content").and_then(Value::as_object),
+            ) {
+                (Some(kind), Some(key), Some(_)) => self.put_state(room, kind, key, None, &text)?,
+                _ => self.malformed(
+                    Some(room),
+                    "stripped_state",
+                    "a stripped state event needs a string type and state_key and an object content",
+                    &text,
+                )?,
+            }
+        }
+        Ok(())
+    }
+
+    fn put_state(
+        &mut self,
+        room: &str,
+        kind: &str,
+        key: &str,
+        event_id: Option<&str>,
+        event: &str,
+    ) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO room_state (room_id, event_type, state_key, event_id, event)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (room_id, event_type, state_key)
+             DO UPDATE SET event_id = excluded.event_id, event = excluded.event",
+            params![room, kind, key, event_id, event],
+        )?;
+        Ok(())
+    }
+
+    fn timeline(&mut self, room: &str, timeline: &TimelineBatch) -> Result<()> {
+        let mut next: i64 = self.tx.query_row(
+            "SELECT COALESCE(MAX(position), -1) + 1 FROM timeline WHERE room_id = ?1",
+            params![room],
+            |r| r.get(0),
+        )?;
+        if timeline.limited == Some(true) {
+            if let Some(prev_batch) = &timeline.prev_batch {
+                // The gap sits before the first event of this batch; if the
+                // whole batch turns out to be known already, the gap is
+                // still real (the server said events were left out).
+                self.tx.execute(
+                    "INSERT OR REPLACE INTO timeline_gaps (room_id, position, prev_batch)
+                     VALUES (?1, ?2, ?3)",
+                    params![room, next, prev_batch],
+                )?;
+            }
+        }
+        for item in &timeline.events {
+            match item {
+                Lenient::Typed(event) => {
+                    if self.append(
+                        room,
+                        next,
+                        Some(event.event_id.as_str()),
+                        false,
+                        &serde_json::to_string(event)?,
+                    )? {
+                        next += 1;
+                        if let Some(key) = &event.state_key {
+                            self.put_timeline_state(room, event, key)?;
+                        }
+                    }
+                }
+                Lenient::Invalid { json, reason } => {
+                    let text = json.to_string();
+                    self.malformed(Some(room), "timeline", reason, &text)?;
+                    // Kept in its place when it has an ID to be stored once by.
+                    let id = json.get("event_id").and_then(Value::as_str);
+                    if id.is_some() && self.append(room, next, id, true, &text)? {
+                        next += 1;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn put_timeline_state(
+        &mut self,
+        room: &str,
+        event: &ClientEventWithoutRoomId,
+        key: &str,
+    ) -> Result<()> {
+        let text = serde_json::to_string(event)?;
+        self.put_state(
+            room,
+            &event.type_,
+            key,
+            Some(event.event_id.as_str()),
+            &text,
+        )
+    }
+
+    /// Stores an event at `position`; false if its ID is already stored.
+    fn append(
+        &mut self,
+        room: &str,
+        position: i64,
+        event_id: Option<&str>,
+        malformed: bool,
+        event: &str,
+    ) -> Result<bool> {
+        let n = self.tx.execute(
+            "INSERT INTO timeline (room_id, position, event_id, malformed, event)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (event_id) DO NOTHING",
+            params![room, position, event_id, malformed, event],
+        )?;
+        if n == 1 {
+            self.changes.new_timeline_events += 1;
+        }
+        Ok(n == 1)
+    }
+
+    fn room_account_data(&mut self, room: &str, batch: Option<&EventBatch>) -> Result<()> {
+        for event in batch.and_then(|b| b.events.as_ref()).into_iter().flatten() {
+            let text = event.to_string();
+            match event.get("type").and_then(Value::as_str) {
+                Some(kind) if event.get("content").is_some_and(Value::is_object) => {
+                    self.tx.execute(
+                        "INSERT OR REPLACE INTO room_account_data (room_id, event_type, event)
+                         VALUES (?1, ?2, ?3)",
+                        params![room, kind, text],
+                    )?;
+                }
+                _ => self.malformed(Some(room), "room_account_data", ACCOUNT_DATA_SHAPE, &text)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn global_account_data(&mut self, batch: Option<&EventBatch>) -> Result<()> {
+        for event in batch.and_then(|b| b.events.as_ref()).into_iter().flatten() {
+            let text = event.to_string();
+            match event.get("type").and_then(Value::as_str) {
+                Some(kind) if event.get("content").is_some_and(Value::is_object) => {
+                    self.tx.execute(
+                        "INSERT OR REPLACE INTO account_data (event_type, event) VALUES (?1, ?2)",
+                        params![kind, text],
+                    )?;
+                }
+                _ => self.malformed(None, "account_data", ACCOUNT_DATA_SHAPE, &text)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Logs, counts and keeps an item that did not fit; never fails the
+    /// batch (one bad item must not wedge the sync on this batch forever).
+    /// The log line has the room and the reason, not the item: it may
+    /// hold private content.
+    fn malformed(
+        &mut self,
+        room: Option<&str>,
+        kind: &str,
+        reason: &str,
+        json: &str,
+    ) -> Result<()> {
+        tracing::warn!(
+            room,
+            kind,
+            reason,
+            "malformed item in a sync batch, kept as raw JSON"
+        );
+        self.tx.execute(
+            "INSERT INTO malformed_items (room_id, kind, reason, json) VALUES (?1, ?2, ?3, ?4)",
+            params![room, kind, reason, json],
+        )?;
+        self.changes.malformed += 1;
+        Ok(())
+    }
+}
+
+const ACCOUNT_DATA_SHAPE: &str = "an account-data event needs a string type and an object content";
