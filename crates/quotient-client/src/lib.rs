@@ -9,11 +9,13 @@
 
 #![warn(missing_docs)]
 
+mod client;
 mod error;
 pub mod events;
 pub mod names;
 pub mod store;
 pub mod sync;
 
+pub use client::{Client, ClientBuilder};
 pub use error::{Error, Result};
 pub use store::Store;

@@ -56,7 +56,6 @@ impl Store {
         })
     }
 
-    #[expect(dead_code, reason = "the client (next step) uses it")]
     pub(crate) fn set_filter(&mut self, filter: &StoredFilter) -> Result<()> {
         self.conn.execute(
             "UPDATE sync_position SET filter_id = ?1, filter_definition = ?2 WHERE id = 1",
@@ -65,7 +64,6 @@ impl Store {
         Ok(())
     }
 
-    #[expect(dead_code, reason = "the client (next step) uses it")]
     pub(crate) fn set_user_id(&mut self, user_id: &str) -> Result<()> {
         self.conn.execute(
             "UPDATE sync_position SET user_id = ?1 WHERE id = 1",

@@ -1,0 +1,212 @@
+//! The client: a [`Connection`] and the store it syncs into.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use quotient::{Connection, Job, StatusCode};
+use quotient_api::generated::sync::{SyncRequest, SyncResponse};
+use tokio::sync::broadcast;
+
+use crate::error::{Error, Result};
+use crate::store::position::StoredFilter;
+use crate::store::Store;
+use crate::sync::{apply_batch, SyncChanges, SyncSettings};
+
+/// How many change notices a slow receiver may fall behind by before it
+/// is told it lagged (it can then re-read the store).
+const CHANGES_CAPACITY: usize = 256;
+
+/// A Matrix client: a signed-in [`Connection`] and its [`Store`].
+///
+/// Opening it restores everything synced so far, so rooms and stored
+/// messages can be read with no network. Cloning is cheap: clones share
+/// the connection and the store.
+#[derive(Clone, Debug)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    conn: Connection,
+    // A std mutex: SQLite calls are short and synchronous; a batch is
+    // folded on a blocking thread while holding it.
+    store: Arc<Mutex<Store>>,
+    settings: SyncSettings,
+    changes: broadcast::Sender<SyncChanges>,
+    // One sync at a time: two would start from the same `since`.
+    sync_gate: tokio::sync::Mutex<()>,
+}
+
+/// Builds a [`Client`] with optional settings.
+#[derive(Debug)]
+pub struct ClientBuilder {
+    conn: Connection,
+    settings: SyncSettings,
+}
+
+impl ClientBuilder {
+    /// How to sync (timeline limit, lazy-loading, long-poll, back-off).
+    pub fn sync_settings(mut self, settings: SyncSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Opens (or creates) the store in `store_dir`; see [`Store::open`].
+    pub fn open(self, store_dir: &Path) -> Result<Client> {
+        let store = Store::open(store_dir)?;
+        self.with_store(store)
+    }
+
+    /// A client whose store lives in memory only (tests, one-off tools).
+    pub fn in_memory(self) -> Result<Client> {
+        self.with_store(Store::in_memory()?)
+    }
+
+    fn with_store(self, mut store: Store) -> Result<Client> {
+        let user = self.conn.user_id().ok_or(Error::NotSignedIn)?;
+        match store.user_id()? {
+            Some(stored) if stored != user.as_str() => {
+                return Err(Error::OtherAccount {
+                    stored,
+                    connected: user.as_str().to_owned(),
+                })
+            }
+            Some(_) => {}
+            None => store.set_user_id(user.as_str())?,
+        }
+        let (changes, _) = broadcast::channel(CHANGES_CAPACITY);
+        Ok(Client {
+            inner: Arc::new(Inner {
+                conn: self.conn,
+                store: Arc::new(Mutex::new(store)),
+                settings: self.settings,
+                changes,
+                sync_gate: tokio::sync::Mutex::new(()),
+            }),
+        })
+    }
+}
+
+impl Client {
+    /// Starts configuring a client over a signed-in `connection`.
+    pub fn builder(connection: Connection) -> ClientBuilder {
+        ClientBuilder {
+            conn: connection,
+            settings: SyncSettings::default(),
+        }
+    }
+
+    /// Opens the store in `store_dir` for `connection` with the default
+    /// settings, restoring what was synced. Fails with
+    /// [`Error::NotSignedIn`] if the connection has no session, and with
+    /// [`Error::OtherAccount`] if the store was synced for another user.
+    pub fn open(store_dir: &Path, connection: Connection) -> Result<Client> {
+        Client::builder(connection).open(store_dir)
+    }
+
+    /// A client with an in-memory store and the default settings.
+    pub fn in_memory(connection: Connection) -> Result<Client> {
+        Client::builder(connection).in_memory()
+    }
+
+    /// The connection requests go through.
+    pub fn connection(&self) -> &Connection {
+        &self.inner.conn
+    }
+
+    /// The sync settings.
+    pub fn sync_settings(&self) -> &SyncSettings {
+        &self.inner.settings
+    }
+
+    /// Reads the store. Hold the guard briefly: a batch waits for it.
+    pub fn store(&self) -> Result<MutexGuard<'_, Store>> {
+        lock(&self.inner.store)
+    }
+
+    /// Notices of what each committed batch changed, sent only after its
+    /// commit. A receiver that falls more than 256 notices behind gets
+    /// `Lagged` and should re-read the store.
+    pub fn changes(&self) -> broadcast::Receiver<SyncChanges> {
+        self.inner.changes.subscribe()
+    }
+
+    /// Fetches and stores one batch without waiting for news (`timeout=0`).
+    pub async fn sync_once(&self) -> Result<SyncChanges> {
+        let _gate = self.inner.sync_gate.lock().await;
+        let job = self.start_sync(Duration::ZERO).await?;
+        let response = job.await.map_err(request_error)?;
+        self.commit(response.into_value()).await
+    }
+
+    /// Uploads the filter (once: its ID is stored with the definition it
+    /// was made for) and starts the `/sync` job from the stored `since`.
+    pub(crate) async fn start_sync(&self, wait: Duration) -> Result<Job<SyncResponse>> {
+        let filter = self.filter_id().await?;
+        let since = self.store()?.since()?;
+        let mut request = SyncRequest::new();
+        request.filter = Some(filter);
+        request.since = since;
+        request.timeout = Some(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
+        Ok(self.inner.conn.submit(request))
+    }
+
+    async fn filter_id(&self) -> Result<String> {
+        let definition = self.inner.settings.filter_definition();
+        if let Some(stored) = self.store()?.filter()? {
+            if stored.definition == definition {
+                return Ok(stored.id);
+            }
+        }
+        let user = self.inner.conn.user_id().ok_or(Error::NotSignedIn)?;
+        let request = self.inner.settings.filter_request(user);
+        let answer = self
+            .inner
+            .conn
+            .submit(request)
+            .await
+            .map_err(request_error)?;
+        let id = answer.into_value().filter_id;
+        self.store()?.set_filter(&StoredFilter {
+            id: id.clone(),
+            definition,
+        })?;
+        Ok(id)
+    }
+
+    /// Folds `batch` into the store on a blocking thread, then tells the
+    /// watchers. Not cancelled by dropping the future: the blocking task
+    /// runs to its commit (or rollback) whatever happens to the caller.
+    pub(crate) async fn commit(&self, batch: SyncResponse) -> Result<SyncChanges> {
+        let store = Arc::clone(&self.inner.store);
+        let changes = tokio::task::spawn_blocking(move || {
+            let mut store = lock(&store)?;
+            apply_batch(&mut store, &batch)
+        })
+        .await
+        .map_err(|e| Error::TaskLost(e.to_string()))??;
+        // No receiver is not an error: nobody is watching yet.
+        let _ = self.inner.changes.send(changes.clone());
+        Ok(changes)
+    }
+}
+
+fn lock(store: &Mutex<Store>) -> Result<MutexGuard<'_, Store>> {
+    // A panic while holding the lock happened mid-transaction, which
+    // SQLite rolled back: the store itself is consistent.
+    Ok(store
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()))
+}
+
+/// A 401 (`M_UNKNOWN_TOKEN`, `M_MISSING_TOKEN`) means the session is gone;
+/// anything else is a failed request that may work later.
+pub(crate) fn request_error(e: quotient::Error) -> Error {
+    if e.status() == StatusCode::Unauthorised {
+        Error::SessionGone(e)
+    } else {
+        Error::Request(e)
+    }
+}

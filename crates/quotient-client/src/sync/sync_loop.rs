@@ -1,0 +1,103 @@
+//! The sync loop: long-poll, commit, repeat, until stopped.
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::client::{request_error, Client};
+use crate::error::{Error, Result};
+
+/// A running sync loop, started by [`Client::start_sync_loop`].
+///
+/// It runs until [`stop`](Self::stop) (or until this handle is dropped),
+/// until the session is gone ([`Error::SessionGone`]), or until the store
+/// fails. A failed `/sync` (network down, server errors) is retried after
+/// the settings' back-off waits, for as long as it takes.
+#[derive(Debug)]
+pub struct SyncLoop {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<Result<()>>,
+}
+
+impl SyncLoop {
+    /// Stops the loop and waits for it: a pending long-poll is abandoned
+    /// at once; a batch being committed finishes its commit first.
+    /// Returns the error that had already ended the loop, if one did.
+    pub async fn stop(self) -> Result<()> {
+        let _ = self.stop.send(true);
+        self.join().await
+    }
+
+    /// Waits until the loop ends on its own (the session is gone, the
+    /// store failed).
+    pub async fn join(self) -> Result<()> {
+        self.task
+            .await
+            .map_err(|e| Error::TaskLost(e.to_string()))?
+    }
+
+    /// Whether the loop has ended.
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+}
+
+impl Client {
+    /// Starts syncing in the background. Must be called within a Tokio
+    /// runtime.
+    pub fn start_sync_loop(&self) -> SyncLoop {
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(run(self.clone(), stopped));
+        SyncLoop { stop, task }
+    }
+}
+
+async fn run(client: Client, mut stop: watch::Receiver<bool>) -> Result<()> {
+    let settings = client.sync_settings().clone();
+    let mut failures: u32 = 0;
+    loop {
+        let job = tokio::select! {
+            biased;
+            _ = stopped(&mut stop) => return Ok(()),
+            job = client.start_sync(settings.long_poll()) => job,
+        };
+        let result = match job {
+            Ok(mut job) => tokio::select! {
+                biased;
+                _ = stopped(&mut stop) => {
+                    job.abandon();
+                    return Ok(());
+                }
+                answer = &mut job => answer.map(|r| r.into_value()).map_err(request_error),
+            },
+            Err(e) => Err(e),
+        };
+        match result {
+            // Not raced with a stop: a batch that arrived is committed.
+            Ok(batch) => {
+                client.commit(batch).await?;
+                failures = 0;
+            }
+            Err(Error::Request(e)) => {
+                let wait = settings.backoff().retry_wait(failures);
+                failures = failures.saturating_add(1);
+                tracing::warn!(
+                    status = ?e.status(),
+                    failures,
+                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    "sync failed; trying again after a wait"
+                );
+                tokio::select! {
+                    biased;
+                    _ = stopped(&mut stop) => return Ok(()),
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Resolves once a stop is asked for, or the handle is dropped.
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
