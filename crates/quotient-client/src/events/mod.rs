@@ -8,6 +8,9 @@
 //! content that does not fit its type is a [`ContentError`] for that
 //! event alone.
 //!
+//! [`redact`] strips an event as its room version says, for applying a
+//! redaction to a stored event.
+//!
 //! The shapes follow the spec's
 //! [event schemas](https://spec.matrix.org/v1.19/client-server-api/#events).
 
@@ -22,6 +25,7 @@ mod member;
 mod message;
 mod power_levels;
 mod reaction;
+mod redact;
 mod redaction;
 mod relation;
 mod state;
@@ -38,6 +42,7 @@ pub use member::{MemberContent, Membership};
 pub use message::{Formatted, Location, Media, MessageContent, MessageKind};
 pub use power_levels::PowerLevelsContent;
 pub use reaction::ReactionContent;
+pub use redact::{apply_redaction, redact};
 pub use redaction::RedactionContent;
 pub use relation::Relation;
 pub use state::{
