@@ -245,3 +245,54 @@ fn summary_fields_missing_from_a_batch_keep_their_stored_values() {
         (0, 1)
     );
 }
+
+#[test]
+fn a_room_is_named_by_its_name_else_its_alias_else_its_heroes() {
+    let mut store = Store::in_memory().unwrap();
+    let member = |user: &str, name: &str| {
+        state(
+            "m.room.member",
+            user,
+            &format!("${user}"),
+            json!({"membership": "join", "displayname": name}),
+        )
+    };
+    apply_batch(&mut store, &batch(json!({"next_batch": "s1", "rooms": {"join": {ROOM: {
+        "summary": {"m.heroes": ["@bob:example.org", "@carol:example.org"],
+                    "m.joined_member_count": 3, "m.invited_member_count": 0},
+        "state": {"events": [member("@bob:example.org", "Bob"), member("@carol:example.org", "Carol")]},
+    }}}}))).unwrap();
+    assert_eq!(
+        store.room_display_name(ROOM).unwrap().as_deref(),
+        Some("Bob and Carol")
+    );
+    let parts = store.room_name_parts(ROOM).unwrap().unwrap();
+    assert_eq!(
+        parts.heroes[0],
+        ("@bob:example.org".to_owned(), Some("Bob".to_owned()))
+    );
+
+    apply_batch(&mut store, &batch(json!({"next_batch": "s2", "rooms": {"join": {ROOM: {
+        "timeline": {"events": [state("m.room.canonical_alias", "", "$a", json!({"alias": "#r:example.org"}))]},
+    }}}}))).unwrap();
+    assert_eq!(
+        store.room_display_name(ROOM).unwrap().as_deref(),
+        Some("#r:example.org")
+    );
+
+    apply_batch(
+        &mut store,
+        &batch(json!({"next_batch": "s3", "rooms": {"join": {ROOM: {
+            "timeline": {"events": [state("m.room.name", "", "$n", json!({"name": "Kitchen"}))]},
+        }}}})),
+    )
+    .unwrap();
+    assert_eq!(
+        store.room_display_name(ROOM).unwrap().as_deref(),
+        Some("Kitchen")
+    );
+    assert_eq!(
+        store.room_display_name("!unknown:example.org").unwrap(),
+        None
+    );
+}

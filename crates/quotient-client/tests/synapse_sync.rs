@@ -1,0 +1,228 @@
+//! The client against a real Synapse: two users, a room, invites, joins,
+//! messages both ways, name and topic changes, and a restart that resumes
+//! from the stored `since`.
+//!
+//! Run in one process (the scenarios share one server):
+//! `cargo test -p quotient-client --test synapse_sync`.
+
+#[path = "../../quotient/tests/synapse/homeserver.rs"]
+mod homeserver;
+mod support;
+
+use std::time::Duration;
+
+use homeserver::{fresh_user, homeserver, Config, Homeserver};
+use quotient::Connection;
+use quotient_api::generated::create_room::CreateRoom;
+use quotient_api::generated::joining::JoinRoomById;
+use quotient_api::generated::room_send::SendMessage;
+use quotient_api::generated::room_state::SetRoomStateWithKey;
+use quotient_api::{JsonObject, RoomId, UserId};
+use quotient_client::store::Membership;
+use quotient_client::Client;
+use serde_json::{json, Value};
+use support::TempDir;
+
+fn server() -> &'static Homeserver {
+    homeserver(Config::Default)
+}
+
+/// A fresh user signed in on its own connection.
+async fn account(prefix: &'static str) -> (Connection, UserId) {
+    let hs = tokio::task::spawn_blocking(server).await.unwrap();
+    let user = tokio::task::spawn_blocking(move || fresh_user(hs, prefix))
+        .await
+        .unwrap();
+    let conn = hs.connection();
+    let session = conn
+        .login_with_password(&user.user_id, user.password.clone().into(), Some(prefix))
+        .await
+        .unwrap();
+    (conn, session.user_id)
+}
+
+fn obj(v: Value) -> JsonObject {
+    match v {
+        Value::Object(m) => m,
+        _ => unreachable!("an object literal"),
+    }
+}
+
+async fn send(conn: &Connection, room: &RoomId, txn: &str, body: &str) {
+    let content = obj(json!({"msgtype": "m.text", "body": body}));
+    let request = SendMessage::new(room.clone(), "m.room.message".into(), txn.into(), content);
+    conn.submit(request).await.unwrap();
+}
+
+async fn set_state(conn: &Connection, room: &RoomId, kind: &str, content: Value) {
+    let request = SetRoomStateWithKey::new(room.clone(), kind.into(), String::new(), obj(content));
+    conn.submit(request).await.unwrap();
+}
+
+async fn create_room(conn: &Connection, name: &str, invite: Vec<UserId>) -> RoomId {
+    let mut request = CreateRoom::new();
+    request.name = Some(name.into());
+    request.invite = Some(invite);
+    conn.submit(request).await.unwrap().into_value().room_id
+}
+
+/// The bodies of the room's stored messages, in timeline order.
+fn bodies(client: &Client, room: &RoomId) -> Vec<String> {
+    let store = client.store().unwrap();
+    store
+        .timeline(room.as_str(), 100)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.json["type"] == "m.room.message")
+        .map(|e| e.json["content"]["body"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+fn membership(client: &Client, room: &RoomId) -> Option<Membership> {
+    let store = client.store().unwrap();
+    let rooms = store.rooms().unwrap();
+    rooms
+        .into_iter()
+        .find(|(r, _)| r == room.as_str())
+        .map(|(_, m)| m)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invite_a_join_and_messages_both_ways_are_stored_in_order() {
+    let (a, _) = account("alice").await;
+    let (b, bob) = account("bob").await;
+    let dir = TempDir::new("synapse-both-ways");
+    let alice = Client::open(dir.path(), a.clone()).unwrap();
+    let bobs = Client::in_memory(b.clone()).unwrap();
+
+    let room = create_room(&a, "First", vec![bob]).await;
+    bobs.sync_once().await.unwrap();
+    assert_eq!(membership(&bobs, &room), Some(Membership::Invited));
+    let invite_name = bobs
+        .store()
+        .unwrap()
+        .state_event(room.as_str(), "m.room.name", "")
+        .unwrap();
+    assert_eq!(
+        invite_name.unwrap()["content"]["name"],
+        "First",
+        "invite state stored"
+    );
+
+    b.submit(JoinRoomById::new(room.clone())).await.unwrap();
+    send(&a, &room, "a1", "one from alice").await;
+    send(&b, &room, "b1", "two from bob").await;
+    send(&a, &room, "a2", "three from alice").await;
+
+    let want = ["one from alice", "two from bob", "three from alice"];
+    alice.sync_once().await.unwrap();
+    assert_eq!(membership(&alice, &room), Some(Membership::Joined));
+    assert_eq!(bodies(&alice, &room), want);
+    bobs.sync_once().await.unwrap();
+    assert_eq!(membership(&bobs, &room), Some(Membership::Joined));
+    assert_eq!(bodies(&bobs, &room), want);
+    let summary = bobs
+        .store()
+        .unwrap()
+        .room_summary(room.as_str())
+        .unwrap()
+        .unwrap();
+    assert_eq!(summary.joined_member_count, Some(2));
+
+    // Name and topic changes reach the other side's stored state.
+    set_state(&a, &room, "m.room.name", json!({"name": "Second"})).await;
+    set_state(&a, &room, "m.room.topic", json!({"topic": "About things"})).await;
+    bobs.sync_once().await.unwrap();
+    let store = bobs.store().unwrap();
+    let name = store
+        .state_event(room.as_str(), "m.room.name", "")
+        .unwrap()
+        .unwrap();
+    assert_eq!(name["content"]["name"], "Second");
+    let topic = store
+        .state_event(room.as_str(), "m.room.topic", "")
+        .unwrap()
+        .unwrap();
+    assert_eq!(topic["content"]["topic"], "About things");
+    assert_eq!(
+        store.room_display_name(room.as_str()).unwrap().as_deref(),
+        Some("Second")
+    );
+    assert_eq!(
+        store.malformed_count().unwrap(),
+        0,
+        "Synapse sends nothing malformed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_client_on_the_reopened_store_resumes_from_the_stored_since() {
+    let (a, _) = account("resume").await;
+    let dir = TempDir::new("synapse-resume");
+    let room = create_room(&a, "Resume", vec![]).await;
+    send(&a, &room, "r1", "before the restart").await;
+    let since = {
+        let client = Client::open(dir.path(), a.clone()).unwrap();
+        let changes = client.sync_once().await.unwrap();
+        assert!(changes.new_timeline_events > 0);
+        assert_eq!(bodies(&client, &room), ["before the restart"]);
+        changes.next_batch
+    };
+
+    let client = Client::open(dir.path(), a.clone()).unwrap();
+    assert_eq!(
+        client.store().unwrap().since().unwrap().as_deref(),
+        Some(since.as_str())
+    );
+    assert_eq!(
+        bodies(&client, &room),
+        ["before the restart"],
+        "read with no network"
+    );
+    send(&a, &room, "r2", "after the restart").await;
+    let changes = client.sync_once().await.unwrap();
+    assert_eq!(changes.new_timeline_events, 1, "only the new event came");
+    assert_eq!(
+        bodies(&client, &room),
+        ["before the restart", "after the restart"]
+    );
+
+    // What Synapse was asked: the stored since.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let log = server().log();
+    assert!(
+        log.contains(&format!("since={since}")),
+        "the resumed sync sent since={since}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sync_loop_delivers_new_messages_and_stops_promptly() {
+    let (a, _) = account("looper").await;
+    let room = create_room(&a, "Loop", vec![]).await;
+    let client = Client::in_memory(a.clone()).unwrap();
+    client.sync_once().await.unwrap();
+    let mut changes = client.changes();
+    let sync = client.start_sync_loop();
+    tokio::time::sleep(Duration::from_millis(300)).await; // the long-poll is waiting
+    send(&a, &room, "l1", "woke the long-poll").await;
+    // A batch may bring other news first (the user's own membership,
+    // receipts); the message comes within a few.
+    for _ in 0..5 {
+        let change = tokio::time::timeout(Duration::from_secs(20), changes.recv())
+            .await
+            .expect("a batch within 20 s")
+            .unwrap();
+        if change.rooms.contains(room.as_str()) && !bodies(&client, &room).is_empty() {
+            break;
+        }
+    }
+    assert_eq!(bodies(&client, &room), ["woke the long-poll"]);
+    let started = std::time::Instant::now();
+    sync.stop().await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
