@@ -22,6 +22,22 @@ const CHANGES_CAPACITY: usize = 256;
 /// Opening it restores everything synced so far, so rooms and stored
 /// messages can be read with no network. Cloning is cheap: clones share
 /// the connection and the store.
+///
+/// ```no_run
+/// use quotient_client::Client;
+/// # async fn demo(conn: quotient::Connection) -> Result<(), quotient_client::Error> {
+/// let client = Client::open(std::path::Path::new("/home/me/.local/share/quotient"), conn)?;
+/// let mut changes = client.changes();
+/// let sync = client.start_sync_loop();
+/// while let Ok(change) = changes.recv().await {
+///     for room in &change.rooms {
+///         let store = client.store()?;
+///         println!("{room}: {:?}", store.room_display_name(room)?);
+///     }
+/// }
+/// sync.stop().await?;
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Client {
     inner: Arc<Inner>,
