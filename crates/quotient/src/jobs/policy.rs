@@ -81,8 +81,17 @@ impl BackoffStrategy {
         nth_or_last(&self.retry_waits, n, Duration::ZERO)
     }
 
-    /// Applies the configured jitter to `wait`.
-    pub(crate) fn jittered(&self, wait: Duration) -> Duration {
+    /// Applies the configured jitter to `wait`: layers above the engine
+    /// that wait between jobs of their own (the client's sync loop) spread
+    /// their retries the same way the engine does.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let strategy = quotient::BackoffStrategy::default();
+    /// let wait = strategy.jittered(strategy.retry_wait(0));
+    /// assert!(wait <= strategy.retry_wait(0) * 2);
+    /// ```
+    pub fn jittered(&self, wait: Duration) -> Duration {
         match self.jitter {
             Some(j) if j > 0.0 && !wait.is_zero() => {
                 let j = j.min(1.0);
