@@ -1,0 +1,80 @@
+//! Direct chats from the global `m.direct` account data.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::error::Result;
+use crate::store::Store;
+
+/// The account's direct chats: for each user, the rooms that are direct
+/// chats with them (`m.direct`), as stored.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DirectChats {
+    by_user: BTreeMap<String, Vec<String>>,
+}
+
+impl DirectChats {
+    /// Users with at least one direct chat, with their rooms, by user ID.
+    pub fn by_user(&self) -> &BTreeMap<String, Vec<String>> {
+        &self.by_user
+    }
+
+    /// The direct chats with `user_id` (none when there are none).
+    pub fn rooms_with(&self, user_id: &str) -> &[String] {
+        self.by_user
+            .get(user_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// Whether `room_id` is a direct chat with anyone.
+    pub fn is_direct(&self, room_id: &str) -> bool {
+        self.by_user.values().flatten().any(|r| r == room_id)
+    }
+
+    /// The users `room_id` is a direct chat with, by user ID.
+    pub fn users_of(&self, room_id: &str) -> Vec<&str> {
+        self.by_user
+            .iter()
+            .filter(|(_, rooms)| rooms.iter().any(|r| r == room_id))
+            .map(|(user, _)| user.as_str())
+            .collect()
+    }
+
+    fn from_content(content: &Value) -> Self {
+        let mut by_user = BTreeMap::new();
+        for (user, rooms) in content.as_object().into_iter().flatten() {
+            let rooms: Vec<String> = rooms
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect();
+            if !rooms.is_empty() {
+                by_user.insert(user.clone(), rooms);
+            }
+        }
+        DirectChats { by_user }
+    }
+}
+
+impl Store {
+    /// The direct chats from the stored `m.direct` account data; empty
+    /// when there is none. Entries that are not lists of room IDs are
+    /// skipped.
+    pub fn direct_chats(&self) -> Result<DirectChats> {
+        let event = self.account_data("m.direct")?;
+        Ok(event
+            .as_ref()
+            .and_then(|e| e.get("content"))
+            .map(DirectChats::from_content)
+            .unwrap_or_default())
+    }
+
+    /// Whether the room is a direct chat according to `m.direct`.
+    pub fn is_direct(&self, room_id: &str) -> Result<bool> {
+        Ok(self.direct_chats()?.is_direct(room_id))
+    }
+}
