@@ -12,7 +12,8 @@ use crate::error::{Error, Result};
 
 /// The migration steps, oldest first. Append only: a released step never
 /// changes, because stores out there were made by it.
-pub(crate) const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql")];
+pub(crate) const MIGRATIONS: &[&str] =
+    &[include_str!("schema_v1.sql"), include_str!("schema_v2.sql")];
 
 /// The schema version this build writes.
 pub const LATEST: u32 = MIGRATIONS.len() as u32;
@@ -92,6 +93,51 @@ mod tests {
                 "schema migrated from version {earlier}"
             );
         }
+    }
+
+    #[test]
+    fn a_v1_store_with_data_keeps_it_through_v2() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, ":memory:", 1).unwrap();
+        conn.execute_batch(
+            r#"UPDATE sync_position SET since = 's1', user_id = '@a:x' WHERE id = 1;
+               INSERT INTO rooms (room_id, membership) VALUES ('!r:x', 'join');
+               INSERT INTO room_state (room_id, event_type, state_key, event_id, event)
+                   VALUES ('!r:x', 'm.room.create', '', '$c', '{"type":"m.room.create"}');
+               INSERT INTO timeline (room_id, position, event_id, event)
+                   VALUES ('!r:x', 0, '$c', '{"type":"m.room.create"}'),
+                          ('!r:x', 1, '$m', '{"type":"m.room.message"}');
+               INSERT INTO timeline_gaps (room_id, position, prev_batch) VALUES ('!r:x', 0, 'p0');"#,
+        )
+        .unwrap();
+        migrate(&mut conn, ":memory:").unwrap();
+        assert_eq!(version(&conn).unwrap(), LATEST);
+        let since: String = conn
+            .query_row("SELECT since FROM sync_position", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(since, "s1");
+        let events: Vec<String> = conn
+            .prepare("SELECT event_id FROM timeline ORDER BY position")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(events, ["$c", "$m"]);
+        let gaps: i64 = conn
+            .query_row("SELECT COUNT(*) FROM timeline_gaps", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(gaps, 1);
+        // The v2 tables are there and usable beside the old data.
+        conn.execute_batch(
+            "INSERT INTO relations (event_id, room_id, rel_type, target_id, sender, annotation_key)
+                 VALUES ('$r', '!r:x', 'm.annotation', '$m', '@a:x', 'x');
+             INSERT INTO receipts (room_id, user_id, receipt_type, event_id, ts)
+                 VALUES ('!r:x', '@a:x', 'm.read', '$m', 5);
+             INSERT INTO pending_redactions (target_id, room_id, redaction_id, redaction)
+                 VALUES ('$z', '!r:x', '$red', '{}');",
+        )
+        .unwrap();
     }
 
     #[test]
