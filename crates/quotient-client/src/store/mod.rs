@@ -16,6 +16,7 @@ mod file;
 mod migrations;
 pub(crate) mod position;
 mod reader;
+mod relations;
 mod room_name;
 
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ use crate::error::Result;
 
 pub use migrations::LATEST as SCHEMA_VERSION;
 pub use reader::{Membership, RoomSummary, StoredEvent};
+pub use relations::ReactionGroup;
 pub use room_name::RoomNameParts;
 
 /// The name of the database file inside a store directory.

@@ -1,8 +1,11 @@
 //! Sync: folding `/sync` batches into the store, and the loop that
 //! fetches them.
 
+mod redactions;
+mod relations;
 mod settings;
 mod sync_loop;
+mod timeline_events;
 mod writer;
 
 pub use settings::{SyncSettings, SyncSettingsBuilder};

@@ -19,6 +19,7 @@ use quotient_api::Lenient;
 use rusqlite::{params, Transaction};
 use serde_json::Value;
 
+use super::timeline_events::store_event;
 use crate::error::Result;
 use crate::store::{position, Membership, Store};
 
@@ -239,13 +240,8 @@ impl Writer<'_, '_> {
         for item in &timeline.events {
             match item {
                 Lenient::Typed(event) => {
-                    if self.append(
-                        room,
-                        next,
-                        Some(event.event_id.as_str()),
-                        false,
-                        &serde_json::to_string(event)?,
-                    )? {
+                    let value = serde_json::to_value(event)?;
+                    if self.append(room, next, Some(event.event_id.as_str()), false, &value)? {
                         next += 1;
                         if let Some(key) = &event.state_key {
                             self.put_timeline_state(room, event, key)?;
@@ -253,11 +249,10 @@ impl Writer<'_, '_> {
                     }
                 }
                 Lenient::Invalid { json, reason } => {
-                    let text = json.to_string();
-                    self.malformed(Some(room), "timeline", reason, &text)?;
+                    self.malformed(Some(room), "timeline", reason, &json.to_string())?;
                     // Kept in its place when it has an ID to be stored once by.
                     let id = json.get("event_id").and_then(Value::as_str);
-                    if id.is_some() && self.append(room, next, id, true, &text)? {
+                    if id.is_some() && self.append(room, next, id, true, json)? {
                         next += 1;
                     }
                 }
@@ -266,40 +261,38 @@ impl Writer<'_, '_> {
         Ok(())
     }
 
+    /// A timeline state event becomes the current state as stored: if a
+    /// redaction was waiting for it, stripped.
     fn put_timeline_state(
         &mut self,
         room: &str,
         event: &ClientEventWithoutRoomId,
         key: &str,
     ) -> Result<()> {
-        let text = serde_json::to_string(event)?;
-        self.put_state(
-            room,
-            &event.type_,
-            key,
-            Some(event.event_id.as_str()),
-            &text,
-        )
+        let id = event.event_id.as_str();
+        let text: String = self.tx.query_row(
+            "SELECT event FROM timeline WHERE event_id = ?1",
+            params![id],
+            |r| r.get(0),
+        )?;
+        self.put_state(room, &event.type_, key, Some(id), &text)
     }
 
-    /// Stores an event at `position`; false if its ID is already stored.
+    /// Stores an event at `position` (with its redactions and relation);
+    /// false if its ID is already stored.
     fn append(
         &mut self,
         room: &str,
         position: i64,
         event_id: Option<&str>,
         malformed: bool,
-        event: &str,
+        event: &Value,
     ) -> Result<bool> {
-        let n = self.tx.execute(
-            "INSERT INTO timeline (room_id, position, event_id, malformed, event)
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (event_id) DO NOTHING",
-            params![room, position, event_id, malformed, event],
-        )?;
-        if n == 1 {
+        let new = store_event(self.tx, room, position, event_id, malformed, event)?;
+        if new {
             self.changes.new_timeline_events += 1;
         }
-        Ok(n == 1)
+        Ok(new)
     }
 
     fn room_account_data(&mut self, room: &str, batch: Option<&EventBatch>) -> Result<()> {
