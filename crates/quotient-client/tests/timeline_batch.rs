@@ -306,3 +306,69 @@ fn thread_replies_are_read_in_timeline_order() {
         .collect();
     assert_eq!(ids, ["$t1", "$t2"]);
 }
+
+#[test]
+fn receipts_are_stored_latest_per_user_type_and_thread_and_typing_is_reported_only() {
+    let dir = TempDir::new("receipts");
+    let with_ephemeral = |next: &str, events: Value| -> SyncResponse {
+        serde_json::from_value(json!({"next_batch": next, "rooms": {"join": {ROOM: {
+            "ephemeral": {"events": events}}}}}))
+        .unwrap()
+    };
+    let mut store = Store::open(dir.path()).unwrap();
+    let changes = apply_batch(
+        &mut store,
+        &with_ephemeral(
+            "s1",
+            json!([
+                {"type": "m.receipt", "content": {
+                    "$1": {"m.read": {BOB: {"ts": 10}}, "m.read.private": {ALICE: {"ts": 11}}},
+                    "$2": {"m.read": {ALICE: {"ts": 12, "thread_id": "main"}}}}},
+                {"type": "m.typing", "content": {"user_ids": [BOB]}},
+                {"type": "m.receipt", "content": "not an object"},
+            ]),
+        ),
+    )
+    .unwrap();
+    assert_eq!(changes.typing.get(ROOM).unwrap(), &vec![BOB.to_owned()]);
+    let changes = apply_batch(
+        &mut store,
+        &with_ephemeral(
+            "s2",
+            json!([
+                {"type": "m.receipt", "content": {"$3": {"m.read": {BOB: {"ts": 20}}}}},
+                {"type": "m.typing", "content": {"user_ids": []}},
+            ]),
+        ),
+    )
+    .unwrap();
+    assert_eq!(changes.typing.get(ROOM).unwrap(), &Vec::<String>::new());
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    let got: Vec<_> = store
+        .receipts(ROOM)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.user_id, r.receipt_type, r.thread_id, r.event_id, r.ts))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                ALICE.into(),
+                "m.read".into(),
+                Some("main".into()),
+                "$2".into(),
+                Some(12)
+            ),
+            (
+                ALICE.into(),
+                "m.read.private".into(),
+                None,
+                "$1".into(),
+                Some(11)
+            ),
+            (BOB.into(), "m.read".into(), None, "$3".into(), Some(20)),
+        ]
+    );
+}

@@ -16,6 +16,7 @@ mod file;
 mod migrations;
 pub(crate) mod position;
 mod reader;
+mod receipts;
 mod relations;
 mod room_name;
 
@@ -27,6 +28,7 @@ use crate::error::Result;
 
 pub use migrations::LATEST as SCHEMA_VERSION;
 pub use reader::{Membership, RoomSummary, StoredEvent};
+pub use receipts::Receipt;
 pub use relations::ReactionGroup;
 pub use room_name::RoomNameParts;
 

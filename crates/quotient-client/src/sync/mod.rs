@@ -1,6 +1,7 @@
 //! Sync: folding `/sync` batches into the store, and the loop that
 //! fetches them.
 
+mod ephemeral;
 mod redactions;
 mod relations;
 mod settings;

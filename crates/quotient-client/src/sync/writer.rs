@@ -9,7 +9,7 @@
 //! and an event that does come again (a server resending) is stored once
 //! (`event_id` is unique).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use quotient_api::generated::definitions::{
     ClientEventWithoutRoomId, EventBatch, StateEventBatch, TimelineBatch,
@@ -19,6 +19,7 @@ use quotient_api::Lenient;
 use rusqlite::{params, Transaction};
 use serde_json::Value;
 
+use super::ephemeral;
 use super::timeline_events::store_event;
 use crate::error::Result;
 use crate::store::{position, Membership, Store};
@@ -34,6 +35,9 @@ pub struct SyncChanges {
     pub new_timeline_events: u64,
     /// Items that did not fit their type, kept raw and counted.
     pub malformed: u64,
+    /// Who is typing, per joined room whose batch had an `m.typing` event
+    /// (an empty list: nobody any more). Not stored: it is transient.
+    pub typing: BTreeMap<String, Vec<String>>,
 }
 
 /// Applies `batch` to `store` in one transaction, `next_batch` included.
@@ -62,6 +66,9 @@ pub fn apply_batch(store: &mut Store, batch: &SyncResponse) -> Result<SyncChange
             }
             w.state(id, room.state_after.as_ref())?;
             w.room_account_data(id, room.account_data.as_ref())?;
+            if let Some(typing) = ephemeral::apply(w.tx, id, room.ephemeral.as_ref())? {
+                w.changes.typing.insert(id.to_owned(), typing);
+            }
         }
         for (id, room) in rooms.invite.iter().flatten() {
             let id = id.as_str();
