@@ -17,7 +17,13 @@ Exit codes:
   7  not signed in";
 
 /// A Matrix client for the command line: sign in, hand a login token to a
-/// new device, inspect a server, call any Client-Server endpoint.
+/// new device, sync, read and follow rooms, join, leave, invite, create
+/// rooms, inspect a server, call any Client-Server endpoint.
+///
+/// Rooms are named by room ID (!…), alias (#…:server) or, when only one
+/// room in the store has it, display name; an unknown or ambiguous name
+/// is a usage error (exit 2) that lists the candidates. The room store
+/// (SQLite, owner-only) lives beside the session in the store directory.
 #[derive(Debug, Parser)]
 #[command(name = "quotient", version, after_help = EXIT_CODES, after_long_help = EXIT_CODES)]
 pub struct Cli {
@@ -57,6 +63,125 @@ pub enum Command {
     Server(ServerArgs),
     /// Call any Client-Server endpoint, or `api list` the known ones.
     Api(ApiArgs),
+    /// Sync the room store: one batch with --once, else until Ctrl-C/SIGTERM.
+    ///
+    /// Prints one line per batch that changed something; with --json:
+    /// {"rooms":[ROOM_ID…],"new_timeline_events":N,"malformed":N}.
+    Sync(SyncArgs),
+    /// List the rooms in the store (no network).
+    ///
+    /// With --json: one array of {"room_id","name","membership"
+    /// (join|invite|leave|knock),"notification_count","highlight_count",
+    /// "direct" (bool, from m.direct),"tags":[NAME…]}.
+    Rooms,
+    /// Show a room's state from the store: name, topic, alias,
+    /// encryption, join rule, members with disambiguated names.
+    ///
+    /// With --json: {"room_id","name","membership","topic",
+    /// "canonical_alias","encryption" (algorithm or null),"join_rule",
+    /// "room_version","direct","tags":[{"name","order"}],"members":
+    /// [{"user_id","name" (disambiguated),"display_name","membership",
+    /// "avatar_url"}]}; absent values are null.
+    Room(RoomArgs),
+    /// Print a room's newest stored messages, oldest first.
+    ///
+    /// Reads the store only: events older than the stored ones are not
+    /// fetched from the server (back-pagination is not built yet), so
+    /// fewer than --limit may be printed. With --json: one JSON object per
+    /// line (see `tail`).
+    Messages(MessagesArgs),
+    /// Follow new events through the sync loop until Ctrl-C/SIGTERM.
+    ///
+    /// One line per event. With --json, one JSON object per line:
+    /// {"room_id","event_id","sender","sender_name" (disambiguated),
+    /// "type","origin_server_ts","state_key" (null unless a state event),
+    /// "msgtype","body" (null unless a message),"redacted" (bool)}.
+    Tail(TailArgs),
+    /// Join a room by ID or alias.
+    ///
+    /// With --json: {"room_id","joined":true}.
+    Join(JoinArgs),
+    /// Leave a room.
+    ///
+    /// With --json: {"room_id","left":true}.
+    Leave(LeaveArgs),
+    /// Invite a user to a room.
+    ///
+    /// With --json: {"room_id","invited":USER_ID}.
+    Invite(InviteArgs),
+    /// Create a private room, optionally a direct chat, and invite users.
+    ///
+    /// With --json: {"room_id","direct":bool,"invited":[USER_ID…]}.
+    CreateRoom(CreateRoomArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Fetch and store one batch, then exit.
+    #[arg(long)]
+    pub once: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RoomArgs {
+    /// Room ID, alias or display name.
+    #[arg(value_name = "ROOM")]
+    pub room: String,
+}
+
+#[derive(Debug, Args)]
+pub struct MessagesArgs {
+    /// Room ID, alias or display name.
+    #[arg(value_name = "ROOM")]
+    pub room: String,
+    /// How many of the newest events to print.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    /// Only this room (ID, alias or display name); default: every room.
+    #[arg(value_name = "ROOM")]
+    pub room: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct JoinArgs {
+    /// Room ID (!…) or alias (#…:server).
+    #[arg(value_name = "ROOM_OR_ALIAS")]
+    pub room: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LeaveArgs {
+    /// Room ID, alias or display name.
+    #[arg(value_name = "ROOM")]
+    pub room: String,
+}
+
+#[derive(Debug, Args)]
+pub struct InviteArgs {
+    /// Room ID, alias or display name.
+    #[arg(value_name = "ROOM")]
+    pub room: String,
+    /// The user to invite (@name:server).
+    #[arg(value_name = "USER")]
+    pub user: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateRoomArgs {
+    /// The room's name.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Invite this user (repeatable).
+    #[arg(long, value_name = "USER")]
+    pub invite: Vec<String>,
+    /// A direct chat with the invited user(s): marked is_direct and
+    /// recorded in the account's m.direct.
+    #[arg(long)]
+    pub direct: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! `quotient`: a Matrix command-line client over the quotient library.
 
 mod cli;
+mod client;
 mod commands;
 mod exit;
 mod store;
@@ -96,6 +97,15 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Logout => commands::session::logout(&store, &out).await,
         Command::Server(args) => commands::server::run(&store, &out, args).await,
         Command::Api(args) => commands::api::run(&store, &out, args).await,
+        Command::Sync(args) => commands::sync::sync(&store, &out, args).await,
+        Command::Rooms => commands::rooms::list(&store, &out).await,
+        Command::Room(args) => commands::rooms::show(&store, &out, args).await,
+        Command::Messages(args) => commands::messages::run(&store, &out, args).await,
+        Command::Tail(args) => commands::sync::tail(&store, &out, args).await,
+        Command::Join(args) => commands::membership::join(&store, &out, args).await,
+        Command::Leave(args) => commands::membership::leave(&store, &out, args).await,
+        Command::Invite(args) => commands::membership::invite(&store, &out, args).await,
+        Command::CreateRoom(args) => commands::membership::create(&store, &out, args).await,
     }
 }
 

@@ -3,8 +3,12 @@
 pub mod api;
 pub mod login;
 pub mod login_token;
+pub mod membership;
+pub mod messages;
+pub mod rooms;
 pub mod server;
 pub mod session;
+pub mod sync;
 
 use quotient::Session;
 use serde_json::json;

@@ -1,0 +1,178 @@
+//! The client layer for the room commands: the store beside the session,
+//! its errors as exit codes, rooms named by ID, alias or display name,
+//! and the signals that end a long-running command.
+
+use quotient::StatusCode;
+use quotient_client::store::Membership;
+use quotient_client::{Client, Error};
+
+use crate::exit::{Failure, NOT_SIGNED_IN, OTHER, USAGE};
+use crate::store::Store;
+
+/// The client over the stored session, its SQLite store in the session's
+/// directory (owner-only: the directory 0700, the files 0600).
+pub fn open(store: &Store) -> Result<Client, Failure> {
+    let (conn, _) = store.connection()?;
+    store.check_private()?;
+    Client::open(store.dir(), conn).map_err(|e| failure("cannot open the room store", &e))
+}
+
+/// A client-layer error as one line and an exit code. A session the
+/// server no longer accepts is "not signed in" (7).
+pub fn failure(what: &str, e: &Error) -> Failure {
+    match e {
+        Error::SessionGone(e) => gone(e),
+        Error::Request(e) => request_failure(what, e),
+        Error::NotSignedIn => Failure::not_signed_in(),
+        other => Failure::new(OTHER, format!("{what}: {other}")),
+    }
+}
+
+/// An engine error of a room command: a token the server no longer
+/// accepts is "not signed in" (7), everything else as elsewhere.
+pub fn request_failure(what: &str, e: &quotient::Error) -> Failure {
+    if e.status() == StatusCode::Unauthorised
+        && matches!(
+            e.errcode().map(|c| c.as_str()),
+            Some("M_UNKNOWN_TOKEN" | "M_MISSING_TOKEN") | None
+        )
+    {
+        return gone(e);
+    }
+    Failure::from_error(what, e)
+}
+
+fn gone(e: &quotient::Error) -> Failure {
+    let code = e.errcode().map_or("401", |c| c.as_str());
+    Failure::new(
+        NOT_SIGNED_IN,
+        format!(
+            "not signed in: the server no longer accepts this session ({code}); run `quotient login --force`"
+        ),
+    )
+}
+
+/// The store failed while reading.
+pub fn read_failure(e: &Error) -> Failure {
+    failure("cannot read the room store", e)
+}
+
+/// `join`, `invite`, … as the spec spells a membership.
+pub fn membership_str(m: Membership) -> &'static str {
+    match m {
+        Membership::Joined => "join",
+        Membership::Invited => "invite",
+        Membership::Left => "leave",
+        Membership::Knocked => "knock",
+    }
+}
+
+/// A room the user named, found in the store: by room ID, by alias (the
+/// canonical alias or an alternative one), or by display name when only
+/// one room has it. An unknown or ambiguous name is a usage error (2);
+/// an ambiguous one lists the candidates.
+pub fn resolve(client: &Client, name: &str) -> Result<String, Failure> {
+    let store = client.store().map_err(|e| read_failure(&e))?;
+    let rooms = store.rooms().map_err(|e| read_failure(&e))?;
+    if name.starts_with('!') {
+        if rooms.iter().any(|(id, _)| id == name) {
+            return Ok(name.to_owned());
+        }
+        return Err(unknown(name));
+    }
+    let mut candidates = Vec::new();
+    for (id, membership) in &rooms {
+        let matches = if name.starts_with('#') {
+            has_alias(&store, id, name).map_err(|e| read_failure(&e))?
+        } else {
+            store
+                .room_display_name(id)
+                .map_err(|e| read_failure(&e))?
+                .as_deref()
+                == Some(name)
+        };
+        if matches {
+            candidates.push((id.clone(), *membership));
+        }
+    }
+    // A room the user has left is a weaker match than one they are in.
+    if candidates.len() > 1 && !name.starts_with('#') {
+        let current: Vec<_> = candidates
+            .iter()
+            .filter(|(_, m)| *m != Membership::Left)
+            .cloned()
+            .collect();
+        if current.len() == 1 {
+            candidates = current;
+        }
+    }
+    match candidates.as_slice() {
+        [] => Err(unknown(name)),
+        [(id, _)] => Ok(id.clone()),
+        many => {
+            let list: Vec<String> = many
+                .iter()
+                .map(|(id, m)| format!("{id} ({})", membership_str(*m)))
+                .collect();
+            Err(Failure::new(
+                USAGE,
+                format!(
+                    "`{name}` names {} rooms: {}; name one by its room ID",
+                    many.len(),
+                    list.join(", ")
+                ),
+            ))
+        }
+    }
+}
+
+fn has_alias(
+    store: &quotient_client::Store,
+    room: &str,
+    alias: &str,
+) -> quotient_client::Result<bool> {
+    let Some(event) = store.state_event(room, "m.room.canonical_alias", "")? else {
+        return Ok(false);
+    };
+    let content = &event["content"];
+    Ok(content["alias"] == alias
+        || content["alt_aliases"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x == alias)))
+}
+
+fn unknown(name: &str) -> Failure {
+    Failure::new(
+        USAGE,
+        format!("no room `{name}` in the store: use a room ID, an alias or a room's name (`quotient rooms` lists them; `quotient sync` brings new ones)"),
+    )
+}
+
+/// Resolves once Ctrl-C (SIGINT) or SIGTERM arrives.
+pub async fn shutdown() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Whether the store has ever synced (an initial sync is the long one).
+pub fn has_synced(client: &Client) -> Result<bool, Failure> {
+    let store = client.store().map_err(|e| read_failure(&e))?;
+    Ok(store.since().map_err(|e| read_failure(&e))?.is_some())
+}
