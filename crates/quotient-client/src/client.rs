@@ -53,6 +53,8 @@ struct Inner {
     changes: broadcast::Sender<SyncChanges>,
     // One sync at a time: two would start from the same `since`.
     sync_gate: tokio::sync::Mutex<()>,
+    // One back-pagination at a time.
+    pagination_gate: tokio::sync::Mutex<()>,
 }
 
 /// Builds a [`Client`] with optional settings.
@@ -100,6 +102,7 @@ impl ClientBuilder {
                 settings: self.settings,
                 changes,
                 sync_gate: tokio::sync::Mutex::new(()),
+                pagination_gate: tokio::sync::Mutex::new(()),
             }),
         })
     }
@@ -140,6 +143,14 @@ impl Client {
     /// Reads the store. Hold the guard briefly: a batch waits for it.
     pub fn store(&self) -> Result<MutexGuard<'_, Store>> {
         lock(&self.inner.store)
+    }
+
+    pub(crate) fn store_handle(&self) -> Arc<Mutex<Store>> {
+        Arc::clone(&self.inner.store)
+    }
+
+    pub(crate) fn pagination_gate(&self) -> &tokio::sync::Mutex<()> {
+        &self.inner.pagination_gate
     }
 
     /// Notices of what each committed batch changed, sent only after its
@@ -209,7 +220,7 @@ impl Client {
     }
 }
 
-fn lock(store: &Mutex<Store>) -> Result<MutexGuard<'_, Store>> {
+pub(crate) fn lock(store: &Mutex<Store>) -> Result<MutexGuard<'_, Store>> {
     // A panic while holding the lock happened mid-transaction, which
     // SQLite rolled back: the store itself is consistent.
     Ok(store

@@ -2,6 +2,8 @@
 //! fetches them.
 
 mod ephemeral;
+mod gap_writer;
+mod pagination;
 mod redactions;
 mod relations;
 mod settings;
@@ -9,6 +11,7 @@ mod sync_loop;
 mod timeline_events;
 mod writer;
 
+pub use gap_writer::{GapAfterPage, PaginationOutcome};
 pub use settings::{SyncSettings, SyncSettingsBuilder};
 pub use sync_loop::SyncLoop;
 pub use writer::{apply_batch, SyncChanges};
