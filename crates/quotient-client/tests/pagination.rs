@@ -191,7 +191,6 @@ async fn a_gap_at_the_start_is_removed_at_the_creation_event() {
         "the waiting redaction applied"
     );
     assert!(one.json.get("room_id").is_none(), "stored as from /sync");
-    drop(store);
     assert_eq!(
         client.paginate_back(&room, 10).await.unwrap(),
         PaginationOutcome::NoGap
