@@ -3,89 +3,14 @@
 //! Run with `cargo test -p quotient-cli --test cli` (one process shares
 //! the servers); `scripts/test` does.
 
-// Shared with the library's Synapse tests; this suite uses part of it.
-#[path = "../../quotient/tests/synapse/homeserver.rs"]
-mod homeserver;
+mod support;
 
-use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Command;
 
-use homeserver::{fresh_user, homeserver, Config, User};
-
-fn store(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "cli-stores-{}/{name}-{}",
-        std::process::id(),
-        fastrand::u32(..)
-    ));
-    std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
-    dir
-}
-
-/// Runs `quotient --store STORE ARGS` with `stdin` piped in.
-fn quotient(store: &Path, args: &[&str], stdin: &str) -> Output {
-    quotient_with(
-        Command::new(env!("CARGO_BIN_EXE_quotient")),
-        store,
-        args,
-        stdin,
-    )
-}
-
-/// Like [`quotient`], for a command with its own environment or flags.
-fn quotient_with(mut command: Command, store: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = command
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The process may exit before reading (a usage error): a broken pipe
-    // here is not the test's business.
-    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    child.wait_with_output().unwrap()
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().expect("exited, not killed")
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    assert_eq!(
-        code(out),
-        0,
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn login(store: &Path, config: Config, user: &User) -> serde_json::Value {
-    let url = homeserver(config).url.to_string();
-    json(&quotient(
-        store,
-        &[
-            "--json",
-            "login",
-            "--homeserver",
-            &url,
-            "--user",
-            &user.localpart,
-            "--password-stdin",
-        ],
-        &format!("{}\n", user.password),
-    ))
-}
+use support::homeserver::{fresh_user, homeserver, Config};
+use support::{code, json, login, quotient, quotient_with, stderr, store};
 
 #[test]
 fn handoff_between_two_stores() {
