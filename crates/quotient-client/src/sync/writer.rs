@@ -96,8 +96,25 @@ pub fn apply_batch(store: &mut Store, batch: &SyncResponse) -> Result<SyncChange
     w.global_account_data(batch.account_data.as_ref())?;
     position::set_since(&tx, &batch.next_batch)?;
     let changes = w.changes;
+    pause_before_commit();
     tx.commit()?;
     Ok(changes)
+}
+
+/// **Test-only.** When `QUOTIENT_CLIENT_TEST_PAUSE_BEFORE_COMMIT` names a
+/// file (read once per process), each batch, once folded and before its
+/// commit, creates that file and sleeps 30 s: a test kills the process
+/// there to check a batch killed before its commit is fetched and applied
+/// once on restart. Never set it outside tests.
+fn pause_before_commit() {
+    static MARKER: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    let marker = MARKER.get_or_init(|| {
+        std::env::var_os("QUOTIENT_CLIENT_TEST_PAUSE_BEFORE_COMMIT").map(Into::into)
+    });
+    if let Some(marker) = marker {
+        let _ = std::fs::write(marker, b"paused");
+        std::thread::sleep(std::time::Duration::from_secs(30));
+    }
 }
 
 struct Writer<'t, 'c> {
