@@ -226,3 +226,55 @@ async fn the_sync_loop_delivers_new_messages_and_stops_promptly() {
         started.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gap_is_filled_by_back_pagination_in_order_up_to_the_creation() {
+    let (a, _) = account("gap").await;
+    let settings = quotient_client::sync::SyncSettings::builder()
+        .timeline_limit(3)
+        .build();
+    let client = Client::builder(a.clone())
+        .sync_settings(settings)
+        .in_memory()
+        .unwrap();
+    let room = create_room(&a, "Gap", vec![]).await;
+    client.sync_once().await.unwrap();
+    let sent: Vec<String> = (0..8).map(|i| format!("offline {i}")).collect();
+    for (i, body) in sent.iter().enumerate() {
+        send(&a, &room, &format!("g{i}"), body).await;
+    }
+    client.sync_once().await.unwrap();
+    assert!(
+        !client
+            .store()
+            .unwrap()
+            .timeline_gaps(room.as_str())
+            .unwrap()
+            .is_empty(),
+        "limited"
+    );
+    let mut done = false;
+    for _ in 0..20 {
+        match client.paginate_back(&room, 4).await.unwrap() {
+            quotient_client::sync::PaginationOutcome::NoGap => {
+                done = true;
+                break;
+            }
+            quotient_client::sync::PaginationOutcome::Page { .. } => {}
+        }
+    }
+    assert!(done, "the gap was filled");
+    assert_eq!(
+        bodies(&client, &room),
+        sent,
+        "no duplicate, no hole, server order"
+    );
+    let store = client.store().unwrap();
+    let ids: Vec<_> = store.timeline(room.as_str(), 1000).unwrap();
+    let unique: std::collections::BTreeSet<_> = ids.iter().map(|e| e.event_id.clone()).collect();
+    assert_eq!(unique.len(), ids.len());
+    assert_eq!(
+        ids[0].json["type"], "m.room.create",
+        "stops at the creation"
+    );
+}
