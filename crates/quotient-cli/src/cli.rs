@@ -83,12 +83,12 @@ pub enum Command {
     /// [{"user_id","name" (disambiguated),"display_name","membership",
     /// "avatar_url"}]}; absent values are null.
     Room(RoomArgs),
-    /// Print a room's newest stored messages, oldest first.
+    /// Print a room's newest messages, oldest first.
     ///
-    /// Reads the store only: events older than the stored ones are not
-    /// fetched from the server (back-pagination is not built yet), so
-    /// fewer than --limit may be printed. With --json: one JSON object per
-    /// line (see `tail`).
+    /// Reads the store; when it holds fewer than --limit events and the
+    /// synced timeline has a gap, older ones are fetched from the server
+    /// first (at most 10 pages) and stored. With --json: one JSON object
+    /// per line (see `tail`).
     Messages(MessagesArgs),
     /// Follow new events through the sync loop until Ctrl-C/SIGTERM.
     ///

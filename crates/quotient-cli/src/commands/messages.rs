@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use quotient_client::sync::PaginationOutcome;
 use quotient_client::{Client, Store};
 use serde_json::{json, Value};
 
@@ -14,9 +15,45 @@ use crate::terminal::Output;
 pub async fn run(store: &SessionStore, out: &Output, args: MessagesArgs) -> Result<(), Failure> {
     let client = client::open(store)?;
     let room = client::resolve(&client, &args.room)?;
+    fill(&client, out, &room, args.limit).await?;
     let lines = read(&client, &room, args.limit)?;
     for line in lines {
         print_event(out, &line);
+    }
+    Ok(())
+}
+
+/// At most this many pages are fetched for one `messages`.
+const MAX_PAGES: usize = 10;
+
+/// Back-paginates (only when the store holds fewer than `limit` events
+/// and the timeline has a gap) until `limit` are stored, the gap is
+/// closed, or `MAX_PAGES` pages were fetched.
+async fn fill(client: &Client, out: &Output, room: &str, limit: usize) -> Result<(), Failure> {
+    let Ok(room_id) = quotient_api::RoomId::parse(room) else {
+        return Ok(());
+    };
+    let _spin = out.spinner("fetching older messages");
+    for _ in 0..MAX_PAGES {
+        let stored = {
+            let store = client.store().map_err(|e| read_failure(&e))?;
+            store
+                .timeline(room, limit)
+                .map_err(|e| read_failure(&e))?
+                .len()
+        };
+        if stored >= limit {
+            break;
+        }
+        let page = u32::try_from((limit - stored).min(100)).unwrap_or(100);
+        match client
+            .paginate_back(&room_id, page)
+            .await
+            .map_err(|e| client::failure("fetching older messages failed", &e))?
+        {
+            PaginationOutcome::NoGap => break,
+            PaginationOutcome::Page { .. } => {}
+        }
     }
     Ok(())
 }
