@@ -78,7 +78,9 @@ async fn run(client: Client, mut stop: watch::Receiver<bool>) -> Result<()> {
                 failures = 0;
             }
             Err(Error::Request(e)) => {
-                let wait = settings.backoff().retry_wait(failures);
+                let wait = settings
+                    .backoff()
+                    .jittered(settings.backoff().retry_wait(failures));
                 failures = failures.saturating_add(1);
                 tracing::warn!(
                     status = ?e.status(),
