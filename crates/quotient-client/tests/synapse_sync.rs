@@ -1,6 +1,7 @@
 //! The client against a real Synapse: two users, a room, invites, joins,
-//! messages both ways, name and topic changes, and a restart that resumes
-//! from the stored `since`.
+//! messages both ways, name and topic changes, a restart that resumes
+//! from the stored `since`, a gap back-paginated, and a second user's
+//! redaction, edit, reactions and read receipt.
 //!
 //! Run in one process (the scenarios share one server):
 //! `cargo test -p quotient-client --test synapse_sync`.
@@ -15,9 +16,11 @@ use homeserver::{fresh_user, homeserver, Config, Homeserver};
 use quotient::Connection;
 use quotient_api::generated::create_room::CreateRoom;
 use quotient_api::generated::joining::JoinRoomById;
+use quotient_api::generated::receipts::{PostReceipt, PostReceiptReceiptType};
+use quotient_api::generated::redaction::RedactEvent;
 use quotient_api::generated::room_send::SendMessage;
 use quotient_api::generated::room_state::SetRoomStateWithKey;
-use quotient_api::{JsonObject, RoomId, UserId};
+use quotient_api::{EventId, JsonObject, RoomId, UserId};
 use quotient_client::store::Membership;
 use quotient_client::Client;
 use serde_json::{json, Value};
@@ -48,9 +51,35 @@ fn obj(v: Value) -> JsonObject {
     }
 }
 
-async fn send(conn: &Connection, room: &RoomId, txn: &str, body: &str) {
-    let content = obj(json!({"msgtype": "m.text", "body": body}));
-    let request = SendMessage::new(room.clone(), "m.room.message".into(), txn.into(), content);
+async fn send(conn: &Connection, room: &RoomId, txn: &str, body: &str) -> EventId {
+    let content = json!({"msgtype": "m.text", "body": body});
+    send_event(conn, room, "m.room.message", txn, content).await
+}
+
+async fn send_event(
+    conn: &Connection,
+    room: &RoomId,
+    kind: &str,
+    txn: &str,
+    content: Value,
+) -> EventId {
+    let request = SendMessage::new(room.clone(), kind.into(), txn.into(), obj(content));
+    conn.submit(request).await.unwrap().into_value().event_id
+}
+
+async fn react(
+    conn: &Connection,
+    room: &RoomId,
+    txn: &str,
+    target: &EventId,
+    key: &str,
+) -> EventId {
+    let content = json!({"m.relates_to": {"rel_type": "m.annotation", "event_id": target.as_str(), "key": key}});
+    send_event(conn, room, "m.reaction", txn, content).await
+}
+
+async fn redact(conn: &Connection, room: &RoomId, txn: &str, target: &EventId) {
+    let request = RedactEvent::new(room.clone(), target.clone(), txn.into());
     conn.submit(request).await.unwrap();
 }
 
@@ -276,5 +305,83 @@ async fn a_gap_is_filled_by_back_pagination_in_order_up_to_the_creation() {
     assert_eq!(
         ids[0].json["type"], "m.room.create",
         "stops at the creation"
+    );
+}
+
+/// `(key, count)` of the stored reactions to `target`.
+fn reaction_counts(client: &Client, target: &EventId) -> Vec<(String, u64)> {
+    let store = client.store().unwrap();
+    let groups = store.reactions(target.as_str()).unwrap();
+    groups.into_iter().map(|g| (g.key, g.count)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_other_users_redaction_edit_reactions_and_receipt_are_stored() {
+    let (a, _) = account("redactee").await;
+    let (b, bob) = account("redactor").await;
+    let alice = Client::in_memory(a.clone()).unwrap();
+    let room = create_room(&a, "Relations", vec![bob.clone()]).await;
+    b.submit(JoinRoomById::new(room.clone())).await.unwrap();
+    let target = send(&a, &room, "t1", "the original").await;
+    let doomed = send(&b, &room, "b1", "soon redacted").await;
+    react(&b, &room, "b2", &target, "👍").await;
+    let party = react(&b, &room, "b3", &target, "🎉").await;
+    let edit = json!({"msgtype": "m.text", "body": "* the edit",
+        "m.new_content": {"msgtype": "m.text", "body": "the edit"},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": target.as_str()}});
+    send_event(&a, &room, "m.room.message", "t2", edit).await;
+    alice.sync_once().await.unwrap();
+
+    // The edit and the reactions are read with their target.
+    let latest = alice.store().unwrap().latest_edit(target.as_str()).unwrap();
+    let latest = latest.expect("the edit is stored with its target");
+    assert_eq!(latest.json["content"]["m.new_content"]["body"], "the edit");
+    let want = [("👍".to_owned(), 1), ("🎉".to_owned(), 1)];
+    let mut got = reaction_counts(&alice, &target);
+    got.sort();
+    let mut want = want.to_vec();
+    want.sort();
+    assert_eq!(got, want);
+    let stored = alice.store().unwrap().timeline(room.as_str(), 100).unwrap();
+    let body = stored
+        .iter()
+        .find(|e| e.event_id.as_deref() == Some(doomed.as_str()));
+    assert_eq!(body.unwrap().json["content"]["body"], "soon redacted");
+
+    // Bob redacts his message and one reaction, and reads the target.
+    redact(&b, &room, "b4", &doomed).await;
+    redact(&b, &room, "b5", &party).await;
+    let receipt = PostReceipt::new(room.clone(), PostReceiptReceiptType::Read, target.clone());
+    b.submit(receipt).await.unwrap();
+    let mut receipt_seen = false;
+    for _ in 0..20 {
+        alice.sync_once().await.unwrap();
+        let receipts = alice.store().unwrap().receipts(room.as_str()).unwrap();
+        receipt_seen = receipts.iter().any(|r| {
+            r.user_id == bob.as_str() && r.receipt_type == "m.read" && r.event_id == target.as_str()
+        });
+        if receipt_seen {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(receipt_seen, "bob's read receipt is stored");
+
+    let stored = alice.store().unwrap().timeline(room.as_str(), 100).unwrap();
+    let redacted = stored
+        .iter()
+        .find(|e| e.event_id.as_deref() == Some(doomed.as_str()))
+        .unwrap();
+    assert_eq!(
+        redacted.json["content"],
+        json!({}),
+        "the stored event's content is stripped: {}",
+        redacted.json
+    );
+    assert_eq!(redacted.json["sender"], bob.as_str(), "what is kept stays");
+    assert_eq!(
+        reaction_counts(&alice, &target),
+        [("👍".to_owned(), 1)],
+        "a redacted reaction no longer counts"
     );
 }

@@ -15,6 +15,11 @@ pub enum Reply {
     Json(u16, serde_json::Value),
     /// Never answers (until the client closes the connection).
     Hang,
+    /// Sends the status line and headers of this JSON answer (with its
+    /// full `content-length`), then half of the body, then closes.
+    CutBody(u16, serde_json::Value),
+    /// Closes the connection before sending any byte.
+    Close,
 }
 
 type Handler = dyn Fn(&str, &str) -> Reply + Send + Sync;
@@ -138,6 +143,18 @@ async fn serve(mut stream: TcpStream, handler: Arc<Handler>, seen: Arc<Mutex<Vec
                     return;
                 }
             }
+            Reply::CutBody(status, body) => {
+                let body = body.to_string();
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(&body.as_bytes()[..body.len() / 2]).await;
+                let _ = stream.flush().await;
+                return;
+            }
+            Reply::Close => return,
             Reply::Hang => {
                 // Until the client hangs up.
                 let mut chunk = [0u8; 64];
