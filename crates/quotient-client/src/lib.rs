@@ -16,6 +16,7 @@ pub mod names;
 pub mod rooms;
 pub mod store;
 pub mod sync;
+pub mod watch;
 
 pub use client::{Client, ClientBuilder};
 pub use error::{Error, Result};

@@ -12,8 +12,11 @@ use crate::error::{Error, Result};
 
 /// The migration steps, oldest first. Append only: a released step never
 /// changes, because stores out there were made by it.
-pub(crate) const MIGRATIONS: &[&str] =
-    &[include_str!("schema_v1.sql"), include_str!("schema_v2.sql")];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    include_str!("schema_v1.sql"),
+    include_str!("schema_v2.sql"),
+    include_str!("schema_v3.sql"),
+];
 
 /// The schema version this build writes.
 pub const LATEST: u32 = MIGRATIONS.len() as u32;
@@ -136,6 +139,43 @@ mod tests {
                  VALUES ('!r:x', '@a:x', 'm.read', '$m', 5);
              INSERT INTO pending_redactions (target_id, room_id, redaction_id, redaction)
                  VALUES ('$z', '!r:x', '$red', '{}');",
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_v2_store_with_data_keeps_it_through_v3() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, ":memory:", 2).unwrap();
+        conn.execute_batch(
+            r#"UPDATE sync_position SET since = 's2', user_id = '@a:x' WHERE id = 1;
+               INSERT INTO rooms (room_id, membership) VALUES ('!r:x', 'join');
+               INSERT INTO timeline (room_id, position, event_id, event)
+                   VALUES ('!r:x', 0, '$m', '{"type":"m.room.message"}'),
+                          ('!r:x', 1, '$r', '{"type":"m.reaction"}');
+               INSERT INTO relations (event_id, room_id, rel_type, target_id, sender, annotation_key)
+                   VALUES ('$r', '!r:x', 'm.annotation', '$m', '@b:x', 'x');
+               INSERT INTO receipts (room_id, user_id, receipt_type, event_id, ts)
+                   VALUES ('!r:x', '@b:x', 'm.read', '$m', 5);
+               INSERT INTO pending_redactions (target_id, room_id, redaction_id, redaction)
+                   VALUES ('$z', '!r:x', '$red', '{}');"#,
+        )
+        .unwrap();
+        migrate(&mut conn, ":memory:").unwrap();
+        assert_eq!(version(&conn).unwrap(), LATEST);
+        let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(count("SELECT COUNT(*) FROM timeline"), 2);
+        assert_eq!(
+            count("SELECT COUNT(*) FROM relations WHERE target_id = '$m'"),
+            1
+        );
+        assert_eq!(count("SELECT ts FROM receipts WHERE user_id = '@b:x'"), 5);
+        assert_eq!(count("SELECT COUNT(*) FROM pending_redactions"), 1);
+        // Events stored before v3 are not news: no live event, no delivery.
+        assert_eq!(count("SELECT COUNT(*) FROM live_events"), 0);
+        conn.execute_batch(
+            "INSERT INTO live_events (room_id, timeline_rowid) VALUES ('!r:x', 1);
+             INSERT INTO watch_cursors (watcher, room_id, seq) VALUES ('w', '!r:x', 1);",
         )
         .unwrap();
     }

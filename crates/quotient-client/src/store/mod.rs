@@ -19,6 +19,7 @@ mod reader;
 mod receipts;
 mod relations;
 mod room_name;
+mod watch_cursors;
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +32,7 @@ pub use reader::{Membership, RoomSummary, StoredEvent};
 pub use receipts::Receipt;
 pub use relations::ReactionGroup;
 pub use room_name::RoomNameParts;
+pub use watch_cursors::LiveEvent;
 
 /// The name of the database file inside a store directory.
 pub const STORE_FILE: &str = "client.sqlite3";

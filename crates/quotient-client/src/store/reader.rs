@@ -28,7 +28,7 @@ impl Membership {
         }
     }
 
-    fn from_db(s: &str) -> Option<Self> {
+    pub(crate) fn from_db(s: &str) -> Option<Self> {
         Some(match s {
             "join" => Membership::Joined,
             "invite" => Membership::Invited,

@@ -16,7 +16,7 @@ use quotient_api::generated::definitions::{
 };
 use quotient_api::generated::sync::{RoomSummary, SyncResponse, UnreadNotificationCounts};
 use quotient_api::Lenient;
-use rusqlite::{params, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction};
 use serde_json::Value;
 
 use super::ephemeral;
@@ -35,6 +35,9 @@ pub struct SyncChanges {
     pub new_timeline_events: u64,
     /// Items that did not fit their type, kept raw and counted.
     pub malformed: u64,
+    /// The rooms whose membership (ours) the batch changed or first
+    /// told: (before, after); before is `None` for a room new to the store.
+    pub memberships: BTreeMap<String, (Option<Membership>, Membership)>,
     /// Who is typing, per joined room whose batch had an `m.typing` event
     /// (an empty list: nobody any more). Not stored: it is transient.
     pub typing: BTreeMap<String, Vec<String>>,
@@ -128,6 +131,20 @@ fn count(n: Option<i64>) -> Option<i64> {
 
 impl Writer<'_, '_> {
     fn membership(&mut self, room: &str, membership: Membership) -> Result<()> {
+        let before: Option<String> = self
+            .tx
+            .query_row(
+                "SELECT membership FROM rooms WHERE room_id = ?1",
+                params![room],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let before = before.and_then(|b| Membership::from_db(&b));
+        if before != Some(membership) {
+            self.changes
+                .memberships
+                .insert(room.to_owned(), (before, membership));
+        }
         self.tx.execute(
             "INSERT INTO rooms (room_id, membership) VALUES (?1, ?2)
              ON CONFLICT (room_id) DO UPDATE SET membership = excluded.membership",
@@ -315,6 +332,12 @@ impl Writer<'_, '_> {
         let new = store_event(self.tx, room, position, event_id, malformed, event)?;
         if new {
             self.changes.new_timeline_events += 1;
+            // News for the watchers, in the order stored.
+            self.tx.execute(
+                "INSERT INTO live_events (room_id, timeline_rowid)
+                 SELECT room_id, rowid FROM timeline WHERE room_id = ?1 AND position = ?2",
+                params![room, position],
+            )?;
         }
         Ok(new)
     }

@@ -1,0 +1,24 @@
+//! Watching: rooms, timeline events and members, read from the store
+//! after each commit, never from the network directly.
+//!
+//! - [`TimelineWatcher`] ([`Client::watch_timeline`],
+//!   [`Client::on_timeline_event`]): every timeline event first stored by
+//!   a `/sync` batch, in the order stored, **handled once across
+//!   restarts**: each watcher (by name) keeps a cursor per room in the
+//!   store, committed when the event is handled (the next
+//!   [`next`](TimelineWatcher::next), or [`ack`](TimelineWatcher::ack), or
+//!   the handler's future returning). Delivered, then committed: a crash
+//!   (or a drop) after an event was handed over and before its commit
+//!   hands that one event over again on restart — at-least-once for the
+//!   event in flight, never an event skipped, never an event committed
+//!   redelivered. Events back-paginated are history, not handed over.
+//! - [`RoomWatcher`] ([`Client::watch_rooms`]): rooms new and changed,
+//!   our membership changes and invites, live (from now on).
+//! - [`MemberChange::from_event`]: the member changes among the timeline
+//!   watcher's events (so each once, as they are).
+
+mod rooms;
+mod timeline;
+
+pub use rooms::{MemberChange, RoomUpdate, RoomWatcher};
+pub use timeline::TimelineWatcher;
