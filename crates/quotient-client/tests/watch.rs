@@ -123,7 +123,7 @@ async fn rooms_new_changed_and_invited_are_watched() {
     let client = Client::in_memory(stub.connection()).unwrap();
     let mut rooms = client.watch_rooms();
     client.sync_once().await.unwrap();
-    let mut first = vec![rooms.next().await.unwrap(), rooms.next().await.unwrap()];
+    let mut first = [rooms.next().await.unwrap(), rooms.next().await.unwrap()];
     first.sort_by(|a, b| a.room_id.cmp(&b.room_id));
     assert_eq!(first[0].room_id, "!i:stub");
     assert!(first[0].is_new() && first[0].is_invite());
