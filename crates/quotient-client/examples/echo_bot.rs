@@ -1,19 +1,25 @@
-//! The echo bot of docs/client.md (kept compact: `rustfmt::skip`).
+//! The echo bot of docs/client.md.
 //! `HOMESERVER=https://… BOT_USER=@bot:… BOT_PASSWORD=… cargo run -p quotient-client --example echo_bot`
 use quotient::api::generated::room_send::SendMessage;
 use quotient::store::{load_session, save_session};
 use quotient_client::{store::Membership, Client};
 use std::{env, path::Path};
 
-#[rustfmt::skip]
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = Path::new("echo-bot-store");
     let conn = quotient::Connection::builder(env::var("HOMESERVER")?.parse()?).build()?;
     match load_session(&dir.join("session.json")) {
         Ok(session) => conn.adopt_session(session), // restore
-        Err(_) => { // or sign in
-            let session = conn.login_with_password(&env::var("BOT_USER")?, env::var("BOT_PASSWORD")?.into(), Some("echo bot")).await?;
+        Err(_) => {
+            // or sign in
+            let session = conn
+                .login_with_password(
+                    &env::var("BOT_USER")?,
+                    env::var("BOT_PASSWORD")?.into(),
+                    Some("echo bot"),
+                )
+                .await?;
             save_session(&dir.join("session.json"), &session)?;
         }
     }
@@ -24,12 +30,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     loop {
         let e = events.next().await?; // calling next again commits the previous one as handled
         let (json, room) = (&e.event.json, e.room_id.as_str());
-        let joined = client.store()?.rooms()?.contains(&(room.to_owned(), Membership::Joined));
-        if json["type"] != "m.room.message" || json["content"]["msgtype"] != "m.text" || json["sender"] == me.as_str() || !joined {
+        let joined = client
+            .store()?
+            .rooms()?
+            .contains(&(room.to_owned(), Membership::Joined));
+        if json["type"] != "m.room.message"
+            || json["content"]["msgtype"] != "m.text"
+            || json["sender"] == me.as_str()
+            || !joined
+        {
             continue;
         }
         let content = serde_json::json!({"msgtype": "m.notice", "body": json["content"]["body"]});
         let txn = format!("echo-{}", e.seq); // a fresh transaction ID per echoed event
-        conn.submit(SendMessage::new(room.parse()?, "m.room.message".into(), txn, serde_json::from_value(content)?)).await?;
+        conn.submit(SendMessage::new(
+            room.parse()?,
+            "m.room.message".into(),
+            txn,
+            serde_json::from_value(content)?,
+        ))
+        .await?;
     }
 }
