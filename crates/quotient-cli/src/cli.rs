@@ -92,7 +92,11 @@ pub enum Command {
     Messages(MessagesArgs),
     /// Follow new events through the sync loop until Ctrl-C/SIGTERM.
     ///
-    /// One line per event. With --json, one JSON object per line:
+    /// Each event once, in order, across restarts: the store keeps where
+    /// `tail` (per ROOM filter) stopped, and the next `tail` prints what
+    /// came since. The first `tail` of a filter starts at what is stored.
+    /// One line per event; member events in words ("joined", "left",
+    /// "invited NAME", "OLD changed their name to NEW"). With --json, one JSON object per line:
     /// {"room_id","event_id","sender","sender_name" (disambiguated),
     /// "type","origin_server_ts","state_key" (null unless a state event),
     /// "msgtype","body" (null unless a message),"redacted" (bool)}.

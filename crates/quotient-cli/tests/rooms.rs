@@ -8,12 +8,8 @@
 
 mod support;
 
-use std::io::BufRead as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
 use quotient::Connection;
 use quotient_api::generated::room_send::SendMessage;
@@ -21,7 +17,7 @@ use quotient_api::generated::room_state::SetRoomStateWithKey;
 use quotient_api::{JsonObject, RoomId};
 use serde_json::{json, Value};
 use support::homeserver::{fresh_user, homeserver, Config, User};
-use support::{code, json, login, quotient, stderr, store};
+use support::{code, json, login, quotient, stderr, store, Running};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -198,68 +194,21 @@ fn two_users_a_room_messages_tail_names_leave_and_a_revoked_token() {
 
     // tail --json follows what Bob sends next, one JSON line each, and
     // SIGTERM ends it cleanly.
-    let mut tail = Command::new(env!("CARGO_BIN_EXE_quotient"))
-        .arg("--store")
-        .arg(&a)
-        .args(["--json", "tail", &room])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = tail.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let mut tail = Running::start(&a, &["--json", "tail", &room]);
     send(&rt, &bob_lib, &room, "t3", "live from bob");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut seen = Vec::new();
-    let live = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) => {
-                let v: Value = serde_json::from_str(&line)
-                    .unwrap_or_else(|e| panic!("tail printed non-JSON ({e}): {line}"));
-                if v["body"] == "live from bob" {
-                    break v;
-                }
-                seen.push(v);
-            }
-            Err(_) => {
-                let _ = tail.kill();
-                panic!("no tail line for the live message in 20 s; saw {seen:?}");
-            }
-        }
-    };
+    let seen: Vec<Value> = tail
+        .lines_until(|l| l.contains("live from bob"))
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("non-JSON ({e}): {l}")))
+        .collect();
+    let live = seen.last().unwrap();
     assert_eq!(live["sender"], bob.user_id);
     assert_eq!(live["room_id"], room);
     assert!(
         seen.iter().all(|v| v["body"] != "hello from bob"),
         "tail prints new events only: {seen:?}"
     );
-    let term = Command::new("kill")
-        .args(["-TERM", &tail.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = tail.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = tail.kill();
-            panic!("tail did not end within 10 s of SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert_eq!(status.code(), Some(0), "tail ends cleanly on SIGTERM");
+    assert_eq!(tail.terminate().0, Some(0), "tail ends cleanly on SIGTERM");
 
     // A second room with the same name: the name is ambiguous (exit 2,
     // both candidates listed) until Alice leaves one.
@@ -297,4 +246,59 @@ fn two_users_a_room_messages_tail_names_leave_and_a_revoked_token() {
         "{}",
         stderr(&revoked)
     );
+}
+
+/// `tail` restarted: what came while it was stopped is printed once, what
+/// it printed before is not printed again; member events say what changed.
+#[test]
+fn tail_across_a_restart_prints_each_event_once() {
+    let rt = runtime();
+    let hs = homeserver(Config::Default);
+    let carol = fresh_user(hs, "tcarol");
+    let a = store("tail-a");
+    login(&a, Config::Default, &carol);
+    let lib = library_login(&rt, &carol);
+    let created = json(&quotient(
+        &a,
+        &["--json", "create-room", "--name", "Tail"],
+        "",
+    ));
+    let room = created["room_id"].as_str().unwrap().to_owned();
+    sync_once(&a);
+
+    let mut tail = Running::start(&a, &["tail"]);
+    send(&rt, &lib, &room, "u1", "one");
+    let mut first = tail.lines_until(|l| l.ends_with(": one"));
+    let (status, rest) = tail.terminate();
+    assert_eq!(status, Some(0));
+    first.extend(rest);
+
+    // While tail is stopped: a message and a display name change.
+    send(&rt, &lib, &room, "u2", "two");
+    let renamed = obj(json!({"membership": "join", "displayname": "Caz"}));
+    let request = SetRoomStateWithKey::new(
+        RoomId::parse(room.as_str()).unwrap(),
+        "m.room.member".into(),
+        carol.user_id.clone(),
+        renamed,
+    );
+    rt.block_on(async { lib.submit(request).await }).unwrap();
+
+    let mut tail = Running::start(&a, &["tail"]);
+    send(&rt, &lib, &room, "u3", "three");
+    let mut second = tail.lines_until(|l| l.ends_with(": three"));
+    let (status, rest) = tail.terminate();
+    assert_eq!(status, Some(0));
+    second.extend(rest);
+
+    // The first run: "one" once, none of the history before it.
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(first[0].ends_with(": one"), "{first:?}");
+    // The restarted one: what came while stopped, once, in order, then
+    // the live one; nothing printed before is printed again.
+    assert_eq!(second.len(), 3, "{second:?}");
+    assert!(second[0].ends_with(": two"), "{second:?}");
+    let renamed = format!(" {} changed their name to Caz", carol.localpart);
+    assert!(second[1].ends_with(&renamed), "{second:?}");
+    assert!(second[2].ends_with("Caz: three"), "{second:?}");
 }

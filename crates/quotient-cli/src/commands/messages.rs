@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use quotient_client::events::{EventContent as _, MemberContent, Membership};
 use quotient_client::sync::PaginationOutcome;
 use quotient_client::{Client, Store};
 use serde_json::{json, Value};
@@ -16,8 +17,7 @@ pub async fn run(store: &SessionStore, out: &Output, args: MessagesArgs) -> Resu
     let client = client::open(store)?;
     let room = client::resolve(&client, &args.room)?;
     fill(&client, out, &room, args.limit).await?;
-    let lines = read(&client, &room, args.limit)?;
-    for line in lines {
+    for line in read(&client, &room, args.limit)? {
         print_event(out, &line);
     }
     Ok(())
@@ -59,7 +59,7 @@ async fn fill(client: &Client, out: &Output, room: &str, limit: usize) -> Result
 }
 
 /// The newest `limit` stored events of `room`, oldest first, as lines.
-fn read(client: &Client, room: &str, limit: usize) -> Result<Vec<Value>, Failure> {
+fn read(client: &Client, room: &str, limit: usize) -> Result<Vec<Line>, Failure> {
     let store = client.store().map_err(|e| read_failure(&e))?;
     let events = store.timeline(room, limit).map_err(|e| read_failure(&e))?;
     let names = Names::new(&store, room)?;
@@ -85,6 +85,12 @@ impl Names {
     }
 }
 
+/// One event as shown: its JSON line and its text line.
+pub struct Line {
+    json: Value,
+    text: String,
+}
+
 fn text(v: &Value) -> Option<&str> {
     v.as_str()
 }
@@ -93,9 +99,9 @@ fn text(v: &Value) -> Option<&str> {
 /// `tail`): `room_id`, `event_id`, `sender`, `sender_name`, `type`,
 /// `origin_server_ts`, `state_key` (state events), `msgtype` and `body`
 /// (messages; null otherwise), `redacted` (bool).
-pub fn line(room: &str, event: &Value, names: &Names) -> Value {
+pub fn line(room: &str, event: &Value, names: &Names) -> Line {
     let sender = text(&event["sender"]).unwrap_or("");
-    json!({
+    let json = json!({
         "room_id": room,
         "event_id": event["event_id"],
         "sender": sender,
@@ -106,16 +112,18 @@ pub fn line(room: &str, event: &Value, names: &Names) -> Value {
         "msgtype": event["content"].get("msgtype"),
         "body": event["content"].get("body").filter(|b| b.is_string()),
         "redacted": !event["unsigned"]["redacted_because"].is_null(),
-    })
+    });
+    let text = describe(&json, event, names);
+    Line { json, text }
 }
 
 /// Prints a line: the JSON object with `--json`, else
 /// `HH:MM sender: body` (or a description of a state change).
-pub fn print_event(out: &Output, line: &Value) {
-    out.print(line.clone(), || describe(line));
+pub fn print_event(out: &Output, line: &Line) {
+    out.print(line.json.clone(), || line.text.clone());
 }
 
-fn describe(line: &Value) -> String {
+fn describe(line: &Value, event: &Value, names: &Names) -> String {
     let who = clean(text(&line["sender_name"]).unwrap_or("?"));
     let time = line["origin_server_ts"]
         .as_u64()
@@ -138,16 +146,60 @@ fn describe(line: &Value) -> String {
         }
         body
     } else if kind == "m.room.member" {
-        format!(
-            "(membership change of {})",
-            text(&line["state_key"]).unwrap_or("?")
-        )
+        let change = member_change(event, names);
+        if change.contains(" changed their name to ") {
+            return format!("{time} {change}");
+        }
+        return format!("{time} {who} {change}");
     } else if line["state_key"].is_string() {
         format!("(set {kind})")
     } else {
         format!("({kind})")
     };
     format!("{time} {who}: {what}")
+}
+
+/// What an `m.room.member` event did, after its sender's name: "joined",
+/// "left", "invited NAME", …; a name change is "OLD changed their name
+/// to NEW", the old name first.
+fn member_change(event: &Value, names: &Names) -> String {
+    let Ok(now) = MemberContent::from_content(&event["content"]) else {
+        return "(an unreadable membership change)".to_owned();
+    };
+    let before = MemberContent::from_content(&event["unsigned"]["prev_content"]).ok();
+    let target = text(&event["state_key"]).unwrap_or("?");
+    let own = text(&event["sender"]) == Some(target);
+    let was = before.as_ref().map(|b| &b.membership);
+    let name = |user: &str| clean(names.of(user));
+    match (&now.membership, was) {
+        (Membership::Join, Some(Membership::Join)) => {
+            let old = before.as_ref().and_then(|b| b.displayname.as_deref());
+            match now.displayname.as_deref() {
+                // Named as they were, not as they are now.
+                Some(new) if Some(new) != old => format!(
+                    "{} changed their name to {}",
+                    clean(old.unwrap_or(target)),
+                    clean(new)
+                ),
+                None if old.is_some() => "removed their display name".to_owned(),
+                _ => "changed their avatar".to_owned(),
+            }
+        }
+        (Membership::Join, _) => "joined".to_owned(),
+        (Membership::Invite, _) => format!("invited {}", name(target)),
+        (Membership::Leave, Some(Membership::Ban)) => format!("unbanned {}", name(target)),
+        (Membership::Leave, Some(Membership::Invite)) if own => "declined the invite".to_owned(),
+        (Membership::Leave, Some(Membership::Invite)) => {
+            format!("withdrew the invite of {}", name(target))
+        }
+        (Membership::Leave, _) if own => "left".to_owned(),
+        (Membership::Leave, _) => format!("removed {}", name(target)),
+        (Membership::Ban, _) => format!("banned {}", name(target)),
+        (Membership::Knock, _) => "asked to join".to_owned(),
+        (Membership::Other(other), _) => {
+            format!("set the membership of {} to {}", name(target), clean(other))
+        }
+    }
 }
 
 /// Text from the server as one printable line: newlines would forge other
@@ -160,4 +212,85 @@ pub fn clean(s: &str) -> String {
             c => c,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shown(content: Value, prev: Option<Value>, sender: &str, target: &str) -> String {
+        let mut event = json!({"type": "m.room.member", "sender": sender, "state_key": target,
+            "event_id": "$e", "origin_server_ts": 0, "content": content});
+        if let Some(prev) = prev {
+            event["unsigned"] = json!({"prev_content": prev});
+        }
+        let names = Names(HashMap::from([("@b:x".to_owned(), "Bob".to_owned())]));
+        line("!r:x", &event, &names).text
+    }
+
+    #[test]
+    fn member_events_say_what_changed() {
+        let m = |membership: &str| json!({"membership": membership});
+        let join = |name: &str| json!({"membership": "join", "displayname": name});
+        let at = "1970-01-01 00:00";
+        for (content, prev, sender, target, want) in [
+            (m("join"), None, "@a:x", "@a:x", "@a:x joined"),
+            (m("join"), Some(m("invite")), "@b:x", "@b:x", "Bob joined"),
+            (m("leave"), Some(m("join")), "@b:x", "@b:x", "Bob left"),
+            (m("invite"), None, "@a:x", "@b:x", "@a:x invited Bob"),
+            (
+                m("leave"),
+                Some(m("join")),
+                "@a:x",
+                "@b:x",
+                "@a:x removed Bob",
+            ),
+            (m("ban"), Some(m("join")), "@a:x", "@b:x", "@a:x banned Bob"),
+            (
+                m("leave"),
+                Some(m("ban")),
+                "@a:x",
+                "@b:x",
+                "@a:x unbanned Bob",
+            ),
+            (
+                m("leave"),
+                Some(m("invite")),
+                "@b:x",
+                "@b:x",
+                "Bob declined the invite",
+            ),
+            (m("knock"), None, "@c:x", "@c:x", "@c:x asked to join"),
+            (
+                join("Robert\n"),
+                Some(join("Bob")),
+                "@b:x",
+                "@b:x",
+                "Bob changed their name to Robert⏎",
+            ),
+            (
+                join("Rob"),
+                Some(m("join")),
+                "@b:x",
+                "@b:x",
+                "@b:x changed their name to Rob",
+            ),
+            (
+                join("Bob"),
+                Some(join("Bob")),
+                "@b:x",
+                "@b:x",
+                "Bob changed their avatar",
+            ),
+            (
+                json!({}),
+                None,
+                "@b:x",
+                "@b:x",
+                "Bob (an unreadable membership change)",
+            ),
+        ] {
+            assert_eq!(shown(content, prev, sender, target), format!("{at} {want}"));
+        }
+    }
 }

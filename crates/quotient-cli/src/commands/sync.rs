@@ -1,9 +1,9 @@
 //! `quotient sync [--once]` and `quotient tail [ROOM]`: the sync loop
 //! until Ctrl-C or SIGTERM, one batch, or new events as they come.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
+use quotient_client::store::LiveEvent;
 use quotient_client::sync::SyncChanges;
 use quotient_client::Client;
 use serde_json::json;
@@ -11,7 +11,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::cli::{SyncArgs, TailArgs};
 use crate::client::{self, read_failure};
-use crate::commands::messages::{line, print_event, Names};
+use crate::commands::messages::{line, print_event, Line, Names};
 use crate::exit::Failure;
 use crate::store::Store as SessionStore;
 use crate::terminal::Output;
@@ -110,44 +110,21 @@ where
     outcome.and(stopped)
 }
 
-/// The highest stored timeline position of each room (new events come after).
-fn last_positions(client: &Client) -> Result<HashMap<String, i64>, Failure> {
-    let store = client.store().map_err(|e| read_failure(&e))?;
-    let mut last = HashMap::new();
-    for (room, _) in store.rooms().map_err(|e| read_failure(&e))? {
-        let newest = store.timeline(&room, 1).map_err(|e| read_failure(&e))?;
-        last.insert(room, newest.last().map_or(i64::MIN, |e| e.position));
+/// The timeline watcher of `tail` (one per store, per room filter): its
+/// cursor is in the store, so a restarted `tail` goes on after the last
+/// event it printed.
+fn watcher_name(only: Option<&str>) -> String {
+    match only {
+        Some(room) => format!("cli-tail {room}"),
+        None => "cli-tail".to_owned(),
     }
-    Ok(last)
 }
 
-/// Prints the events stored in `room` after `last`, moving `last` on.
-fn print_new(
-    client: &Client,
-    out: &Output,
-    room: &str,
-    last: &mut HashMap<String, i64>,
-    at_most: usize,
-) -> Result<(), Failure> {
+/// A live event as `tail` shows it, with its room's member names.
+fn shown(client: &Client, event: &LiveEvent) -> Result<Line, Failure> {
     let store = client.store().map_err(|e| read_failure(&e))?;
-    let after = last.get(room).copied().unwrap_or(i64::MIN);
-    let events = store
-        .timeline(room, at_most)
-        .map_err(|e| read_failure(&e))?;
-    let fresh: Vec<_> = events.iter().filter(|e| e.position > after).collect();
-    if fresh.is_empty() {
-        return Ok(());
-    }
-    let names = Names::new(&store, room)?;
-    let lines: Vec<_> = fresh.iter().map(|e| line(room, &e.json, &names)).collect();
-    if let Some(newest) = fresh.last() {
-        last.insert(room.to_owned(), newest.position);
-    }
-    drop(store);
-    for l in &lines {
-        print_event(out, l);
-    }
-    Ok(())
+    let names = Names::new(&store, &event.room_id)?;
+    Ok(line(&event.room_id, &event.event.json, &names))
 }
 
 pub async fn tail(store: &SessionStore, out: &Output, args: TailArgs) -> Result<(), Failure> {
@@ -160,25 +137,46 @@ pub async fn tail(store: &SessionStore, out: &Output, args: TailArgs) -> Result<
         Some(name) => Some(client::resolve(&client, name)?),
         None => None,
     };
-    let mut last = last_positions(&client)?;
-    follow(&client, |change| {
-        let (rooms, at_most) = match change {
-            Ok(batch) => {
-                let n = usize::try_from(batch.new_timeline_events).unwrap_or(usize::MAX);
-                (
-                    batch.rooms.into_iter().collect::<Vec<_>>(),
-                    n.saturating_add(1),
-                )
-            }
-            // Fell behind: look at every room, further back.
-            Err(_) => (last.keys().cloned().collect(), 1000),
-        };
-        for room in rooms {
-            if only.as_ref().is_none_or(|o| *o == room) {
-                print_new(&client, out, &room, &mut last, at_most)?;
+    let mut watcher = client
+        .watch_timeline(&watcher_name(only.as_deref()))
+        .map_err(|e| read_failure(&e))?;
+    let sync = client.start_sync_loop();
+    let shutdown = client::shutdown();
+    tokio::pin!(shutdown);
+    let mut check = tokio::time::interval(CHECK_EVERY);
+    let mut outcome = Ok(());
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = check.tick() => if sync.is_finished() { break },
+            // Cancel-safe: an event is committed only by the next call.
+            event = watcher.next() => {
+                let event = match event {
+                    Ok(event) => event,
+                    Err(e) => {
+                        outcome = Err(read_failure(&e));
+                        break;
+                    }
+                };
+                if only.as_ref().is_none_or(|o| *o == event.room_id) {
+                    match shown(&client, &event) {
+                        Ok(line) => print_event(out, &line),
+                        Err(e) => {
+                            outcome = Err(e);
+                            break;
+                        }
+                    }
+                }
             }
         }
-        Ok(())
-    })
-    .await
+    }
+    // The last event printed is handled: commit it before exiting.
+    let acked = watcher.ack().map_err(|e| read_failure(&e));
+    let stopped = if sync.is_finished() {
+        sync.join().await
+    } else {
+        sync.stop().await
+    }
+    .map_err(|e| client::failure("sync failed", &e));
+    outcome.and(acked).and(stopped)
 }

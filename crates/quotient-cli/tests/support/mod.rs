@@ -84,3 +84,83 @@ pub fn login(store: &Path, config: Config, user: &User) -> serde_json::Value {
         &format!("{}\n", user.password),
     ))
 }
+
+/// A running `quotient --store STORE ARGS…` (`tail`), its stdout lines
+/// read on a thread.
+pub struct Running {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Running {
+    pub fn start(store: &Path, args: &[&str]) -> Running {
+        use std::io::BufRead as _;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_quotient"))
+            .arg("--store")
+            .arg(store)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running { child, lines }
+    }
+
+    /// The lines printed until one satisfies `last` (included), within
+    /// 20 s; kills the process and fails the test otherwise.
+    pub fn lines_until(&mut self, last: impl Fn(&str) -> bool) -> Vec<String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let done = last(&line);
+                    seen.push(line);
+                    if done {
+                        return seen;
+                    }
+                }
+                Err(_) => {
+                    let _ = self.child.kill();
+                    panic!("the awaited line did not come in 20 s; saw {seen:?}");
+                }
+            }
+        }
+    }
+
+    /// SIGTERM, then the exit code (within 10 s), and any line printed
+    /// after the last one read.
+    pub fn terminate(mut self) -> (Option<i32>, Vec<String>) {
+        let term = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(term.success());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("not ended within 10 s of SIGTERM");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        // The reader thread ends at EOF: everything printed is in the channel.
+        let rest = self.lines.iter().collect();
+        (status.code(), rest)
+    }
+}
