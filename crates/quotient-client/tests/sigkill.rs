@@ -1,6 +1,8 @@
 //! A process killed with SIGKILL between receiving a batch and committing
 //! it: on restart the store is at the previous batch, the same batch is
-//! fetched again from the stored `since` and applied exactly once.
+//! fetched again from the stored `since` and applied exactly once, and a
+//! timeline watcher hands each of its events over once: none twice, none
+//! skipped.
 //!
 //! The child is this test binary run again with `QUOTIENT_CLIENT_SIGKILL_CHILD`
 //! set, selecting [`sigkill_child`]; the writer's test-only pause point
@@ -12,12 +14,23 @@ mod support;
 use std::time::Duration;
 
 use quotient::{Connection, JobOptions, Session};
+use quotient_client::watch::TimelineWatcher;
 use quotient_client::Client;
 use serde_json::json;
 use support::stub::{Reply, Stub};
 use support::TempDir;
 
 const ROOM: &str = "!r:stub";
+const WATCHER: &str = "sigkill";
+
+async fn next_id(watcher: &mut TimelineWatcher) -> String {
+    let event = tokio::time::timeout(Duration::from_secs(5), watcher.next())
+        .await
+        .expect("an event within 5 s")
+        .unwrap();
+    assert_eq!(event.room_id, ROOM);
+    event.event.event_id.unwrap()
+}
 
 fn message(id: &str) -> serde_json::Value {
     json!({"type": "m.room.message", "event_id": id, "sender": "@me:stub",
@@ -87,11 +100,15 @@ async fn sigkill_child() {
 async fn a_batch_killed_before_its_commit_is_applied_once_on_restart() {
     let stub = Stub::start(server).await;
     let dir = TempDir::new("sigkill");
-    Client::open(dir.path(), stub.connection())
-        .unwrap()
-        .sync_once()
-        .await
-        .unwrap();
+    {
+        // A watcher from the start, handling the first batch's events.
+        let client = Client::open(dir.path(), stub.connection()).unwrap();
+        let mut watcher = client.watch_timeline(WATCHER).unwrap();
+        client.sync_once().await.unwrap();
+        assert_eq!(next_id(&mut watcher).await, "$1");
+        assert_eq!(next_id(&mut watcher).await, "$2");
+        watcher.ack().unwrap();
+    }
     let marker = dir.path().join("paused");
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
@@ -134,8 +151,20 @@ async fn a_batch_killed_before_its_commit_is_applied_once_on_restart() {
         Some("s1"),
         "not committed"
     );
+    let mut watcher = client.watch_timeline(WATCHER).unwrap();
     let changes = client.sync_once().await.unwrap();
     assert_eq!(changes.new_timeline_events, 2);
+    // The watcher: the replayed batch's events once each, none skipped,
+    // nothing handled before the kill again.
+    assert_eq!(next_id(&mut watcher).await, "$3");
+    assert_eq!(next_id(&mut watcher).await, "$4");
+    watcher.ack().unwrap();
+    let more = tokio::time::timeout(Duration::from_millis(300), watcher.next()).await;
+    assert!(more.is_err(), "nothing more to hand over: {more:?}");
+    drop(watcher);
+    let mut again = client.watch_timeline(WATCHER).unwrap();
+    let more = tokio::time::timeout(Duration::from_millis(300), again.next()).await;
+    assert!(more.is_err(), "nor after reopening the watcher: {more:?}");
     let store = client.store().unwrap();
     assert_eq!(store.since().unwrap().as_deref(), Some("s2"));
     let ids: Vec<_> = store
