@@ -85,9 +85,10 @@ pub enum Command {
     Room(RoomArgs),
     /// Print a room's newest messages, oldest first.
     ///
-    /// Reads the store; when it holds fewer than --limit events and the
-    /// synced timeline has a gap, older ones are fetched from the server
-    /// first (at most 10 pages) and stored. With --json: one JSON object
+    /// Reads the store; when a sync gap falls among the newest --limit
+    /// events (or they are fewer than --limit and a gap precedes them),
+    /// older ones are fetched from the server first (at most 10 pages)
+    /// and stored, so the events printed have no hole. With --json: one JSON object
     /// per line (see `tail`).
     Messages(MessagesArgs),
     /// Follow new events through the sync loop until Ctrl-C/SIGTERM.

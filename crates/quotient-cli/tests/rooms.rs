@@ -12,6 +12,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
 use quotient::Connection;
+use quotient_api::generated::account_data::GetAccountData;
 use quotient_api::generated::room_send::SendMessage;
 use quotient_api::generated::room_state::SetRoomStateWithKey;
 use quotient_api::{JsonObject, RoomId};
@@ -301,4 +302,71 @@ fn tail_across_a_restart_prints_each_event_once() {
     let renamed = format!(" {} changed their name to Caz", carol.localpart);
     assert!(second[1].ends_with(&renamed), "{second:?}");
     assert!(second[2].ends_with("Caz: three"), "{second:?}");
+}
+
+/// `messages --limit N` with more history than the sync brought (the
+/// timeline limit is 50): back-paginates, N events in order, no
+/// duplicate; `create-room --direct` is in `m.direct` and shown direct.
+#[test]
+fn messages_back_paginates_and_a_direct_room_is_direct() {
+    let rt = runtime();
+    let hs = homeserver(Config::Default);
+    let dave = fresh_user(hs, "mdave");
+    let erin = fresh_user(hs, "merin");
+    let a = store("messages-a");
+    login(&a, Config::Default, &dave);
+    let lib = library_login(&rt, &dave);
+    let created = json(&quotient(
+        &a,
+        &["--json", "create-room", "--name", "Long"],
+        "",
+    ));
+    let room = created["room_id"].as_str().unwrap().to_owned();
+    sync_once(&a);
+    for i in 0..60 {
+        send(&rt, &lib, &room, &format!("m{i}"), &format!("m{i}"));
+    }
+    sync_once(&a);
+    let messages = lines(&quotient(
+        &a,
+        &["--json", "messages", &room, "--limit", "55"],
+        "",
+    ));
+    let bodies: Vec<&str> = messages.iter().filter_map(|m| m["body"].as_str()).collect();
+    let want: Vec<String> = (5..60).map(|i| format!("m{i}")).collect();
+    assert_eq!(bodies, want, "the newest 55, oldest first");
+    let mut ids: Vec<&str> = messages
+        .iter()
+        .map(|m| m["event_id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 55, "no duplicate");
+
+    let direct = json(&quotient(
+        &a,
+        &[
+            "--json",
+            "create-room",
+            "--direct",
+            "--invite",
+            &erin.user_id,
+        ],
+        "",
+    ));
+    assert_eq!(direct["direct"], true);
+    let dm = direct["room_id"].as_str().unwrap().to_owned();
+    let request = GetAccountData::new(dave.user_id.clone(), "m.direct".into());
+    let m_direct = rt.block_on(async { lib.submit(request).await }).unwrap();
+    let m_direct = Value::Object(m_direct.0.clone());
+    assert_eq!(m_direct[&erin.user_id], json!([dm]), "{m_direct}");
+    sync_once(&a);
+    let rooms = json(&quotient(&a, &["--json", "rooms"], ""));
+    assert_eq!(room_row(&rooms, &dm)["direct"], true);
+    assert_eq!(room_row(&rooms, &room)["direct"], false);
+    let shown = json(&quotient(&a, &["--json", "room", &dm], ""));
+    assert_eq!(shown["direct"], true);
+    let text = quotient(&a, &["room", &dm], "");
+    ok(&text);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("direct:     yes"));
 }

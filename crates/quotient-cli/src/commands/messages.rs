@@ -26,26 +26,20 @@ pub async fn run(store: &SessionStore, out: &Output, args: MessagesArgs) -> Resu
 /// At most this many pages are fetched for one `messages`.
 const MAX_PAGES: usize = 10;
 
-/// Back-paginates (only when the store holds fewer than `limit` events
-/// and the timeline has a gap) until `limit` are stored, the gap is
-/// closed, or `MAX_PAGES` pages were fetched.
+/// Back-paginates while the newest `limit` stored events are not
+/// contiguous (a sync gap falls among them) or are fewer than `limit` with
+/// a gap before them, until neither holds or `MAX_PAGES` pages were
+/// fetched: what is printed then has no hole.
 async fn fill(client: &Client, out: &Output, room: &str, limit: usize) -> Result<(), Failure> {
     let Ok(room_id) = quotient_api::RoomId::parse(room) else {
         return Ok(());
     };
     let _spin = out.spinner("fetching older messages");
     for _ in 0..MAX_PAGES {
-        let stored = {
-            let store = client.store().map_err(|e| read_failure(&e))?;
-            store
-                .timeline(room, limit)
-                .map_err(|e| read_failure(&e))?
-                .len()
-        };
-        if stored >= limit {
+        if !has_hole(client, room, limit)? {
             break;
         }
-        let page = u32::try_from((limit - stored).min(100)).unwrap_or(100);
+        let page = u32::try_from(limit.min(100)).unwrap_or(100);
         match client
             .paginate_back(&room_id, page)
             .await
@@ -56,6 +50,18 @@ async fn fill(client: &Client, out: &Output, room: &str, limit: usize) -> Result
         }
     }
     Ok(())
+}
+
+/// Whether the newest `limit` stored events of `room` miss some: a gap
+/// after the oldest of them, or fewer than `limit` and a gap at all.
+fn has_hole(client: &Client, room: &str, limit: usize) -> Result<bool, Failure> {
+    let store = client.store().map_err(|e| read_failure(&e))?;
+    let events = store.timeline(room, limit).map_err(|e| read_failure(&e))?;
+    let gaps = store.timeline_gaps(room).map_err(|e| read_failure(&e))?;
+    let oldest = events.first().map_or(i64::MAX, |e| e.position);
+    Ok(gaps
+        .iter()
+        .any(|(gap, _)| events.len() < limit || oldest < *gap))
 }
 
 /// The newest `limit` stored events of `room`, oldest first, as lines.
