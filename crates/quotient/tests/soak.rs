@@ -279,10 +279,12 @@ async fn fault_soak() {
 
     let options = JobOptions {
         backoff: BackoffStrategy {
-            // Long enough that a healthy answer on a loaded machine never
-            // times out (that would break the expected hit counts), short
-            // enough that stalls keep the run brief.
-            attempt_timeouts: vec![Duration::from_secs(1)],
+            // A fault hits only a job's first attempt: 1 s keeps the first
+            // attempt's stalls brief, and every later attempt (always a
+            // healthy answer) gets 5 s, so a loaded machine cannot time it
+            // out and break the expected hit counts (a retry that timed
+            // out at 1 s while a build ran once made a GET hit 3 times).
+            attempt_timeouts: vec![Duration::from_secs(1), Duration::from_secs(5)],
             retry_waits: vec![Duration::from_millis(1)],
             max_retries: 3,
             ..BackoffStrategy::default()
