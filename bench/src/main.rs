@@ -10,6 +10,7 @@
 mod clients;
 #[cfg(feature = "matrix-sdk")]
 mod sdk;
+mod s7;
 mod stub;
 mod sync_body;
 
@@ -68,6 +69,15 @@ fn row(scenario: &str, client: &str, value: String, ratio: Option<f64>) {
 }
 
 async fn child(scenario: &str, client: &str, addr: &str) {
+    if scenario == "s7" {
+        let batches = std::env::var("S7_BATCHES").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
+        match client {
+            #[cfg(feature = "matrix-sdk")]
+            "matrix-sdk" => s7::child_sdk(addr, batches).await,
+            _ => s7::child_quotient(addr, batches).await,
+        }
+        return;
+    }
     let base: url::Url = format!("http://{addr}").parse().unwrap();
     // The same limit on requests in flight for every client, or none.
     let limit: Option<usize> = std::env::var("S3_LIMIT").ok().and_then(|v| v.parse().ok());
@@ -163,6 +173,15 @@ async fn main() {
         return;
     }
     let quick = args.iter().any(|a| a == "--quick");
+    #[allow(unused_mut)]
+    let mut s7_names = vec!["quotient"];
+    #[cfg(feature = "matrix-sdk")]
+    s7_names.push("matrix-sdk");
+    if args.iter().any(|a| a == "--s7") {
+        // S7 only: whole-account sync into each client's store.
+        s7::run(quick, &s7_names);
+        return;
+    }
     let addr = stub::start();
     let base: url::Url = format!("http://{addr}").parse().unwrap();
     // Sequential scenarios: each client with its defaults (quotient's is 16
@@ -275,4 +294,7 @@ async fn main() {
         ruma.sort_by(f64::total_cmp);
         row(&format!("S5 decode {mb:.1} MB /sync"), "ruma sync_events::v3::Response", format!("{:.0} MB/s", mb / ruma[ruma.len() / 2]), None);
     }
+
+    // S7: a whole account's initial sync and 100 batches into each client's store.
+    s7::run(quick, &s7_names);
 }
