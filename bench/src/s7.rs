@@ -280,6 +280,13 @@ fn cpu_secs() -> f64 {
     ticks as f64 / 100.0
 }
 
+/// Hands the allocator's free memory back to the system, then reads VmRSS.
+fn trimmed_rss() -> u64 {
+    // SAFETY: glibc's malloc_trim has no preconditions.
+    unsafe { libc::malloc_trim(0) };
+    status_kib("VmRSS:")
+}
+
 fn dir_bytes(path: &Path) -> u64 {
     let mut total = 0;
     for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
@@ -304,13 +311,26 @@ struct Measure {
     peak: u64,
     rss_after: u64,
     store: u64,
+    /// VmRSS after `malloc_trim(0)`: what the allocator kept but was free.
+    rss_trimmed: u64,
+    /// Rooms the client knows after the run (a sanity check).
+    rooms: u64,
 }
 
 impl Measure {
     fn print(&self) {
         println!(
-            "{} {} {} {} {} {} {} {}",
-            self.initial_wall, self.initial_cpu, self.rss_after_initial, self.batches_wall, self.batches_cpu, self.peak, self.rss_after, self.store
+            "{} {} {} {} {} {} {} {} {} {}",
+            self.initial_wall,
+            self.initial_cpu,
+            self.rss_after_initial,
+            self.batches_wall,
+            self.batches_cpu,
+            self.peak,
+            self.rss_after,
+            self.store,
+            self.rss_trimmed,
+            self.rooms
         );
     }
 }
@@ -349,6 +369,8 @@ pub async fn child_quotient(addr: &str, batches: usize) {
     m.rss_after = status_kib("VmRSS:");
     m.peak = status_kib("VmHWM:");
     m.store = dir_bytes(&dir);
+    m.rooms = client.store().expect("store").rooms().expect("rooms").len() as u64;
+    m.rss_trimmed = trimmed_rss();
     drop(client);
     let _ = std::fs::remove_dir_all(&dir);
     m.print();
@@ -384,6 +406,8 @@ pub async fn child_sdk(addr: &str, batches: usize) {
     m.rss_after = status_kib("VmRSS:");
     m.peak = status_kib("VmHWM:");
     m.store = 0;
+    m.rooms = client.joined_rooms().len() as u64;
+    m.rss_trimmed = trimmed_rss();
     m.print();
 }
 
@@ -433,22 +457,22 @@ pub fn run(quick: bool, names: &[&str]) {
         ]
     };
     println!();
-    println!("| S7 case | client | initial sync wall / CPU | batches wall / CPU | peak RSS | RSS after the last batch | store on disk | initial wall ÷ quotient's | peak RSS ÷ quotient's |");
-    println!("|---|---|---|---|---|---|---|---|---|");
-    let mut quotient_after: Vec<(String, f64)> = Vec::new();
+    println!("| S7 case | client | initial sync wall / CPU | batches wall / CPU | peak RSS | RSS after the last batch | RSS after malloc_trim | rooms stored | store on disk | initial wall ÷ quotient's | peak RSS ÷ quotient's |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut quotient_after: Vec<(String, f64, f64)> = Vec::new();
     for shape in cases {
         let (addr, size) = start(shape);
         let title = format!("{} rooms × {} events ({:.1} MB initial), {} batches", shape.rooms, shape.events, size as f64 / 1e6, shape.batches);
         let mut base: Option<Vec<f64>> = None;
         for &name in names {
             match run_child(name, &addr, shape.batches, deadline) {
-                Ok(r) if r.len() == 8 => {
+                Ok(r) if r.len() == 10 => {
                     let (speed, peak) = match &base {
                         None => ("1.00×".to_owned(), "1.00×".to_owned()),
                         Some(b) => (format!("{:.2}×", r[0] / b[0]), format!("{:.2}×", r[5] / b[5])),
                     };
                     println!(
-                        "| {title} | {name} | {:.2} s / {:.2} s | {:.2} s / {:.2} s | {} | {} (after initial {}) | {} | {speed} | {peak} |",
+                        "| {title} | {name} | {:.2} s / {:.2} s | {:.2} s / {:.2} s | {} | {} (after initial {}) | {} | {} | {} | {speed} | {peak} |",
                         r[0],
                         r[1],
                         r[3],
@@ -456,20 +480,30 @@ pub fn run(quick: bool, names: &[&str]) {
                         mib(r[5]),
                         mib(r[6]),
                         mib(r[2]),
+                        mib(r[8]),
+                        r[9],
                         if r[7] > 0.0 { format!("{:.1} MiB", r[7] / 1048576.0) } else { "— (in memory)".into() },
                     );
                     if name == "quotient" {
-                        quotient_after.push((format!("{} rooms × {} events = {} stored timeline events", shape.rooms, shape.events, shape.rooms * shape.events + shape.batches * shape.rooms_per_batch * shape.events_per_room_per_batch), r[6]));
+                        quotient_after.push((format!("{} rooms × {} events = {} stored timeline events", shape.rooms, shape.events, shape.rooms * shape.events + shape.batches * shape.rooms_per_batch * shape.events_per_room_per_batch), r[6], r[8]));
                         base = Some(r);
                     }
                 }
-                Ok(r) => println!("| {title} | {name} | unexpected output {r:?} | | | | | | |"),
-                Err(e) => println!("| {title} | {name} | {e} | | | | | | |"),
+                Ok(r) => println!("| {title} | {name} | unexpected output {r:?} | | | | | | | | |"),
+                Err(e) => println!("| {title} | {name} | {e} | | | | | | | | |"),
             }
         }
     }
     if quotient_after.len() == 2 {
         println!();
-        println!("quotient RSS after the sync: {} → {}; {} → {}", quotient_after[0].0, mib(quotient_after[0].1), quotient_after[1].0, mib(quotient_after[1].1));
+        println!(
+            "quotient RSS after the sync (after malloc_trim): {} → {} ({}); {} → {} ({})",
+            quotient_after[0].0,
+            mib(quotient_after[0].1),
+            mib(quotient_after[0].2),
+            quotient_after[1].0,
+            mib(quotient_after[1].1),
+            mib(quotient_after[1].2)
+        );
     }
 }
