@@ -178,12 +178,23 @@ impl Store {
     /// The newest `limit` events of a room's timeline, oldest first.
     pub fn timeline(&self, room_id: &str, limit: usize) -> Result<Vec<StoredEvent>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut stmt = self.conn.prepare(
+        self.stored_events(
             "SELECT position, event_id, malformed, event FROM (
                  SELECT * FROM timeline WHERE room_id = ?1 ORDER BY position DESC LIMIT ?2
              ) ORDER BY position ASC",
-        )?;
-        let rows = stmt.query_map(params![room_id, limit], |r| {
+            params![room_id, limit],
+        )
+    }
+
+    /// Timeline rows selected by `sql` as `position, event_id, malformed,
+    /// event`, in the order the query gives.
+    pub(crate) fn stored_events(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<StoredEvent>> {
+        let mut stmt = self.conn.prepare(sql)?;
+        let rows = stmt.query_map(params, |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, Option<String>>(1)?,

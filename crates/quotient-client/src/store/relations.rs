@@ -45,7 +45,7 @@ impl Store {
             return Ok(Vec::new());
         };
         let sql = format!("{RELATED_EVENTS} AND r.sender = ?3 ORDER BY t.position");
-        self.related(&sql, params![event_id, "m.replace", sender])
+        self.stored_events(&sql, params![event_id, "m.replace", sender])
     }
 
     /// The reactions to `event_id` grouped by key: most reacted first,
@@ -82,29 +82,6 @@ impl Store {
     /// timeline order (the root itself not included).
     pub fn thread_replies(&self, event_id: &str) -> Result<Vec<StoredEvent>> {
         let sql = format!("{RELATED_EVENTS} ORDER BY t.position");
-        self.related(&sql, params![event_id, "m.thread"])
-    }
-
-    fn related(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<StoredEvent>> {
-        let mut stmt = self.conn.prepare(sql)?;
-        let rows = stmt.query_map(params, |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, bool>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (position, event_id, malformed, text) = row?;
-            out.push(StoredEvent {
-                position,
-                event_id,
-                malformed,
-                json: serde_json::from_str(&text)?,
-            });
-        }
-        Ok(out)
+        self.stored_events(&sql, params![event_id, "m.thread"])
     }
 }
