@@ -7,6 +7,7 @@ pub mod examples;
 mod index;
 pub mod model;
 pub mod names;
+mod naming;
 pub mod ops;
 pub mod record;
 pub mod rules;
