@@ -1,5 +1,6 @@
 //! The Client-Server API generator, as a library for its binary and tests.
 
+mod build_fn;
 pub mod check;
 mod compose;
 pub mod emit;
