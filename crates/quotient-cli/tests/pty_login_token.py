@@ -8,6 +8,7 @@ import pty
 import select
 import signal
 import sys
+import termios
 import time
 
 password = sys.argv[1].encode()
@@ -38,6 +39,16 @@ def read_until(marker, timeout=30):
 
 
 read_until(b"Password for")
+# The prompt is written before the CLI switches echo off: typing at once
+# races with that switch, and the terminal would echo what a person types
+# that fast. Wait (bounded) until the terminal says echo is off, as it is
+# by the time anyone could type.
+deadline = time.monotonic() + 10
+while termios.tcgetattr(fd)[3] & termios.ECHO:
+    if time.monotonic() > deadline:
+        sys.stdout.write(seen.decode(errors="replace"))
+        sys.exit("echo was never switched off for the password prompt")
+    time.sleep(0.01)
 os.write(fd, password + b"\n")
 read_until(b"Expires in")
 time.sleep(1.5)  # let the countdown tick at least once
