@@ -17,8 +17,9 @@ Exit codes:
   7  not signed in";
 
 /// A Matrix client for the command line: sign in, hand a login token to a
-/// new device, sync, read and follow rooms, join, leave, invite, create
-/// rooms, inspect a server, call any Client-Server endpoint.
+/// new device, sync, read and follow rooms, send, react, edit and redact
+/// (through an outbox that survives restarts), join, leave, invite,
+/// create rooms, inspect a server, call any Client-Server endpoint.
 ///
 /// Rooms are named by room ID (!…), alias (#…:server) or, when only one
 /// room in the store has it, display name; an unknown or ambiguous name
@@ -118,6 +119,127 @@ pub enum Command {
     ///
     /// With --json: {"room_id","direct":bool,"invited":[USER_ID…]}.
     CreateRoom(CreateRoomArgs),
+    /// Send a message (TEXT, or stdin when absent) and wait until the
+    /// server has it.
+    ///
+    /// The message is stored in the outbox before it goes out. If it is
+    /// not sent within --wait seconds (or on Ctrl-C), the command exits 6
+    /// and says so, with the message still queued: the next `send`, `sync`
+    /// or `tail` sends it with the same transaction ID, so it arrives
+    /// once. A message the server refuses (forbidden, too large) stays in
+    /// the outbox as failed (exit 1; see `quotient outbox`). With --json:
+    /// {"room_id","event_id","txn_id","state":"sent"}.
+    Send(SendArgs),
+    /// React to an event with KEY (an emoji, say); as `send` otherwise.
+    React(ReactArgs),
+    /// Replace the text of one of your messages; as `send` otherwise.
+    Edit(EditArgs),
+    /// Redact (remove) an event, with an optional reason; as `send`
+    /// otherwise.
+    Redact(RedactArgs),
+    /// List what the outbox holds, or retry or cancel an entry.
+    ///
+    /// With --json: an array of {"txn_id","room_id","type","state"
+    /// (queued|sending|sent|failed),"event_id","error","body","queued_ts"}.
+    Outbox(OutboxArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Room ID, alias or display name.
+    #[arg(value_name = "ROOM")]
+    pub room: String,
+    /// The message; read from stdin when absent.
+    #[arg(value_name = "TEXT")]
+    pub text: Option<String>,
+    /// Send an m.notice (what bots send) instead of m.text.
+    #[arg(long, conflicts_with_all = ["emote", "html"])]
+    pub notice: bool,
+    /// Send an m.emote ("* you waves").
+    #[arg(long, conflicts_with = "html")]
+    pub emote: bool,
+    /// TEXT is HTML: sent as formatted_body, with its plain text as body.
+    #[arg(long)]
+    pub html: bool,
+    /// Reply to this event ID.
+    #[arg(long, value_name = "EVENT")]
+    pub reply_to: Option<String>,
+    /// How long to wait for the server, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub wait: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ReactArgs {
+    /// Room ID, alias or display name.
+    #[arg(value_name = "ROOM")]
+    pub room: String,
+    /// The event to react to.
+    #[arg(value_name = "EVENT")]
+    pub event: String,
+    /// The reaction (an emoji, or any text).
+    #[arg(value_name = "KEY")]
+    pub key: String,
+    /// How long to wait for the server, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub wait: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// Room ID, alias or display name.
+    #[arg(value_name = "ROOM")]
+    pub room: String,
+    /// The message to replace.
+    #[arg(value_name = "EVENT")]
+    pub event: String,
+    /// Its new text.
+    #[arg(value_name = "TEXT")]
+    pub text: String,
+    /// How long to wait for the server, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub wait: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct RedactArgs {
+    /// Room ID, alias or display name.
+    #[arg(value_name = "ROOM")]
+    pub room: String,
+    /// The event to redact.
+    #[arg(value_name = "EVENT")]
+    pub event: String,
+    /// Why, shown to the room.
+    #[arg(long, value_name = "R")]
+    pub reason: Option<String>,
+    /// How long to wait for the server, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub wait: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct OutboxArgs {
+    /// Only this room's entries (ID, alias or display name).
+    #[arg(long, value_name = "ROOM")]
+    pub room: Option<String>,
+    #[command(subcommand)]
+    pub action: Option<OutboxAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxAction {
+    /// Send a failed entry again (it keeps its transaction ID).
+    Retry {
+        /// The entry's transaction ID.
+        #[arg(value_name = "TXN")]
+        txn_id: String,
+    },
+    /// Remove a queued or failed entry.
+    Cancel {
+        /// The entry's transaction ID.
+        #[arg(value_name = "TXN")]
+        txn_id: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -106,6 +106,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Leave(args) => commands::membership::leave(&store, &out, args).await,
         Command::Invite(args) => commands::membership::invite(&store, &out, args).await,
         Command::CreateRoom(args) => commands::membership::create(&store, &out, args).await,
+        Command::Send(args) => commands::send::send(&store, &out, args).await,
+        Command::React(args) => commands::send::react(&store, &out, args).await,
+        Command::Edit(args) => commands::send::edit(&store, &out, args).await,
+        Command::Redact(args) => commands::send::redact(&store, &out, args).await,
+        Command::Outbox(args) => commands::send::outbox(&store, &out, args).await,
     }
 }
 

@@ -9,6 +9,7 @@ use quotient_api::generated::sync::{SyncRequest, SyncResponse};
 use tokio::sync::broadcast;
 
 use crate::error::{Error, Result};
+use crate::outbox::Outbox;
 use crate::store::position::StoredFilter;
 use crate::store::Store;
 use crate::sync::{apply_batch, SyncChanges, SyncSettings};
@@ -55,6 +56,7 @@ struct Inner {
     sync_gate: tokio::sync::Mutex<()>,
     // One back-pagination at a time.
     pagination_gate: tokio::sync::Mutex<()>,
+    outbox: Outbox,
 }
 
 /// Builds a [`Client`] with optional settings.
@@ -103,6 +105,7 @@ impl ClientBuilder {
                 changes,
                 sync_gate: tokio::sync::Mutex::new(()),
                 pagination_gate: tokio::sync::Mutex::new(()),
+                outbox: Outbox::new(),
             }),
         })
     }
@@ -147,6 +150,10 @@ impl Client {
 
     pub(crate) fn store_handle(&self) -> Arc<Mutex<Store>> {
         Arc::clone(&self.inner.store)
+    }
+
+    pub(crate) fn outbox(&self) -> &Outbox {
+        &self.inner.outbox
     }
 
     pub(crate) fn pagination_gate(&self) -> &tokio::sync::Mutex<()> {

@@ -58,6 +58,37 @@ pub enum Error {
     /// JSON kept in the store could not be read or written.
     #[error("JSON in the store: {0}")]
     Json(#[from] serde_json::Error),
+    /// The outbox has no entry with this transaction ID (never queued,
+    /// cancelled, or sent and removed long after it was synced).
+    #[error("the outbox has no entry {0}")]
+    NoSuchSend(String),
+    /// A send that may be on the wire, or is sent, cannot be cancelled.
+    #[error("the send {txn_id} cannot be cancelled: it is {state}")]
+    CannotCancel {
+        /// The entry's transaction ID.
+        txn_id: String,
+        /// Where it stands: `sending`, `sent` (or `gone`).
+        state: &'static str,
+    },
+    /// The server refused the event for good; the entry stays in the
+    /// outbox as failed until retried or cancelled.
+    #[error("sending {txn_id} failed: {error}")]
+    SendFailed {
+        /// The entry's transaction ID.
+        txn_id: String,
+        /// What the server (or the upload) said.
+        error: String,
+    },
+    /// Sending stopped before the event was sent (the session is gone, the
+    /// store failed); the entry is still queued and will be sent with the
+    /// same transaction ID when sending resumes.
+    #[error("{txn_id} is still queued, not sent: {reason}")]
+    SendInterrupted {
+        /// The entry's transaction ID.
+        txn_id: String,
+        /// Why sending stopped.
+        reason: String,
+    },
     /// A blocking store task was lost (its thread panicked or the runtime
     /// shut down) before it finished; its transaction was not committed.
     #[error("a store task did not finish: {0}")]

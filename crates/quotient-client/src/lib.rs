@@ -13,6 +13,7 @@ mod client;
 mod error;
 pub mod events;
 pub mod names;
+pub mod outbox;
 pub mod rooms;
 pub mod store;
 pub mod sync;

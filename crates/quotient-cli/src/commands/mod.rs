@@ -6,6 +6,7 @@ pub mod login_token;
 pub mod membership;
 pub mod messages;
 pub mod rooms;
+pub mod send;
 pub mod server;
 pub mod session;
 pub mod sync;

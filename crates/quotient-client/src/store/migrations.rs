@@ -16,6 +16,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("schema_v1.sql"),
     include_str!("schema_v2.sql"),
     include_str!("schema_v3.sql"),
+    include_str!("schema_v4.sql"),
 ];
 
 /// The schema version this build writes.
@@ -176,6 +177,35 @@ mod tests {
         conn.execute_batch(
             "INSERT INTO live_events (room_id, timeline_rowid) VALUES ('!r:x', 1);
              INSERT INTO watch_cursors (watcher, room_id, seq) VALUES ('w', '!r:x', 1);",
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_v3_store_with_data_keeps_it_through_v4() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, ":memory:", 3).unwrap();
+        conn.execute_batch(
+            r#"UPDATE sync_position SET since = 's3', user_id = '@a:x' WHERE id = 1;
+               INSERT INTO rooms (room_id, membership) VALUES ('!r:x', 'join');
+               INSERT INTO timeline (room_id, position, event_id, event)
+                   VALUES ('!r:x', 0, '$m', '{"type":"m.room.message"}');
+               INSERT INTO live_events (room_id, timeline_rowid) VALUES ('!r:x', 1);
+               INSERT INTO watch_cursors (watcher, room_id, seq) VALUES ('w', '!r:x', 1);"#,
+        )
+        .unwrap();
+        migrate(&mut conn, ":memory:").unwrap();
+        let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(count("SELECT COUNT(*) FROM timeline"), 1);
+        assert_eq!(count("SELECT COUNT(*) FROM live_events"), 1);
+        assert_eq!(
+            count("SELECT seq FROM watch_cursors WHERE watcher = 'w'"),
+            1
+        );
+        assert_eq!(count("SELECT COUNT(*) FROM outbox"), 0);
+        conn.execute_batch(
+            "INSERT INTO outbox (room_id, txn_id, device_id, kind, event_type, content, state, queued_ts)
+                 VALUES ('!r:x', 't1', 'D', 'message', 'm.room.message', '{}', 'queued', 1);",
         )
         .unwrap();
     }

@@ -14,6 +14,9 @@
 
 mod file;
 mod migrations;
+pub(crate) mod outbox;
+#[cfg(test)]
+mod outbox_tests;
 pub(crate) mod position;
 mod reader;
 mod receipts;
@@ -28,6 +31,7 @@ use rusqlite::Connection;
 use crate::error::Result;
 
 pub use migrations::LATEST as SCHEMA_VERSION;
+pub use outbox::TimelineItem;
 pub use reader::{Membership, RoomSummary, StoredEvent};
 pub use receipts::Receipt;
 pub use relations::ReactionGroup;

@@ -16,6 +16,19 @@ pub struct LiveEvent {
     pub event: StoredEvent,
 }
 
+impl LiveEvent {
+    /// The transaction ID of our own local echo this event replaces: the
+    /// server adds `unsigned.transaction_id` to an event only for the
+    /// device that sent it. See [`crate::outbox`].
+    pub fn transaction_id(&self) -> Option<&str> {
+        self.event
+            .json
+            .get("unsigned")?
+            .get("transaction_id")?
+            .as_str()
+    }
+}
+
 impl Store {
     /// Starts the watcher `name` at the newest live event, unless it has
     /// started before (then its cursors are kept). True when it was new.

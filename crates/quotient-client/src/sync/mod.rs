@@ -8,7 +8,7 @@ mod redactions;
 mod relations;
 mod settings;
 mod sync_loop;
-mod timeline_events;
+pub(crate) mod timeline_events;
 mod writer;
 
 pub use gap_writer::{GapAfterPage, PaginationOutcome};

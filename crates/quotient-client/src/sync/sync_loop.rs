@@ -44,7 +44,12 @@ impl SyncLoop {
 impl Client {
     /// Starts syncing in the background. Must be called within a Tokio
     /// runtime.
+    /// Entries left unsent in the outbox are sent too
+    /// ([`Client::resume_outbox`]).
     pub fn start_sync_loop(&self) -> SyncLoop {
+        if let Err(e) = self.resume_outbox() {
+            tracing::warn!(error = %e, "the outbox could not be read; unsent entries wait");
+        }
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(run(self.clone(), stopped));
         SyncLoop { stop, task }

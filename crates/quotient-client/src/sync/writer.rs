@@ -22,7 +22,7 @@ use serde_json::Value;
 use super::ephemeral;
 use super::timeline_events::store_event;
 use crate::error::Result;
-use crate::store::{position, Membership, Store};
+use crate::store::{outbox, position, Membership, Store};
 
 /// What a committed batch changed: told to watchers after the commit.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -97,6 +97,7 @@ pub fn apply_batch(store: &mut Store, batch: &SyncResponse) -> Result<SyncChange
         }
     }
     w.global_account_data(batch.account_data.as_ref())?;
+    outbox::prune_delivered(&tx)?;
     position::set_since(&tx, &batch.next_batch)?;
     let changes = w.changes;
     pause_before_commit();
@@ -331,6 +332,7 @@ impl Writer<'_, '_> {
     ) -> Result<bool> {
         let new = store_event(self.tx, room, position, event_id, malformed, event)?;
         if new {
+            outbox::match_synced(self.tx, room, event)?;
             self.changes.new_timeline_events += 1;
             // News for the watchers, in the order stored.
             self.tx.execute(

@@ -27,4 +27,5 @@ impl Drop for TempDir {
     }
 }
 
+pub mod proxy;
 pub mod stub;

@@ -1,0 +1,209 @@
+//! The client's sending calls: queue, wait, retry, cancel, resume.
+
+use std::path::Path;
+
+use quotient_api::RoomId;
+use tokio::sync::broadcast::{self, error::RecvError};
+
+use super::entry::{Attachment, OutboxEntry, OutboxState, OutgoingEvent};
+use super::sender::{ensure_sender, OutboxChange};
+use crate::client::Client;
+use crate::error::{Error, Result};
+
+/// An event queued by [`Client::send`]: its transaction ID, and a way to
+/// wait until the server took it.
+#[derive(Debug)]
+pub struct PendingSend {
+    room_id: String,
+    txn_id: String,
+    client: Client,
+    changes: broadcast::Receiver<OutboxChange>,
+}
+
+impl PendingSend {
+    /// The entry's transaction ID (its local echo's key).
+    pub fn txn_id(&self) -> &str {
+        &self.txn_id
+    }
+
+    /// The room it goes to.
+    pub fn room_id(&self) -> &str {
+        &self.room_id
+    }
+
+    /// Waits until the server took the event: its event ID. Fails with
+    /// [`Error::SendFailed`] when the server refused it for good (the
+    /// entry stays, failed), and with [`Error::SendInterrupted`] when
+    /// sending stopped (the session is gone, the store failed) with the
+    /// entry still queued. Dropping this future changes nothing: the
+    /// entry is sent anyway.
+    pub async fn sent(mut self) -> Result<String> {
+        loop {
+            let entry = self.client.store()?.outbox_entry(&self.txn_id)?;
+            match entry.map(|e| e.state) {
+                None => return Err(Error::NoSuchSend(self.txn_id)),
+                Some(OutboxState::Sent { event_id }) => return Ok(event_id),
+                Some(OutboxState::Failed { error }) => {
+                    return Err(Error::SendFailed {
+                        txn_id: self.txn_id,
+                        error,
+                    })
+                }
+                Some(_) => {}
+            }
+            loop {
+                match self.changes.recv().await {
+                    Ok(change) if change.txn_id != self.txn_id => continue,
+                    Ok(OutboxChange {
+                        halted: Some(reason),
+                        state,
+                        ..
+                    }) if state.is_unsent() => {
+                        return Err(Error::SendInterrupted {
+                            txn_id: self.txn_id,
+                            reason,
+                        })
+                    }
+                    // This entry changed, or notices were missed: read it again.
+                    Ok(_) | Err(RecvError::Lagged(_)) => break,
+                    Err(RecvError::Closed) => {
+                        return Err(Error::TaskLost("the client is gone".into()))
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Client {
+    /// Queues `event` for `room_id` and starts sending it: it is stored
+    /// with a fresh transaction ID before anything goes on the wire, then
+    /// sent after every earlier entry of the room. See
+    /// [`outbox`](crate::outbox) for the guarantees. Must be called
+    /// within a Tokio runtime.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: quotient_client::Client, room: quotient_api::RoomId) -> quotient_client::Result<()> {
+    /// use quotient_client::outbox::OutgoingEvent;
+    /// let event_id = client.send(&room, OutgoingEvent::text("hello")).await?.sent().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send(&self, room_id: &RoomId, event: OutgoingEvent) -> Result<PendingSend> {
+        self.queue(room_id, event, None)
+    }
+
+    /// Queues a file message: the file at `path` is uploaded (with
+    /// `content_type`), then `event` (an `m.image`, `m.file`, … message
+    /// without `url`) is sent pointing at it, as one entry. The file must
+    /// stay until the entry is sent.
+    pub async fn send_file(
+        &self,
+        room_id: &RoomId,
+        event: OutgoingEvent,
+        path: &Path,
+        content_type: &str,
+    ) -> Result<PendingSend> {
+        let size = std::fs::metadata(path)
+            .map_err(|source| Error::Io {
+                path: path.to_owned(),
+                source,
+            })?
+            .len();
+        let attachment = Attachment {
+            path: std::path::absolute(path).unwrap_or_else(|_| path.to_owned()),
+            content_type: content_type.to_owned(),
+            size,
+            content_uri: None,
+            uploaded: false,
+        };
+        self.queue(room_id, event, Some(attachment))
+    }
+
+    fn queue(
+        &self,
+        room_id: &RoomId,
+        event: OutgoingEvent,
+        attachment: Option<Attachment>,
+    ) -> Result<PendingSend> {
+        let device = self
+            .connection()
+            .session()
+            .ok_or(Error::NotSignedIn)?
+            .device_id;
+        // Subscribed before the entry exists: no change is missed.
+        let changes = self.outbox().subscribe();
+        let entry =
+            self.store()?
+                .enqueue(room_id.as_str(), &device, &event, attachment.as_ref())?;
+        self.outbox().tell(OutboxChange {
+            room_id: entry.room_id.clone(),
+            txn_id: entry.txn_id.clone(),
+            state: OutboxState::Queued,
+            retrying_after: None,
+            halted: None,
+        });
+        self.resume_outbox()?;
+        Ok(PendingSend {
+            room_id: entry.room_id,
+            txn_id: entry.txn_id,
+            client: self.clone(),
+            changes,
+        })
+    }
+
+    /// Waits on an entry queued earlier (by this process or one before
+    /// it) as [`PendingSend::sent`] does.
+    pub fn pending_send(&self, txn_id: &str) -> Result<PendingSend> {
+        let changes = self.outbox().subscribe();
+        let entry = self
+            .store()?
+            .outbox_entry(txn_id)?
+            .ok_or_else(|| Error::NoSuchSend(txn_id.to_owned()))?;
+        Ok(PendingSend {
+            room_id: entry.room_id,
+            txn_id: entry.txn_id,
+            client: self.clone(),
+            changes,
+        })
+    }
+
+    /// Starts sending every room's unsent entries (queued by this process
+    /// or left by one that stopped), each room in its order. Sending and
+    /// [`start_sync_loop`](Client::start_sync_loop) call it; call it
+    /// after a new sign-in to send what waited. Must be called within a
+    /// Tokio runtime.
+    pub fn resume_outbox(&self) -> Result<()> {
+        // The store guard must be gone before a sender is registered: a
+        // sender takes the registry lock, then the store (never the
+        // other way round).
+        let rooms = self.store()?.rooms_with_unsent()?;
+        for room in rooms {
+            ensure_sender(self, &room);
+        }
+        Ok(())
+    }
+
+    /// Puts a failed entry back in the queue and starts sending it.
+    pub fn retry_send(&self, txn_id: &str) -> Result<()> {
+        if !self.store()?.requeue(txn_id)? {
+            return Err(Error::NoSuchSend(txn_id.to_owned()));
+        }
+        self.resume_outbox()
+    }
+
+    /// Removes a queued or failed entry (its local echo goes with it).
+    pub fn cancel_send(&self, txn_id: &str) -> Result<()> {
+        self.store()?.cancel(txn_id)
+    }
+
+    /// Notices of outbox changes (queued, sending, retrying, sent, failed,
+    /// halted), each after it was stored.
+    pub fn outbox_changes(&self) -> broadcast::Receiver<OutboxChange> {
+        self.outbox().subscribe()
+    }
+
+    /// The outbox, in the order queued (every room's, or one room's).
+    pub fn outbox_entries(&self, room_id: Option<&RoomId>) -> Result<Vec<OutboxEntry>> {
+        self.store()?.outbox(room_id.map(RoomId::as_str))
+    }
+}

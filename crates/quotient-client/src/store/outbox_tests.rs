@@ -1,0 +1,156 @@
+//! The outbox table on its own: order, states, cancel rules, and the
+//! echo that goes once the synced event is stored.
+
+use serde_json::json;
+
+use super::outbox::{match_synced, TimelineItem};
+use super::Store;
+use crate::error::Error;
+use crate::outbox::{OutboxState, OutgoingEvent};
+
+fn store() -> Store {
+    Store::in_memory().unwrap()
+}
+
+#[test]
+fn entries_come_out_per_room_in_the_order_queued_each_with_its_own_txn_id() {
+    let mut s = store();
+    let a1 = s
+        .enqueue("!a:x", "DEV", &OutgoingEvent::text("a1"), None)
+        .unwrap();
+    let b1 = s
+        .enqueue("!b:x", "DEV", &OutgoingEvent::text("b1"), None)
+        .unwrap();
+    let a2 = s
+        .enqueue("!a:x", "DEV", &OutgoingEvent::text("a2"), None)
+        .unwrap();
+    assert_ne!(a1.txn_id, a2.txn_id);
+    assert_eq!(a1.state, OutboxState::Queued);
+    assert_eq!(s.rooms_with_unsent().unwrap(), ["!a:x", "!b:x"]);
+    assert_eq!(s.next_unsent("!a:x").unwrap().unwrap().txn_id, a1.txn_id);
+    // Sending stays first; sent or failed lets the next one go.
+    s.set_outbox_state(&a1.txn_id, &OutboxState::Sending)
+        .unwrap();
+    assert_eq!(s.next_unsent("!a:x").unwrap().unwrap().txn_id, a1.txn_id);
+    s.set_outbox_state(
+        &a1.txn_id,
+        &OutboxState::Failed {
+            error: "403".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(s.next_unsent("!a:x").unwrap().unwrap().txn_id, a2.txn_id);
+    // Requeued, the failed one is first again: it keeps its place.
+    assert!(s.requeue(&a1.txn_id).unwrap());
+    assert!(
+        !s.requeue(&a1.txn_id).unwrap(),
+        "only a failed entry is requeued"
+    );
+    assert_eq!(s.next_unsent("!a:x").unwrap().unwrap().txn_id, a1.txn_id);
+    assert_eq!(s.next_unsent("!b:x").unwrap().unwrap().txn_id, b1.txn_id);
+}
+
+#[test]
+fn every_kind_reads_back_as_it_was_queued() {
+    let mut s = store();
+    let events = [
+        OutgoingEvent::html("b", "<b>b</b>").reply_to("$q:x"),
+        OutgoingEvent::reaction("$t:x", "🎉"),
+        OutgoingEvent::redaction("$t:x", Some("spam")),
+        OutgoingEvent::redaction("$t:x", None),
+        OutgoingEvent::state(
+            "m.room.topic",
+            "",
+            json!({"topic": "t"}).as_object().unwrap().clone(),
+        ),
+    ];
+    for event in &events {
+        let entry = s.enqueue("!r:x", "DEV", event, None).unwrap();
+        let read = s.outbox_entry(&entry.txn_id).unwrap().unwrap();
+        assert_eq!(&read.event, event);
+        assert_eq!(read.device_id, "DEV");
+    }
+    assert_eq!(s.outbox(Some("!r:x")).unwrap().len(), events.len());
+}
+
+#[test]
+fn a_sent_entry_stays_sent_and_cannot_be_cancelled_nor_can_one_in_flight() {
+    let mut s = store();
+    let e = s
+        .enqueue("!r:x", "DEV", &OutgoingEvent::text("m"), None)
+        .unwrap();
+    s.set_outbox_state(&e.txn_id, &OutboxState::Sending)
+        .unwrap();
+    match s.cancel(&e.txn_id) {
+        Err(Error::CannotCancel { state, .. }) => assert_eq!(state, "sending"),
+        other => panic!("expected CannotCancel, got {other:?}"),
+    }
+    let sent = OutboxState::Sent {
+        event_id: "$e:x".into(),
+    };
+    s.set_outbox_state(&e.txn_id, &sent).unwrap();
+    // A late failure report (or a retry) does not undo a sent entry.
+    s.set_outbox_state(
+        &e.txn_id,
+        &OutboxState::Failed {
+            error: "late".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(s.outbox_entry(&e.txn_id).unwrap().unwrap().state, sent);
+    assert!(matches!(
+        s.cancel(&e.txn_id),
+        Err(Error::CannotCancel { state: "sent", .. })
+    ));
+    assert!(matches!(s.cancel("nope"), Err(Error::NoSuchSend(_))));
+    let queued = s
+        .enqueue("!r:x", "DEV", &OutgoingEvent::text("n"), None)
+        .unwrap();
+    s.cancel(&queued.txn_id).unwrap();
+    assert!(s.outbox_entry(&queued.txn_id).unwrap().is_none());
+}
+
+#[test]
+fn the_echo_goes_once_the_synced_event_is_stored_even_if_the_answer_was_lost() {
+    let mut s = store();
+    let e = s
+        .enqueue("!r:x", "DEV", &OutgoingEvent::text("hi"), None)
+        .unwrap();
+    s.set_outbox_state(&e.txn_id, &OutboxState::Sending)
+        .unwrap();
+    let items = s.timeline_items("!r:x", 10).unwrap();
+    assert!(matches!(&items[..], [TimelineItem::Pending(p)] if p.txn_id == e.txn_id));
+    // The sync brings the event with our transaction ID before the PUT's
+    // answer was stored.
+    let event = json!({"type": "m.room.message", "event_id": "$e:x", "sender": "@me:x",
+                       "origin_server_ts": 1, "content": {"msgtype": "m.text", "body": "hi"},
+                       "unsigned": {"transaction_id": e.txn_id}});
+    let conn = s.connection_mut();
+    let tx = conn.transaction().unwrap();
+    crate::sync::timeline_events::store_event(&tx, "!r:x", 0, Some("$e:x"), false, &event).unwrap();
+    match_synced(&tx, "!r:x", &event).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(
+        s.outbox_entry(&e.txn_id).unwrap().unwrap().state,
+        OutboxState::Sent {
+            event_id: "$e:x".into()
+        }
+    );
+    let items = s.timeline_items("!r:x", 10).unwrap();
+    assert!(
+        matches!(&items[..], [TimelineItem::Event(ev)] if ev.event_id.as_deref() == Some("$e:x")),
+        "{items:?}"
+    );
+    // Another room's event with the same transaction ID is not ours.
+    let other = s
+        .enqueue("!r:x", "DEV", &OutgoingEvent::text("2"), None)
+        .unwrap();
+    let tx = s.connection_mut().transaction().unwrap();
+    let foreign = json!({"event_id": "$f:x", "unsigned": {"transaction_id": other.txn_id}});
+    match_synced(&tx, "!other:x", &foreign).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(
+        s.outbox_entry(&other.txn_id).unwrap().unwrap().state,
+        OutboxState::Queued
+    );
+}

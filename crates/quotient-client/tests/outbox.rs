@@ -1,0 +1,387 @@
+//! The outbox against a real Synapse: a message queued while the server
+//! is unreachable arrives once it is back; 500 messages through a proxy
+//! that cuts a tenth of the answers arrive exactly once each, in order; a
+//! permanent refusal fails that entry only; the local echo is replaced,
+//! never duplicated; every message kind lands as built.
+//!
+//! Run in one process (the scenarios share one server):
+//! `cargo test -p quotient-client --test outbox`.
+
+#[path = "../../quotient/tests/synapse/homeserver.rs"]
+mod homeserver;
+mod support;
+
+use std::time::Duration;
+
+use homeserver::{fresh_user, homeserver, Config, Homeserver};
+use quotient::{BackoffStrategy, Connection, JobOptions};
+use quotient_api::generated::create_room::CreateRoom;
+use quotient_api::generated::definitions::Direction;
+use quotient_api::generated::message_pagination::GetRoomEvents;
+use quotient_api::{Lenient, RoomId};
+use quotient_client::outbox::{OutboxState, OutgoingEvent};
+use quotient_client::store::TimelineItem;
+use quotient_client::{Client, Error};
+use serde_json::{json, Value};
+use support::proxy::Proxy;
+
+fn server() -> &'static Homeserver {
+    homeserver(Config::Default)
+}
+
+/// Quick engine retries: the faults here are many and short.
+fn quick_options() -> JobOptions {
+    JobOptions {
+        backoff: BackoffStrategy {
+            attempt_timeouts: vec![Duration::from_secs(10)],
+            retry_waits: vec![Duration::from_millis(20), Duration::from_millis(100)],
+            max_retries: 8,
+            ..BackoffStrategy::default()
+        },
+        ..JobOptions::default()
+    }
+}
+
+/// A fresh user signed in through `url` (Synapse itself or a proxy).
+async fn account(prefix: &'static str, url: Option<url::Url>) -> Connection {
+    let hs = tokio::task::spawn_blocking(server).await.unwrap();
+    let user = tokio::task::spawn_blocking(move || fresh_user(hs, prefix))
+        .await
+        .unwrap();
+    let conn = Connection::builder(url.unwrap_or_else(|| hs.url.clone()))
+        .job_options(quick_options())
+        .build()
+        .unwrap();
+    conn.login_with_password(&user.user_id, user.password.clone().into(), Some(prefix))
+        .await
+        .unwrap();
+    conn
+}
+
+async fn create_room(conn: &Connection) -> RoomId {
+    let mut request = CreateRoom::new();
+    request.name = Some("outbox".into());
+    conn.submit(request).await.unwrap().into_value().room_id
+}
+
+fn upstream() -> std::net::SocketAddr {
+    let url = &server().url;
+    format!("{}:{}", url.host_str().unwrap(), url.port().unwrap())
+        .parse()
+        .unwrap()
+}
+
+/// The room's messages as the server has them, oldest first, read with
+/// `/messages` (not through the store under test).
+async fn server_messages(conn: &Connection, room: &RoomId) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut from = None;
+    for _ in 0..100 {
+        let mut request = GetRoomEvents::new(room.clone(), Direction::Backward);
+        request.from = from.clone();
+        request.limit = Some(100);
+        let page = conn.submit(request).await.unwrap().into_value();
+        for event in page.chunk {
+            if let Lenient::Typed(event) = event {
+                if event.type_ == "m.room.message" {
+                    out.push(serde_json::to_value(&event).unwrap());
+                }
+            }
+        }
+        match page.end {
+            Some(end) if Some(&end) != from.as_ref() => from = Some(end),
+            _ => break,
+        }
+    }
+    out.reverse();
+    out
+}
+
+fn bodies(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| e["content"]["body"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_queued_while_the_server_is_unreachable_arrives_once_it_is_back() {
+    let mut proxy = Proxy::start(upstream(), 1).await;
+    let conn = account("ob_down", Some(proxy.url())).await;
+    let room = create_room(&conn).await;
+    let client = Client::in_memory(conn.clone()).unwrap();
+    let mut changes = client.outbox_changes();
+
+    proxy.go_down();
+    let pending = client
+        .send(&room, OutgoingEvent::text("while down"))
+        .await
+        .unwrap();
+    let txn = pending.txn_id().to_owned();
+    // The sender meets the refused port and waits to try again.
+    let retrying = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let change = changes.recv().await.unwrap();
+            if change.txn_id == txn && change.retrying_after.is_some() {
+                return change;
+            }
+        }
+    })
+    .await
+    .expect("the sender reports it is waiting to retry");
+    assert_eq!(retrying.state, OutboxState::Sending);
+    let entry = client.store().unwrap().outbox_entry(&txn).unwrap().unwrap();
+    assert!(entry.state.is_unsent(), "{:?}", entry.state);
+
+    proxy.come_back().await;
+    let event_id = tokio::time::timeout(Duration::from_secs(60), pending.sent())
+        .await
+        .expect("sent once the server is back")
+        .unwrap();
+    let direct = account_view(&conn);
+    let messages = server_messages(&direct, &room).await;
+    assert_eq!(bodies(&messages), ["while down"], "exactly one copy");
+    assert_eq!(messages[0]["event_id"], event_id.as_str());
+    assert_eq!(messages[0]["unsigned"]["transaction_id"], txn.as_str());
+}
+
+/// The same session straight to Synapse, for checking what it holds.
+fn account_view(conn: &Connection) -> Connection {
+    let session = conn.session().unwrap();
+    let direct = Connection::builder(server().url.clone()).build().unwrap();
+    direct.adopt_session(quotient::Session {
+        homeserver: server().url.clone(),
+        ..session
+    });
+    direct
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_messages_through_a_proxy_cutting_answers_arrive_once_each_in_order() {
+    const N: usize = 500;
+    let proxy = Proxy::start(upstream(), 0x5eed).await;
+    let conn = account("ob_cut", Some(proxy.url())).await;
+    let room = create_room(&conn).await;
+    let client = Client::in_memory(conn.clone()).unwrap();
+    proxy.cut_answers(0.10);
+    let mut pending = Vec::with_capacity(N);
+    for i in 0..N {
+        pending.push(
+            client
+                .send(&room, OutgoingEvent::text(&format!("m{i}")))
+                .await
+                .unwrap(),
+        );
+    }
+    let mut sent = Vec::with_capacity(N);
+    for p in pending {
+        let id = tokio::time::timeout(Duration::from_secs(240), p.sent())
+            .await
+            .expect("each message is sent in time")
+            .unwrap();
+        sent.push(id);
+    }
+    let (cuts, answers, connections) = proxy.counts();
+    proxy.cut_answers(0.0);
+    let messages = server_messages(&account_view(&conn), &room).await;
+    let want: Vec<String> = (0..N).map(|i| format!("m{i}")).collect();
+    assert_eq!(bodies(&messages), want, "each once, in order");
+    let ids: Vec<&str> = messages
+        .iter()
+        .map(|m| m["event_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, sent.iter().map(String::as_str).collect::<Vec<_>>());
+    println!(
+        "delivery: {N} messages, {answers} answers, {cuts} cut mid-answer, {connections} connections; \
+         duplicates 0, lost 0"
+    );
+    assert!(
+        cuts >= 20,
+        "the proxy cut about a tenth of the answers: {cuts} of {answers}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permanent_refusal_fails_that_entry_only_and_it_can_be_retried_or_cancelled() {
+    let conn = account("ob_perm", None).await;
+    let room = create_room(&conn).await;
+    let client = Client::in_memory(conn.clone()).unwrap();
+    // Over the 65,536-byte event limit: 413 M_TOO_LARGE.
+    let huge = OutgoingEvent::text(&"x".repeat(70_000));
+    let too_large = client.send(&room, huge).await.unwrap();
+    let after = client
+        .send(&room, OutgoingEvent::text("after"))
+        .await
+        .unwrap();
+    let txn = too_large.txn_id().to_owned();
+    match too_large.sent().await {
+        Err(Error::SendFailed { error, .. }) => assert!(error.contains("M_TOO_LARGE"), "{error}"),
+        other => panic!("expected a failed send, got {other:?}"),
+    }
+    after
+        .sent()
+        .await
+        .expect("the room goes on after a failed entry");
+    // Retried, it fails again (the server's answer has not changed)…
+    client.retry_send(&txn).unwrap();
+    let again = client.pending_send(&txn).unwrap();
+    assert!(matches!(again.sent().await, Err(Error::SendFailed { .. })));
+    // …and cancelled, it is gone, its local echo with it.
+    client.cancel_send(&txn).unwrap();
+    assert!(client
+        .store()
+        .unwrap()
+        .outbox_entry(&txn)
+        .unwrap()
+        .is_none());
+    let messages = server_messages(&account_view(&conn), &room).await;
+    assert_eq!(bodies(&messages), ["after"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_echo_is_replaced_by_the_synced_event_never_duplicated() {
+    let conn = account("ob_echo", None).await;
+    let room = create_room(&conn).await;
+    let client = Client::in_memory(conn).unwrap();
+    client.sync_once().await.unwrap();
+    let mut watcher = client.watch_timeline("echo").unwrap();
+    let pending = client
+        .send(&room, OutgoingEvent::text("echo me"))
+        .await
+        .unwrap();
+    let txn = pending.txn_id().to_owned();
+    {
+        let items = client
+            .store()
+            .unwrap()
+            .timeline_items(room.as_str(), 50)
+            .unwrap();
+        let Some(TimelineItem::Pending(echo)) = items.last() else {
+            panic!("the echo is at the end of the timeline at once: {items:?}")
+        };
+        assert_eq!(echo.txn_id, txn);
+    }
+    let event_id = pending.sent().await.unwrap();
+    // Sent but not synced: still the echo (now with its event ID), once.
+    let echoes = client.store().unwrap().local_echoes(room.as_str()).unwrap();
+    assert_eq!(echoes.len(), 1);
+    assert_eq!(
+        echoes[0].state,
+        OutboxState::Sent {
+            event_id: event_id.clone()
+        }
+    );
+
+    client.sync_once().await.unwrap();
+    let live = tokio::time::timeout(Duration::from_secs(10), watcher.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live.event.event_id.as_deref(), Some(event_id.as_str()));
+    assert_eq!(
+        live.transaction_id(),
+        Some(txn.as_str()),
+        "it names the echo it replaces"
+    );
+    let items = client
+        .store()
+        .unwrap()
+        .timeline_items(room.as_str(), 50)
+        .unwrap();
+    let copies = items
+        .iter()
+        .filter(|i| match i {
+            TimelineItem::Event(e) => e.json["content"]["body"] == "echo me",
+            TimelineItem::Pending(p) => p.txn_id == txn,
+        })
+        .count();
+    assert_eq!(copies, 1, "the synced event only: {items:?}");
+    assert!(matches!(items.last(), Some(TimelineItem::Event(_))));
+    // Nothing else comes for it: one more sync brings no second copy.
+    client.sync_once().await.unwrap();
+    let more = tokio::time::timeout(Duration::from_millis(300), watcher.next()).await;
+    assert!(more.is_err(), "no second delivery: {more:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_message_lands_as_built() {
+    let conn = account("ob_kinds", None).await;
+    let room = create_room(&conn).await;
+    let client = Client::in_memory(conn).unwrap();
+    let send = |event: OutgoingEvent| {
+        let client = client.clone();
+        let room = room.clone();
+        async move {
+            client
+                .send(&room, event)
+                .await
+                .unwrap()
+                .sent()
+                .await
+                .unwrap()
+        }
+    };
+    let original = send(OutgoingEvent::text("original")).await;
+    let html = send(OutgoingEvent::html("bold", "<b>bold</b>")).await;
+    send(OutgoingEvent::notice("a notice")).await;
+    send(OutgoingEvent::emote("waves")).await;
+    let reply = send(OutgoingEvent::text("a reply").reply_to(&original)).await;
+    send(OutgoingEvent::edit(
+        &original,
+        OutgoingEvent::text("edited"),
+    ))
+    .await;
+    send(OutgoingEvent::reaction(&original, "👍")).await;
+    let doomed = send(OutgoingEvent::text("doomed")).await;
+    send(OutgoingEvent::redaction(&doomed, Some("a test"))).await;
+    let topic = json!({"topic": "from the outbox"});
+    let Value::Object(topic) = topic else {
+        unreachable!()
+    };
+    send(OutgoingEvent::state("m.room.topic", "", topic)).await;
+    client.sync_once().await.unwrap();
+
+    let store = client.store().unwrap();
+    let event = |id: &str| {
+        store
+            .timeline(room.as_str(), 100)
+            .unwrap()
+            .into_iter()
+            .find(|e| e.event_id.as_deref() == Some(id))
+            .unwrap_or_else(|| panic!("{id} is stored"))
+            .json
+    };
+    assert_eq!(event(&html)["content"]["formatted_body"], "<b>bold</b>");
+    assert_eq!(
+        event(&reply)["content"]["m.relates_to"]["m.in_reply_to"]["event_id"],
+        original.as_str()
+    );
+    let edit = store
+        .latest_edit(&original)
+        .unwrap()
+        .expect("the edit is recorded");
+    assert_eq!(edit.json["content"]["m.new_content"]["body"], "edited");
+    let reactions = store.reactions(&original).unwrap();
+    assert_eq!((reactions[0].key.as_str(), reactions[0].count), ("👍", 1));
+    let redacted = event(&doomed);
+    assert!(
+        redacted["content"].as_object().unwrap().is_empty(),
+        "{redacted}"
+    );
+    let topic = store
+        .state_event(room.as_str(), "m.room.topic", "")
+        .unwrap()
+        .unwrap();
+    assert_eq!(topic["content"]["topic"], "from the outbox");
+    let kinds: Vec<String> = store
+        .timeline(room.as_str(), 100)
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.json["content"]["msgtype"].as_str().map(str::to_owned))
+        .collect();
+    for msgtype in ["m.text", "m.notice", "m.emote"] {
+        assert!(kinds.iter().any(|k| k == msgtype), "{msgtype} in {kinds:?}");
+    }
+    // Everything sent and synced: no echo left.
+    assert!(store.local_echoes(room.as_str()).unwrap().is_empty());
+}
