@@ -1,0 +1,210 @@
+//! Sending from the command line against a real Synapse: every kind of
+//! message read back; a `send` killed after the server took the message
+//! but before the answer was stored is resent with the same transaction
+//! ID by the next run and lands once; a `send` to an unreachable server
+//! exits 6 with the message queued, and the next one delivers both, in
+//! order.
+//!
+//! Run with `cargo test -p quotient-cli --test send` (one process).
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::homeserver::{fresh_user, homeserver, Config};
+use support::{code, json, login, quotient, stderr, store};
+
+fn ok(out: &std::process::Output) {
+    assert_eq!(code(out), 0, "stderr: {}", stderr(out));
+}
+
+/// A signed-in store and a fresh room in it.
+fn room_for(name: &str) -> (std::path::PathBuf, String) {
+    let hs = homeserver(Config::Default);
+    let user = fresh_user(hs, name);
+    let s = store(name);
+    login(&s, Config::Default, &user);
+    let created = json(&quotient(
+        &s,
+        &["--json", "create-room", "--name", name],
+        "",
+    ));
+    (s, created["room_id"].as_str().unwrap().to_owned())
+}
+
+/// The room's m.room.message events as Synapse has them, oldest first,
+/// read with `quotient api` (not through the outbox under test).
+fn server_messages(s: &Path, room: &str) -> Vec<Value> {
+    let path = format!("/_matrix/client/v3/rooms/{room}/messages?dir=b&limit=100");
+    let page = json(&quotient(s, &["api", "GET", &path], ""));
+    let mut events: Vec<Value> = page["chunk"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "m.room.message")
+        .cloned()
+        .collect();
+    events.reverse();
+    events
+}
+
+fn bodies(events: &[Value]) -> Vec<&str> {
+    events
+        .iter()
+        .map(|e| e["content"]["body"].as_str().unwrap_or(""))
+        .collect()
+}
+
+fn outbox(s: &Path) -> Vec<Value> {
+    json(&quotient(s, &["--json", "outbox"], ""))
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn every_kind_of_message_is_sent_and_read_back() {
+    let (s, room) = room_for("sendkinds");
+    let sent = json(&quotient(&s, &["--json", "send", &room, "hello"], ""));
+    assert_eq!(sent["state"], "sent");
+    let hello = sent["event_id"].as_str().unwrap().to_owned();
+    ok(&quotient(&s, &["send", &room, "--notice"], "from stdin\n"));
+    ok(&quotient(&s, &["send", &room, "--emote", "waves"], ""));
+    ok(&quotient(
+        &s,
+        &["send", &room, "--html", "<b>bold</b> &amp; more"],
+        "",
+    ));
+    let reply = json(&quotient(
+        &s,
+        &["--json", "send", &room, "--reply-to", &hello, "a reply"],
+        "",
+    ));
+    ok(&quotient(&s, &["react", &room, &hello, "👍"], ""));
+    ok(&quotient(&s, &["edit", &room, &hello, "hello, edited"], ""));
+    let doomed = json(&quotient(&s, &["--json", "send", &room, "doomed"], ""));
+    let doomed = doomed["event_id"].as_str().unwrap();
+    ok(&quotient(
+        &s,
+        &["redact", &room, doomed, "--reason", "a test"],
+        "",
+    ));
+
+    let messages = server_messages(&s, &room);
+    let find = |body: &str| {
+        messages
+            .iter()
+            .find(|m| m["content"]["body"] == body)
+            .unwrap_or_else(|| panic!("{body} in {messages:?}"))
+    };
+    assert_eq!(find("hello")["event_id"], hello.as_str());
+    assert_eq!(find("from stdin")["content"]["msgtype"], "m.notice");
+    assert_eq!(find("waves")["content"]["msgtype"], "m.emote");
+    let html = find("bold & more");
+    assert_eq!(html["content"]["formatted_body"], "<b>bold</b> &amp; more");
+    assert_eq!(html["content"]["format"], "org.matrix.custom.html");
+    let reply_event = find("a reply");
+    assert_eq!(reply_event["event_id"], reply["event_id"]);
+    assert_eq!(
+        reply_event["content"]["m.relates_to"]["m.in_reply_to"]["event_id"],
+        hello.as_str()
+    );
+    let edit = find("* hello, edited");
+    assert_eq!(edit["content"]["m.new_content"]["body"], "hello, edited");
+    let redacted = messages.iter().find(|m| m["event_id"] == doomed).unwrap();
+    assert!(
+        redacted["content"].as_object().unwrap().is_empty(),
+        "{redacted}"
+    );
+
+    // Read through the store as well: the reaction is there, once.
+    ok(&quotient(&s, &["sync", "--once"], ""));
+    let out = quotient(&s, &["--json", "messages", &room, "--limit", "30"], "");
+    ok(&out);
+    let reactions = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("\"m.reaction\""))
+        .count();
+    assert_eq!(reactions, 1);
+    // Everything went out: nothing unsent in the outbox.
+    assert!(
+        outbox(&s).iter().all(|e| e["state"] == "sent"),
+        "{:?}",
+        outbox(&s)
+    );
+}
+
+#[test]
+fn a_send_killed_after_the_server_took_it_is_resent_with_the_same_transaction_id_and_lands_once() {
+    let (s, room) = room_for("sendkill");
+    let marker = s.with_extension("paused");
+    let _ = std::fs::remove_file(&marker);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quotient"))
+        .arg("--store")
+        .arg(&s)
+        .args(["send", &room, "first"])
+        .env("QUOTIENT_CLIENT_TEST_PAUSE_AFTER_SEND", &marker)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !marker.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the send never paused"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The server has the event; its answer is not stored yet.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let entries = outbox(&s);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["state"], "sending");
+    let txn = entries[0]["txn_id"].as_str().unwrap().to_owned();
+    assert_eq!(bodies(&server_messages(&s, &room)), ["first"]);
+
+    // The next run sends the first again (same transaction ID), then its own.
+    ok(&quotient(&s, &["send", &room, "second"], ""));
+    let messages = server_messages(&s, &room);
+    assert_eq!(
+        bodies(&messages),
+        ["first", "second"],
+        "one copy each, in order"
+    );
+    assert_eq!(messages[0]["unsigned"]["transaction_id"], txn.as_str());
+    let entries = outbox(&s);
+    assert_eq!(entries[0]["txn_id"], txn.as_str());
+    assert_eq!(entries[0]["state"], "sent");
+    assert_eq!(entries[0]["event_id"], messages[0]["event_id"]);
+}
+
+#[test]
+fn a_send_to_an_unreachable_server_exits_6_queued_and_the_next_send_delivers_both_in_order() {
+    let (s, room) = room_for("senddown");
+    let session_file = s.join("session.json");
+    let real = std::fs::read_to_string(&session_file).unwrap();
+    let mut session: Value = serde_json::from_str(&real).unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}/", closed.local_addr().unwrap());
+    drop(closed);
+    session["homeserver"] = Value::String(dead);
+    std::fs::write(&session_file, session.to_string()).unwrap();
+
+    let out = quotient(&s, &["send", &room, "while down", "--wait", "3"], "");
+    assert_eq!(code(&out), 6, "stderr: {}", stderr(&out));
+    assert!(stderr(&out).contains("safely queued"), "{}", stderr(&out));
+    assert!(outbox(&s)[0]["state"] != "sent");
+
+    std::fs::write(&session_file, real).unwrap();
+    ok(&quotient(&s, &["send", &room, "back again"], ""));
+    assert_eq!(
+        bodies(&server_messages(&s, &room)),
+        ["while down", "back again"]
+    );
+}
