@@ -19,6 +19,7 @@ use super::clock::{AttemptClock, UploadState};
 use super::events::JobEvent;
 use super::redirect::{self, RedirectRefused};
 use super::shared::EventSink;
+use super::sink::SinkSlot;
 
 /// Bodies up to this size go out in one piece; larger ones are streamed in
 /// chunks so upload progress means something.
@@ -41,6 +42,8 @@ pub(crate) struct AttemptRequest<'a> {
     pub clock: &'a AttemptClock,
     /// Whether a redirect answer is followed (see `redirect`).
     pub follow_redirects: bool,
+    /// Where a 2xx body goes instead of memory, if anywhere.
+    pub sink: Option<&'a SinkSlot>,
 }
 
 #[derive(Debug)]
@@ -64,6 +67,9 @@ pub(crate) enum TransportError {
     /// A header parameter cannot be sent as an HTTP header.
     #[error("header `{0}` has a value that cannot be sent")]
     InvalidHeader(String),
+    /// The job's body sink failed (or could not start over for a retry).
+    #[error("the download could not be written: {0}")]
+    Sink(#[source] std::io::Error),
     /// A redirect that may be followed was not safe or sane to follow.
     #[error("{reason} (HTTP {status})")]
     Redirect {
@@ -161,7 +167,8 @@ pub(crate) async fn send(req: AttemptRequest<'_>) -> Result<RawResponse, Transpo
             url = Cow::Owned(next);
             continue;
         }
-        return read_body(response, req.max_body_size, &**req.events, req.clock).await;
+        let sink = req.sink.filter(|_| (200..300).contains(&status));
+        return read_body(response, req.max_body_size, &**req.events, req.clock, sink).await;
     }
 }
 
@@ -224,11 +231,15 @@ fn shared_bytes(body: &RequestBody) -> Bytes {
     }
 }
 
+/// Reads the answer's body: into memory, or, for a 2xx of a job with a
+/// sink, chunk by chunk into the sink (the response's own body is then
+/// empty). Either way the body is capped at `limit` bytes.
 async fn read_body(
     mut response: reqwest::Response,
     limit: u64,
     events: &dyn EventSink,
     clock: &AttemptClock,
+    sink: Option<&SinkSlot>,
 ) -> Result<RawResponse, TransportError> {
     clock.received();
     let status = response.status().as_u16();
@@ -236,8 +247,16 @@ async fn read_body(
     if total.is_some_and(|t| t > limit) {
         return Err(TransportError::BodyTooLarge { limit });
     }
-    let capacity = total.unwrap_or(0).min(limit).min(1 << 20) as usize;
+    let mut sink = match sink {
+        Some(slot) => Some(slot.begin().await.map_err(TransportError::Sink)?),
+        None => None,
+    };
+    let capacity = match sink {
+        Some(_) => 0,
+        None => total.unwrap_or(0).min(limit).min(1 << 20) as usize,
+    };
     let mut body = BytesMut::with_capacity(capacity);
+    let mut received = 0u64;
     let mut throttle = ProgressThrottle::new(total);
     while let Some(chunk) = response
         .chunk()
@@ -245,14 +264,24 @@ async fn read_body(
         .map_err(|e| TransportError::MaybeSent(e.without_url()))?
     {
         clock.received();
-        if body.len() as u64 + chunk.len() as u64 > limit {
+        received += chunk.len() as u64;
+        if received > limit {
             return Err(TransportError::BodyTooLarge { limit });
         }
-        body.extend_from_slice(&chunk);
-        let received = body.len() as u64;
+        match &mut sink {
+            Some(sink) => {
+                sink.write(chunk).await.map_err(TransportError::Sink)?;
+                // A slow disk is not a stalled server.
+                clock.received();
+            }
+            None => body.extend_from_slice(&chunk),
+        }
         if throttle.due(received, total) {
             events.emit(JobEvent::DownloadProgress { received, total });
         }
+    }
+    if let Some(sink) = &mut sink {
+        sink.finish().await.map_err(TransportError::Sink)?;
     }
     Ok(RawResponse {
         status,
