@@ -248,7 +248,12 @@ async fn read_body(
         return Err(TransportError::BodyTooLarge { limit });
     }
     let mut sink = match sink {
-        Some(slot) => Some(slot.begin().await.map_err(TransportError::Sink)?),
+        Some(slot) => {
+            clock.sinking();
+            let sink = slot.begin().await.map_err(TransportError::Sink)?;
+            clock.received();
+            Some(sink)
+        }
         None => None,
     };
     let capacity = match sink {
@@ -270,6 +275,7 @@ async fn read_body(
         }
         match &mut sink {
             Some(sink) => {
+                clock.sinking();
                 sink.write(chunk).await.map_err(TransportError::Sink)?;
                 // A slow disk is not a stalled server.
                 clock.received();
@@ -281,6 +287,7 @@ async fn read_body(
         }
     }
     if let Some(sink) = &mut sink {
+        clock.sinking();
         sink.finish().await.map_err(TransportError::Sink)?;
     }
     Ok(RawResponse {
