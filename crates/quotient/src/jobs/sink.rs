@@ -78,9 +78,7 @@ impl SinkSlot {
 
     /// The sink for one attempt's body, told whether it starts over.
     /// Attempts of a job never overlap, so the lock is never contended.
-    pub(crate) async fn begin(
-        &self,
-    ) -> io::Result<tokio::sync::MutexGuard<'_, Box<dyn BodySink>>> {
+    pub(crate) async fn begin(&self) -> io::Result<tokio::sync::MutexGuard<'_, Box<dyn BodySink>>> {
         let mut sink = self.sink.lock().await;
         let restart = self.begun.swap(true, std::sync::atomic::Ordering::SeqCst);
         sink.begin(restart).await?;

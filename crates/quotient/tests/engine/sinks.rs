@@ -156,7 +156,10 @@ async fn a_successful_body_goes_to_the_sink_not_into_memory() {
     let events = job.events();
     let response = job.await.unwrap();
     assert_eq!(sink.bytes(), data);
-    assert!(response.body().is_empty(), "the body was also kept in memory");
+    assert!(
+        response.body().is_empty(),
+        "the body was also kept in memory"
+    );
     assert!(response.data.is_empty());
     assert_eq!(response.content_type.as_deref(), Some("image/png"));
     let calls = sink.calls();
@@ -241,7 +244,10 @@ async fn an_error_answer_never_reaches_the_sink() {
     let server = FakeServer::start().await;
     server.push(
         BLOB,
-        Reply::json(404, json!({"errcode": "M_NOT_FOUND", "error": "no such media"})),
+        Reply::json(
+            404,
+            json!({"errcode": "M_NOT_FOUND", "error": "no such media"}),
+        ),
     );
     let sink = Recorder::default();
     let err = server
