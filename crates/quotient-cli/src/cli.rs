@@ -118,6 +118,39 @@ pub enum Command {
     ///
     /// With --json: {"room_id","direct":bool,"invited":[USER_ID…]}.
     CreateRoom(CreateRoomArgs),
+    /// Upload a file to the content repository; prints its mxc:// URI.
+    ///
+    /// The server's upload limit is checked first: a larger file is not
+    /// sent (exit 3). The content type is guessed from the file name
+    /// unless given. With --json: {"content_uri","size","content_type"}.
+    Upload(UploadArgs),
+    /// Download media by mxc:// URI to a file (-o), or to stdout when it
+    /// is not a terminal.
+    ///
+    /// With -o the bytes go to a temporary file beside FILE that replaces
+    /// it only once complete. With --json (needs -o):
+    /// {"content_uri","path","size","content_type"}.
+    Download(DownloadArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UploadArgs {
+    /// The file to upload.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// The content type to send (default: guessed from the file name).
+    #[arg(long, value_name = "TYPE")]
+    pub content_type: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    /// The content URI, mxc://server/media_id.
+    #[arg(value_name = "MXC")]
+    pub uri: String,
+    /// Where to write the media (default: stdout, if not a terminal).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

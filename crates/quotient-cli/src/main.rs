@@ -106,6 +106,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Leave(args) => commands::membership::leave(&store, &out, args).await,
         Command::Invite(args) => commands::membership::invite(&store, &out, args).await,
         Command::CreateRoom(args) => commands::membership::create(&store, &out, args).await,
+        Command::Upload(args) => commands::media::upload(&store, &out, args).await,
+        Command::Download(args) => commands::media::download(&store, &out, args).await,
     }
 }
 
