@@ -61,6 +61,7 @@ rc_admin_redaction: {{per_second: 1000, burst_count: 1000}}
 rc_joins:
   local: {{per_second: 1000, burst_count: 1000}}
   remote: {{per_second: 1000, burst_count: 1000}}
+max_upload_size: {max_upload}
 {extra}"""
 
 # `--conformance`: everything a normal user can call, switched on, and the
@@ -194,7 +195,7 @@ def start(args):
         f.write(CONFIG.format(
             port=port, dir=d, secret=secrets.token_hex(16), macaroon=secrets.token_hex(16),
             form=secrets.token_hex(16), login_token="false" if args.no_login_token else "true",
-            lifetime=args.token_lifetime,
+            lifetime=args.token_lifetime, max_upload=args.max_upload_size,
             registration="true" if args.conformance else "false",
             presence="true" if args.conformance else "false",
             previews="true" if args.conformance else "false",
@@ -357,6 +358,8 @@ def main():
     s.add_argument("--no-login-token", action="store_true")
     s.add_argument("--conformance", action="store_true",
                    help="open registration, presence, user directory, TURN, legacy media, higher limits")
+    s.add_argument("--max-upload-size", default="50M",
+                   help="Synapse's max_upload_size (its m.upload.size), e.g. 1M")
     s.add_argument("--watch-pid", type=int)
     s.add_argument("--wait", type=int, default=60)
     s.set_defaults(func=start)

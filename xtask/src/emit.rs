@@ -224,7 +224,7 @@ fn request_fields(op: &Operation, module: &str) -> Vec<(String, String, String, 
     out.into_iter()
         .map(|(name, ty, doc, required)| {
             let rust_ty = match ty {
-                Ty::Crate("__Bytes") => "Vec<u8>".to_owned(),
+                Ty::Crate("__Bytes") => "bytes::Bytes".to_owned(),
                 ref t => t.rust(module),
             };
             (name, rust_ty, doc, required)

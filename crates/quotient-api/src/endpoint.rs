@@ -166,11 +166,15 @@ pub enum RequestBody {
     /// `application/json` bytes.
     Json(Zeroizing<Vec<u8>>),
     /// Raw bytes with their content type (media uploads).
+    ///
+    /// [`bytes::Bytes`] so that every attempt (and every retry) sends the
+    /// same buffer without copying it: cloning is a reference count, and
+    /// the transport slices it into the upload stream.
     Bytes {
         /// The `Content-Type` to send.
         content_type: String,
         /// The bytes.
-        data: Vec<u8>,
+        data: bytes::Bytes,
     },
 }
 

@@ -270,6 +270,30 @@ impl UserId {
     }
 }
 
+impl MxcUri {
+    /// The server that holds the media (after `mxc://`).
+    ///
+    /// ```
+    /// let uri: quotient_api::MxcUri = "mxc://example.org:8448/abc".parse().unwrap();
+    /// assert_eq!(uri.server_name().as_str(), "example.org:8448");
+    /// assert_eq!(uri.media_id(), "abc");
+    /// ```
+    pub fn server_name(&self) -> ServerName {
+        ServerName(self.parts().0.to_owned())
+    }
+
+    /// The media ID (after the server name's `/`).
+    pub fn media_id(&self) -> &str {
+        self.parts().1
+    }
+
+    fn parts(&self) -> (&str, &str) {
+        // Validated by `check_mxc`: the prefix and one `/` are there.
+        let rest = self.0.strip_prefix("mxc://").unwrap_or_default();
+        rest.split_once('/').unwrap_or((rest, ""))
+    }
+}
+
 impl From<RoomId> for RoomOrAliasId {
     fn from(id: RoomId) -> Self {
         Self(id.0)
@@ -304,6 +328,48 @@ mod tests {
         assert!(UserId::parse(format!("@{}:x", "a".repeat(300))).is_err());
         let u = UserId::parse("@alice:example.org").unwrap();
         assert_eq!((u.localpart(), u.server_name()), ("alice", "example.org"));
+    }
+
+    #[test]
+    fn content_uris_follow_the_spec_grammar() {
+        for good in [
+            "mxc://example.org/SEsfnsuifSDFSSEF",
+            "mxc://localhost:8008/a",
+            "mxc://127.0.0.1/abc_DEF-123",
+            "mxc://[::1]:8448/x",
+            "mxc://matrix-1.example.org/-_-",
+        ] {
+            let uri = MxcUri::parse(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+            assert_eq!(uri.to_string(), good);
+            assert_eq!(
+                format!("mxc://{}/{}", uri.server_name().as_str(), uri.media_id()),
+                good
+            );
+        }
+        for bad in [
+            "",
+            "mxc://",
+            "mxc:///abc",
+            "mxc://example.org",
+            "mxc://example.org/",
+            "mxc://example.org/a/b",
+            "mxc://example.org/a.b",
+            "mxc://example.org/a%2Fb",
+            "mxc://example.org/ä",
+            "mxc://example.org/a?x=1",
+            "mxc://exa mple.org/a",
+            "mxc://example.org:99999999/a",
+            "mxc://[::1/a",
+            "http://example.org/a",
+            "MXC://example.org/a",
+        ] {
+            assert!(MxcUri::parse(bad).is_err(), "{bad} was accepted");
+        }
+        let long = format!("mxc://example.org/{}", "a".repeat(300));
+        assert!(MxcUri::parse(long).is_err());
+        let json = serde_json::to_string(&MxcUri::parse("mxc://e.org/x").unwrap()).unwrap();
+        assert_eq!(json, "\"mxc://e.org/x\"");
+        assert!(serde_json::from_str::<MxcUri>("\"mxc://e.org/x/y\"").is_err());
     }
 
     #[test]

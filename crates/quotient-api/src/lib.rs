@@ -31,6 +31,9 @@ mod uia;
 pub mod unstable;
 
 pub use auth_data::AuthData;
+/// The buffer type of media upload bodies (re-exported so callers need not
+/// depend on `bytes` to build one).
+pub use bytes::Bytes;
 pub use endpoint::{
     decode_json, AuthRequirement, BuildError, DecodeError, Endpoint, HttpRequest, IncomingResponse,
     Metadata, Method, RequestBody, ResponseParts, UiaEndpoint,

@@ -18,8 +18,9 @@ Exit codes:
 
 /// A Matrix client for the command line: sign in, hand a login token to a
 /// new device, sync, read and follow rooms, send, react, edit and redact
-/// (through an outbox that survives restarts), join, leave, invite,
-/// create rooms, inspect a server, call any Client-Server endpoint.
+/// (through an outbox that survives restarts), upload and download media,
+/// join, leave, invite, create rooms, inspect a server, call any
+/// Client-Server endpoint.
 ///
 /// Rooms are named by room ID (!…), alias (#…:server) or, when only one
 /// room in the store has it, display name; an unknown or ambiguous name
@@ -142,6 +143,39 @@ pub enum Command {
     /// With --json: an array of {"txn_id","room_id","type","state"
     /// (queued|sending|sent|failed),"event_id","error","body","queued_ts"}.
     Outbox(OutboxArgs),
+    /// Upload a file to the content repository; prints its mxc:// URI.
+    ///
+    /// The server's upload limit is checked first: a larger file is not
+    /// sent (exit 3). The content type is guessed from the file name
+    /// unless given. With --json: {"content_uri","size","content_type"}.
+    Upload(UploadArgs),
+    /// Download media by mxc:// URI to a file (-o), or to stdout when it
+    /// is not a terminal.
+    ///
+    /// With -o the bytes go to a temporary file beside FILE that replaces
+    /// it only once complete. With --json (needs -o):
+    /// {"content_uri","path","size","content_type"}.
+    Download(DownloadArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UploadArgs {
+    /// The file to upload.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// The content type to send (default: guessed from the file name).
+    #[arg(long, value_name = "TYPE")]
+    pub content_type: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    /// The content URI, mxc://server/media_id.
+    #[arg(value_name = "MXC")]
+    pub uri: String,
+    /// Where to write the media (default: stdout, if not a terminal).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +198,15 @@ pub struct SendArgs {
     /// Reply to this event ID.
     #[arg(long, value_name = "EVENT")]
     pub reply_to: Option<String>,
+    /// Send this file: uploaded first, then an m.image, m.video, m.audio
+    /// or m.file message (by its content type) pointing at it; TEXT, if
+    /// given, is its caption. Over the server's upload limit it is not
+    /// queued (exit 3).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["notice", "emote", "html"])]
+    pub file: Option<PathBuf>,
+    /// The file's content type (default: guessed from its name).
+    #[arg(long, value_name = "TYPE", requires = "file")]
+    pub content_type: Option<String>,
     /// How long to wait for the server, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub wait: u64,

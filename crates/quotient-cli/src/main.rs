@@ -111,6 +111,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Edit(args) => commands::send::edit(&store, &out, args).await,
         Command::Redact(args) => commands::send::redact(&store, &out, args).await,
         Command::Outbox(args) => commands::send::outbox(&store, &out, args).await,
+        Command::Upload(args) => commands::media::upload(&store, &out, args).await,
+        Command::Download(args) => commands::media::download(&store, &out, args).await,
     }
 }
 

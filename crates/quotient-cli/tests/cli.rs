@@ -637,3 +637,92 @@ fn bad_servers_and_bad_input_fail_cleanly_and_in_time() {
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains("unencrypted"), "{}", stderr(&out));
 }
+
+#[test]
+fn upload_and_download_through_the_cli() {
+    let hs = homeserver(Config::Default);
+    let user = fresh_user(hs, "clim");
+    let store = store("media");
+    login(&store, Config::Default, &user);
+    let dir = store.with_extension("files");
+    std::fs::create_dir_all(&dir).unwrap();
+    let data: Vec<u8> = (0..150_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let source = dir.join("photo.jpeg");
+    std::fs::write(&source, &data).unwrap();
+
+    let uploaded = json(&quotient(
+        &store,
+        &["--json", "upload", source.to_str().unwrap()],
+        "",
+    ));
+    let uri = uploaded["content_uri"].as_str().unwrap().to_owned();
+    assert!(uri.starts_with("mxc://localhost/"), "{uploaded}");
+    assert_eq!(uploaded["size"], data.len());
+    assert_eq!(uploaded["content_type"], "image/jpeg");
+
+    // Text mode prints just the URI; the type can be given.
+    let out = quotient(
+        &store,
+        &[
+            "upload",
+            source.to_str().unwrap(),
+            "--content-type",
+            "application/x-test",
+        ],
+        "",
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let second = String::from_utf8(out.stdout).unwrap();
+    assert!(second.trim().starts_with("mxc://"), "{second}");
+
+    // To a file, with --json.
+    let target = dir.join("copy.jpeg");
+    let saved = json(&quotient(
+        &store,
+        &["--json", "download", &uri, "-o", target.to_str().unwrap()],
+        "",
+    ));
+    assert_eq!(std::fs::read(&target).unwrap(), data);
+    assert_eq!(saved["size"], data.len());
+    assert_eq!(saved["content_type"], "image/jpeg");
+
+    // To stdout, which is a pipe here: the bytes and nothing else.
+    let out = quotient(&store, &["download", &uri], "");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(out.stdout == data, "stdout is not the media");
+    let out = quotient(&store, &["download", second.trim()], "");
+    assert_eq!(out.stdout, data);
+
+    // Usage errors: not a content URI; --json without -o.
+    let out = quotient(&store, &["download", "https://example.org/x"], "");
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not a content URI"),
+        "{}",
+        stderr(&out)
+    );
+    let out = quotient(&store, &["--json", "download", &uri], "");
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    // A file that is not there.
+    let out = quotient(&store, &["upload", dir.join("nope").to_str().unwrap()], "");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot open"), "{}", stderr(&out));
+}
+
+#[test]
+fn an_upload_over_the_limit_exits_3_before_sending() {
+    let hs = homeserver(Config::SmallUploads);
+    let user = fresh_user(hs, "clibig");
+    let store = store("media-limit");
+    login(&store, Config::SmallUploads, &user);
+    let big = store.with_extension("big.bin");
+    std::fs::write(&big, vec![1u8; 3 << 20]).unwrap();
+    let out = quotient(&store, &["upload", big.to_str().unwrap()], "");
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("3145728 bytes") && err.contains("1048576 bytes"),
+        "{err}"
+    );
+    assert!(!hs.log().contains("/_matrix/media/v3/upload"));
+}

@@ -92,6 +92,10 @@ fn every_kind_of_message_is_sent_and_read_back() {
         &["redact", &room, doomed, "--reason", "a test"],
         "",
     ));
+    let file = s.with_extension("notes.txt");
+    std::fs::write(&file, "file contents\n").unwrap();
+    let file_arg = file.to_str().unwrap();
+    ok(&quotient(&s, &["send", &room, "--file", file_arg], ""));
 
     let messages = server_messages(&s, &room);
     let find = |body: &str| {
@@ -114,6 +118,19 @@ fn every_kind_of_message_is_sent_and_read_back() {
     );
     let edit = find("* hello, edited");
     assert_eq!(edit["content"]["m.new_content"]["body"], "hello, edited");
+    let file_name = file.file_name().unwrap().to_str().unwrap();
+    let sent_file = find(file_name);
+    assert_eq!(sent_file["content"]["msgtype"], "m.file");
+    assert_eq!(sent_file["content"]["info"]["mimetype"], "text/plain");
+    assert_eq!(sent_file["content"]["info"]["size"], 14);
+    let uri = sent_file["content"]["url"].as_str().unwrap();
+    let got = s.with_extension("downloaded.txt");
+    ok(&quotient(
+        &s,
+        &["download", uri, "-o", got.to_str().unwrap()],
+        "",
+    ));
+    assert_eq!(std::fs::read_to_string(&got).unwrap(), "file contents\n");
     let redacted = messages.iter().find(|m| m["event_id"] == doomed).unwrap();
     assert!(
         redacted["content"].as_object().unwrap().is_empty(),

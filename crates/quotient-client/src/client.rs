@@ -57,6 +57,8 @@ struct Inner {
     // One back-pagination at a time.
     pagination_gate: tokio::sync::Mutex<()>,
     outbox: Outbox,
+    // Fetched on the first upload, kept for the client's life.
+    media_config: tokio::sync::OnceCell<crate::media::MediaConfig>,
 }
 
 /// Builds a [`Client`] with optional settings.
@@ -106,6 +108,7 @@ impl ClientBuilder {
                 sync_gate: tokio::sync::Mutex::new(()),
                 pagination_gate: tokio::sync::Mutex::new(()),
                 outbox: Outbox::new(),
+                media_config: tokio::sync::OnceCell::new(),
             }),
         })
     }
@@ -158,6 +161,15 @@ impl Client {
 
     pub(crate) fn pagination_gate(&self) -> &tokio::sync::Mutex<()> {
         &self.inner.pagination_gate
+    }
+
+    /// Uploads and downloads ([`crate::media`]).
+    pub fn media(&self) -> crate::media::Media<'_> {
+        crate::media::Media::new(self)
+    }
+
+    pub(crate) fn media_config(&self) -> &tokio::sync::OnceCell<crate::media::MediaConfig> {
+        &self.inner.media_config
     }
 
     /// Notices of what each committed batch changed, sent only after its

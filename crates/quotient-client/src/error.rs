@@ -89,10 +89,60 @@ pub enum Error {
         /// Why sending stopped.
         reason: String,
     },
+    /// A file to upload or download to could not be read or written.
+    #[error("cannot {action} {}: {source}", path.display())]
+    File {
+        /// What was being done ("read", "create", "rename …").
+        action: &'static str,
+        /// The file concerned.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The reader an upload came from failed.
+    #[error("the upload could not be read: {0}")]
+    Read(#[source] std::io::Error),
+    /// The writer a download went to failed.
+    #[error("the download could not be written: {0}")]
+    Write(#[source] std::io::Error),
+    /// A download broke after some of it had been written to a writer that
+    /// cannot start over (a pipe, stdout), so its retry was not made: the
+    /// writer holds the first `written` bytes only. A download to a path
+    /// starts over instead.
+    #[error(
+        "the download broke after {written} bytes had been written, and the writer cannot start \
+         over; what it holds is incomplete"
+    )]
+    DownloadCut {
+        /// Bytes already written when the retry would have started over.
+        written: u64,
+    },
+    /// The upload is larger than the server accepts (`m.upload.size`).
+    /// Checked before anything is sent: nothing was.
+    #[error("{}", too_large(*.size, *.limit))]
+    TooLarge {
+        /// The upload's size; `None` for a stream read only as far as
+        /// the limit.
+        size: Option<u64>,
+        /// The server's limit in bytes.
+        limit: u64,
+    },
     /// A blocking store task was lost (its thread panicked or the runtime
     /// shut down) before it finished; its transaction was not committed.
     #[error("a store task did not finish: {0}")]
     TaskLost(String),
+}
+
+fn too_large(size: Option<u64>, limit: u64) -> String {
+    let size = match size {
+        Some(size) => format!("{size} bytes"),
+        None => format!("more than {limit} bytes"),
+    };
+    format!(
+        "the upload is {size}, larger than the server's limit of {limit} bytes \
+         (m.upload.size); nothing was sent"
+    )
 }
 
 /// The client layer's `Result`.

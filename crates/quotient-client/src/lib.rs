@@ -12,6 +12,7 @@
 mod client;
 mod error;
 pub mod events;
+pub mod media;
 pub mod names;
 pub mod outbox;
 pub mod rooms;

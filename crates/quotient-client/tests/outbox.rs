@@ -385,3 +385,52 @@ async fn every_kind_of_message_lands_as_built() {
     // Everything sent and synced: no echo left.
     assert!(store.local_echoes(room.as_str()).unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_message_is_uploaded_then_sent_as_one_entry_and_its_bytes_come_back() {
+    let conn = account("ob_file", None).await;
+    let room = create_room(&conn).await;
+    let client = Client::in_memory(conn).unwrap();
+    let dir = support::TempDir::new("ob-file");
+    std::fs::create_dir_all(dir.path()).unwrap();
+    let path = dir.path().join("photo.png");
+    let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&path, &bytes).unwrap();
+    let file = quotient_client::outbox::FileMessage::new(&path).caption("a photo");
+    let event_id = client
+        .send_file(&room, file)
+        .await
+        .unwrap()
+        .sent()
+        .await
+        .unwrap();
+    client.sync_once().await.unwrap();
+    let event = client
+        .store()
+        .unwrap()
+        .timeline(room.as_str(), 20)
+        .unwrap()
+        .into_iter()
+        .find(|e| e.event_id.as_deref() == Some(event_id.as_str()))
+        .expect("the file message is synced")
+        .json;
+    let content = &event["content"];
+    assert_eq!(content["msgtype"], "m.image");
+    assert_eq!(
+        (&content["body"], &content["filename"]),
+        (&json!("a photo"), &json!("photo.png"))
+    );
+    assert_eq!(content["info"]["mimetype"], "image/png");
+    assert_eq!(content["info"]["size"], bytes.len());
+    let uri = quotient_client::media::MxcUri::parse(content["url"].as_str().unwrap()).unwrap();
+    let mut back = Vec::new();
+    client
+        .media()
+        .download_to_writer(&uri, &mut back)
+        .await
+        .unwrap();
+    assert_eq!(
+        back, bytes,
+        "the bytes uploaded are the bytes the message points at"
+    );
+}

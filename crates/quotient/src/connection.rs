@@ -225,7 +225,47 @@ impl Connection {
                 format!("cannot build the request: {e}"),
             )
         });
-        self.spawn_job(E::METADATA, built, request.server_wait(), options)
+        self.spawn_job(E::METADATA, built, request.server_wait(), options, None)
+    }
+
+    /// Starts a job whose successful answer's body is written to `sink`
+    /// chunk by chunk instead of being collected: a media download to a
+    /// file or a writer. The [`Response`](crate::Response) then has an
+    /// empty body (for [`Media`](quotient_api::Media), empty `data`);
+    /// headers, status and `DownloadProgress` events are as usual, and
+    /// `options.max_body_size` still caps the body (raise it for large
+    /// files). An error answer is read into memory and classified as
+    /// usual; it never reaches the sink.
+    ///
+    /// A retry after a body was cut calls [`BodySink::begin`] with
+    /// `restart: true`; a sink that cannot start over fails the job with
+    /// `FileError` (see [`BodySink`]).
+    ///
+    /// [`BodySink::begin`]: crate::jobs::BodySink::begin
+    /// [`BodySink`]: crate::jobs::BodySink
+    pub fn submit_to_sink<E>(
+        &self,
+        request: E,
+        sink: impl crate::jobs::BodySink,
+        options: JobOptions,
+    ) -> Job<E::Response>
+    where
+        E: Endpoint,
+        E::Response: Send + 'static,
+    {
+        let built = request.build().map_err(|e| {
+            Error::new(
+                StatusCode::IncorrectRequest,
+                format!("cannot build the request: {e}"),
+            )
+        });
+        self.spawn_job(
+            E::METADATA,
+            built,
+            request.server_wait(),
+            Arc::new(options),
+            Some(Box::new(sink)),
+        )
     }
 
     /// Starts a job for a request known only at run time (a tool calling
@@ -244,7 +284,7 @@ impl Connection {
         // A known long-poll gets the wait its query asks for, as its typed
         // request would: `GET /sync?timeout=31000` is not cut at 30 s.
         let server_wait = meta.server_wait_in(&request.path_and_query);
-        self.spawn_job(meta, Ok(request), server_wait, Arc::new(options))
+        self.spawn_job(meta, Ok(request), server_wait, Arc::new(options), None)
     }
 
     fn spawn_job<R>(
@@ -253,6 +293,7 @@ impl Connection {
         request: Result<quotient_api::HttpRequest, Error>,
         server_wait: Option<Duration>,
         options: Arc<JobOptions>,
+        sink: Option<Box<dyn crate::jobs::BodySink>>,
     ) -> Job<R>
     where
         R: quotient_api::IncomingResponse + Send + 'static,
@@ -268,7 +309,8 @@ impl Connection {
             return Job::new(shared, operation_id);
         };
         match runner::prepare(&self.inner, meta, request, server_wait, options) {
-            Ok(spec) => {
+            Ok(mut spec) => {
+                spec.sink = sink.map(crate::jobs::SinkSlot::new);
                 let job = runner::CloseOnDrop(shared.clone());
                 runtime.spawn(runner::run(self.inner.clone(), spec, job));
             }

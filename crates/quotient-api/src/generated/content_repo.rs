@@ -22,12 +22,12 @@ pub struct UploadContent {
     /// Query parameter `filename` (optional).
     pub filename: Option<String>,
     /// The bytes to upload.
-    pub body: Vec<u8>,
+    pub body: bytes::Bytes,
 }
 
 impl UploadContent {
     /// The request with its required parameters; optional ones are `None`.
-    pub fn new(body: Vec<u8>) -> Self {
+    pub fn new(body: bytes::Bytes) -> Self {
         Self {
             content_type: None,
             filename: None,
@@ -104,12 +104,12 @@ pub struct UploadContentToMXC {
     /// Query parameter `filename` (optional).
     pub filename: Option<String>,
     /// The bytes to upload.
-    pub body: Vec<u8>,
+    pub body: bytes::Bytes,
 }
 
 impl UploadContentToMXC {
     /// The request with its required parameters; optional ones are `None`.
-    pub fn new(server_name: crate::ServerName, media_id: String, body: Vec<u8>) -> Self {
+    pub fn new(server_name: crate::ServerName, media_id: String, body: bytes::Bytes) -> Self {
         Self {
             server_name,
             media_id,

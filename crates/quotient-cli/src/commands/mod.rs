@@ -3,6 +3,7 @@
 pub mod api;
 pub mod login;
 pub mod login_token;
+pub mod media;
 pub mod membership;
 pub mod messages;
 pub mod rooms;

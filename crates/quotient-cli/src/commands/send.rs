@@ -6,13 +6,13 @@ use std::io::{IsTerminal as _, Read as _};
 use std::time::Duration;
 
 use quotient_api::RoomId;
-use quotient_client::outbox::{OutboxEntry, OutboxState, OutgoingEvent};
+use quotient_client::outbox::{FileMessage, OutboxEntry, OutboxState, OutgoingEvent, PendingSend};
 use quotient_client::{Client, Error};
 use serde_json::json;
 
 use crate::cli::{EditArgs, OutboxAction, OutboxArgs, ReactArgs, RedactArgs, SendArgs};
 use crate::client::{self, failure, read_failure};
-use crate::exit::{Failure, NETWORK, NOT_SIGNED_IN, OTHER, USAGE};
+use crate::exit::{Failure, NETWORK, NOT_SIGNED_IN, NOT_SUPPORTED, OTHER, USAGE};
 use crate::store::Store as SessionStore;
 use crate::terminal::Output;
 
@@ -28,6 +28,26 @@ fn target(client: &Client, name: &str) -> Result<RoomId, Failure> {
 }
 
 pub async fn send(store: &SessionStore, out: &Output, args: SendArgs) -> Result<(), Failure> {
+    if let Some(path) = &args.file {
+        let mut file = FileMessage::new(path);
+        if let Some(content_type) = &args.content_type {
+            file = file.content_type(content_type);
+        }
+        if let Some(caption) = &args.text {
+            file = file.caption(caption);
+        }
+        if let Some(id) = &args.reply_to {
+            file = file.reply_to(id);
+        }
+        let client = client::open(store)?;
+        let room = target(&client, &args.room)?;
+        let earlier = unsent(&client, &room)?;
+        let pending = client
+            .send_file(&room, file)
+            .await
+            .map_err(|e| queue_failure(&e))?;
+        return wait_for(&client, out, &room, pending, args.wait, earlier).await;
+    }
     let text = match args.text {
         Some(text) => text,
         None => read_stdin()?,
@@ -91,16 +111,44 @@ async fn deliver(
 ) -> Result<(), Failure> {
     let client = client::open(store)?;
     let room = target(&client, room)?;
-    let earlier = client
-        .outbox_entries(Some(&room))
-        .map_err(|e| read_failure(&e))?
-        .iter()
-        .filter(|e| e.state.is_unsent())
-        .count();
+    let earlier = unsent(&client, &room)?;
     let pending = client
         .send(&room, event)
         .await
-        .map_err(|e| failure("cannot queue the event", &e))?;
+        .map_err(|e| queue_failure(&e))?;
+    wait_for(&client, out, &room, pending, wait, earlier).await
+}
+
+/// How many of the room's entries are still unsent.
+fn unsent(client: &Client, room: &RoomId) -> Result<usize, Failure> {
+    Ok(client
+        .outbox_entries(Some(room))
+        .map_err(|e| read_failure(&e))?
+        .iter()
+        .filter(|e| e.state.is_unsent())
+        .count())
+}
+
+/// An event that could not be queued: a file over the server's limit
+/// is "not allowed" (3), an unreadable one a usage error.
+fn queue_failure(e: &Error) -> Failure {
+    match e {
+        Error::TooLarge { .. } => Failure::new(NOT_SUPPORTED, e.to_string()),
+        Error::File { .. } => Failure::usage(e.to_string()),
+        _ => failure("cannot queue the event", e),
+    }
+}
+
+/// Waits up to `wait` seconds for the server to take `pending` (and the
+/// `earlier` entries queued before it in the room).
+async fn wait_for(
+    client: &Client,
+    out: &Output,
+    room: &RoomId,
+    pending: PendingSend,
+    wait: u64,
+    earlier: usize,
+) -> Result<(), Failure> {
     let txn = pending.txn_id().to_owned();
     let spin = out.spinner(&if earlier > 0 {
         format!("sending (after {earlier} queued before)")

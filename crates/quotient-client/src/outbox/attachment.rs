@@ -11,7 +11,7 @@
 //! as soon as it answers.
 
 use quotient_api::generated::content_repo::{CreateContent, UploadContent, UploadContentToMXC};
-use quotient_api::{ErrorCode, JsonObject, MxcUri, ServerName};
+use quotient_api::{ErrorCode, JsonObject, MxcUri};
 use serde_json::{json, Value};
 
 use super::entry::{Attachment, OutboxEntry, OutgoingEvent};
@@ -55,10 +55,10 @@ async fn upload(client: &Client, entry: &OutboxEntry, a: &Attachment) -> Result<
         }
     }
     let path = a.path.clone();
-    let data = tokio::task::spawn_blocking(move || std::fs::read(&path))
+    let data: quotient_api::Bytes = tokio::fs::read(&path)
         .await
-        .map_err(|e| Stop::Halt(format!("reading the file failed: {e}")))?
-        .map_err(|e| Stop::Fail(format!("cannot read {}: {e}", a.path.display())))?;
+        .map_err(|e| Stop::Fail(format!("cannot read {}: {e}", a.path.display())))?
+        .into();
     if data.len() as u64 != a.size {
         return Err(Stop::Fail(format!(
             "{} changed since it was queued ({} bytes then, {} now)",
@@ -92,13 +92,8 @@ async fn upload(client: &Client, entry: &OutboxEntry, a: &Attachment) -> Result<
     let uri = match reserved {
         Some(uri) => {
             let parsed = MxcUri::parse(uri.as_str()).map_err(|e| Stop::Fail(e.to_string()))?;
-            let (server, media_id) = parsed
-                .as_str()
-                .trim_start_matches("mxc://")
-                .split_once('/')
-                .ok_or_else(|| Stop::Fail(format!("{uri} has no media ID")))?;
-            let server = ServerName::parse(server).map_err(|e| Stop::Fail(e.to_string()))?;
-            let mut request = UploadContentToMXC::new(server, media_id.to_owned(), data);
+            let mut request =
+                UploadContentToMXC::new(parsed.server_name(), parsed.media_id().to_owned(), data);
             request.content_type = Some(a.content_type.clone());
             request.filename = filename;
             match conn.submit(request).await {

@@ -67,6 +67,28 @@ impl OutgoingEvent {
         }
     }
 
+    /// A file message without its `url` yet (the outbox adds it once
+    /// uploaded, with `info.size` and `info.mimetype`): `m.image`,
+    /// `m.video` or `m.audio` by `content_type`, else `m.file`. The body is
+    /// `caption` if given, with `file_name` as `filename`; else the file
+    /// name.
+    pub fn file(content_type: &str, file_name: &str, caption: Option<&str>) -> Self {
+        let msgtype = match content_type.split('/').next() {
+            Some("image") => "m.image",
+            Some("video") => "m.video",
+            Some("audio") => "m.audio",
+            _ => "m.file",
+        };
+        let mut content = object(json!({"msgtype": msgtype, "body": caption.unwrap_or(file_name)}));
+        if caption.is_some() {
+            content.insert("filename".into(), file_name.into());
+        }
+        OutgoingEvent::Message {
+            event_type: MESSAGE.into(),
+            content,
+        }
+    }
+
     /// Makes this message a reply to `event_id` (`m.in_reply_to`). Other
     /// events are left as they are.
     pub fn reply_to(mut self, event_id: &str) -> Self {
@@ -157,6 +179,27 @@ mod tests {
             panic!("not a text message")
         };
         assert_eq!(formatted.html(), Some("<b>d</b>"));
+    }
+
+    #[test]
+    fn a_file_message_takes_its_kind_from_the_content_type() {
+        for (content_type, msgtype) in [
+            ("image/png", "m.image"),
+            ("video/mp4", "m.video"),
+            ("audio/ogg", "m.audio"),
+            ("application/pdf", "m.file"),
+            ("nonsense", "m.file"),
+        ] {
+            let content = OutgoingEvent::file(content_type, "f.bin", None).content();
+            assert_eq!(content["msgtype"], msgtype, "{content_type}");
+            assert_eq!(content["body"], "f.bin");
+            assert!(content.get("filename").is_none());
+        }
+        let captioned = OutgoingEvent::file("image/png", "cat.png", Some("my cat")).content();
+        assert_eq!(
+            (&captioned["body"], &captioned["filename"]),
+            (&json!("my cat"), &json!("cat.png"))
+        );
     }
 
     #[test]

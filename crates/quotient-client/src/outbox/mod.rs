@@ -56,6 +56,6 @@ mod sender;
 
 pub use content::HTML_FORMAT;
 pub use entry::{Attachment, OutboxEntry, OutboxState, OutgoingEvent};
-pub use send::PendingSend;
+pub use send::{FileMessage, PendingSend};
 pub(crate) use sender::Outbox;
 pub use sender::OutboxChange;

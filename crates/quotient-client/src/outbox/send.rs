@@ -1,6 +1,6 @@
 //! The client's sending calls: queue, wait, retry, cancel, resume.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use quotient_api::RoomId;
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -9,6 +9,7 @@ use super::entry::{Attachment, OutboxEntry, OutboxState, OutgoingEvent};
 use super::sender::{ensure_sender, OutboxChange};
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::media::guess_content_type;
 
 /// An event queued by [`Client::send`]: its transaction ID, and a way to
 /// wait until the server took it.
@@ -75,6 +76,46 @@ impl PendingSend {
     }
 }
 
+/// A file to send with [`Client::send_file`], with optional settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileMessage {
+    path: PathBuf,
+    content_type: Option<String>,
+    caption: Option<String>,
+    reply_to: Option<String>,
+}
+
+impl FileMessage {
+    /// The file at `path`; its content type is guessed from its name
+    /// ([`guess_content_type`]) and its name is the message's body.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            content_type: None,
+            caption: None,
+            reply_to: None,
+        }
+    }
+
+    /// The content type to upload it with, instead of the guess.
+    pub fn content_type(mut self, content_type: &str) -> Self {
+        self.content_type = Some(content_type.to_owned());
+        self
+    }
+
+    /// A caption: the message's body, the file name going in `filename`.
+    pub fn caption(mut self, caption: &str) -> Self {
+        self.caption = Some(caption.to_owned());
+        self
+    }
+
+    /// Makes the message a reply to `event_id`.
+    pub fn reply_to(mut self, event_id: &str) -> Self {
+        self.reply_to = Some(event_id.to_owned());
+        self
+    }
+}
+
 impl Client {
     /// Queues `event` for `room_id` and starts sending it: it is stored
     /// with a fresh transaction ID before anything goes on the wire, then
@@ -92,23 +133,45 @@ impl Client {
         self.queue(room_id, event, None)
     }
 
-    /// Queues a file message: the file at `path` is uploaded (with
-    /// `content_type`), then `event` (an `m.image`, `m.file`, … message
-    /// without `url`) is sent pointing at it, as one entry. The file must
-    /// stay until the entry is sent.
-    pub async fn send_file(
-        &self,
-        room_id: &RoomId,
-        event: OutgoingEvent,
-        path: &Path,
-        content_type: &str,
-    ) -> Result<PendingSend> {
+    /// Queues a file message: the file is uploaded, then an `m.image`,
+    /// `m.video`, `m.audio` or `m.file` message (by its content type) is
+    /// sent pointing at it, as one entry; see [`FileMessage`] for the
+    /// options. The file must stay until the entry is sent.
+    ///
+    /// A file over the server's upload limit (`m.upload.size`) fails here
+    /// with [`Error::TooLarge`], and nothing is queued or sent.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: quotient_client::Client, room: quotient_api::RoomId) -> quotient_client::Result<()> {
+    /// use quotient_client::outbox::FileMessage;
+    /// let file = FileMessage::new("cat.png").caption("my cat");
+    /// let event_id = client.send_file(&room, file).await?.sent().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_file(&self, room_id: &RoomId, file: FileMessage) -> Result<PendingSend> {
+        let path = file.path.as_path();
         let size = std::fs::metadata(path)
-            .map_err(|source| Error::Io {
+            .map_err(|source| Error::File {
+                action: "read",
                 path: path.to_owned(),
                 source,
             })?
             .len();
+        if let Some(limit) = self.media().config().await?.upload_size {
+            if size > limit {
+                return Err(Error::TooLarge {
+                    size: Some(size),
+                    limit,
+                });
+            }
+        }
+        let content_type = file
+            .content_type
+            .as_deref()
+            .unwrap_or_else(|| guess_content_type(path));
+        let name = path
+            .file_name()
+            .map_or_else(|| "file".to_owned(), |n| n.to_string_lossy().into_owned());
         let attachment = Attachment {
             path: std::path::absolute(path).unwrap_or_else(|_| path.to_owned()),
             content_type: content_type.to_owned(),
@@ -116,6 +179,10 @@ impl Client {
             content_uri: None,
             uploaded: false,
         };
+        let mut event = OutgoingEvent::file(content_type, &name, file.caption.as_deref());
+        if let Some(target) = &file.reply_to {
+            event = event.reply_to(target);
+        }
         self.queue(room_id, event, Some(attachment))
     }
 

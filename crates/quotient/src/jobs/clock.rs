@@ -85,6 +85,9 @@ enum Phase {
     AwaitingHead(Instant),
     /// Reading the answer's body; the instant of the last chunk.
     Downloading(Instant),
+    /// Handing a chunk to the job's body sink: the caller's disk or
+    /// reader is slow, not the server, so no limit but the deadline.
+    Sinking,
 }
 
 /// The two limits of one attempt and how far it has got.
@@ -128,6 +131,12 @@ impl AttemptClock {
         self.set(Phase::Downloading(Instant::now()));
     }
 
+    /// A chunk is being written to the job's body sink; `received`
+    /// starts the idle timeout again once it is written.
+    pub(crate) fn sinking(&self) {
+        self.set(Phase::Sinking);
+    }
+
     /// When the attempt expires as things stand, and why; `None` when it
     /// never does (limits of `Duration::MAX`).
     pub(crate) fn expiry(&self) -> Option<(Instant, Expired)> {
@@ -146,6 +155,7 @@ impl AttemptClock {
                 Phase::Downloading(last) => {
                     later(*last, self.idle).map(|t| (t, Expired::DownloadIdle(self.idle)))
                 }
+                Phase::Sinking => None,
             }
         };
         match (by_phase, self.deadline) {
@@ -197,6 +207,15 @@ mod tests {
         assert_eq!(
             clock.expiry(),
             Some((start + s(59), Expired::DownloadIdle(s(10))))
+        );
+
+        clock.sinking();
+        assert_eq!(clock.expiry(), None, "a slow sink is not a stalled server");
+        tokio::time::advance(s(100)).await;
+        clock.received();
+        assert_eq!(
+            clock.expiry(),
+            Some((start + s(159), Expired::DownloadIdle(s(10))))
         );
     }
 

@@ -18,6 +18,7 @@ mod redirect;
 pub(crate) mod retry_after;
 pub(crate) mod runner;
 mod shared;
+mod sink;
 mod status;
 mod transport;
 
@@ -26,6 +27,8 @@ pub use events::{JobEvent, JobEvents};
 pub use handle::{Job, Response};
 pub use policy::{BackoffStrategy, JobOptions, Priority, RateLimitPolicy, DEFAULT_MAX_BODY_SIZE};
 pub(crate) use shared::{EventSink, JobShared};
+pub(crate) use sink::SinkSlot;
+pub use sink::{BodySink, SinkFuture};
 pub use status::StatusCode;
 
 /// Pure pieces of the engine, public for fuzzing and property tests.

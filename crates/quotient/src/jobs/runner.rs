@@ -21,6 +21,7 @@ use super::clock::{fmt_duration, later, AttemptClock, Expired};
 use super::events::JobEvent;
 use super::outcome::{abandoned, abandoned_on_the_wire, not_resent, LostAnswers};
 use super::shared::EventSink;
+use super::sink::SinkSlot;
 use super::transport::{self, AttemptRequest, RawResponse, TransportError};
 use super::{Error, JobOptions, Response, StatusCode};
 use crate::connection::ConnectionInner;
@@ -35,6 +36,8 @@ pub(crate) struct Prepared {
     pub server_wait: Option<Duration>,
     /// Shared with the connection's defaults unless the job has its own.
     pub options: Arc<JobOptions>,
+    /// Where a 2xx body goes instead of memory (a download to a file).
+    pub sink: Option<SinkSlot>,
 }
 
 /// Checks what can be checked before anything runs: the request was built,
@@ -75,6 +78,7 @@ pub(crate) fn prepare(
         token,
         server_wait,
         options,
+        sink: None,
     }))
 }
 
@@ -276,6 +280,7 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
             attempt,
             clock: &clock,
             follow_redirects: spec.meta.follows_redirects(),
+            sink: spec.sink.as_ref(),
         }));
         let mut timer = Box::pin(tokio::time::sleep_until(
             clock.expiry().map_or_else(never, |(at, _)| at),
@@ -285,6 +290,16 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
                 // The answer first: one that is there wins over the timer.
                 if let Poll::Ready(answer) = send.as_mut().poll(cx) {
                     return Poll::Ready(Attempt::Answered(answer));
+                }
+                // A phase change can bring the expiry forward (the head
+                // arrived: from the attempt timeout to the shorter idle
+                // timeout). Only then is the timer moved here; progress
+                // within a phase only moves the expiry later, which the
+                // loop below catches when the timer fires.
+                if let Some((at, _)) = clock.expiry() {
+                    if at < timer.deadline() {
+                        timer.as_mut().reset(at);
+                    }
                 }
                 // The timer was set for the expiry as it stood; progress
                 // since then may have moved it on.
@@ -421,6 +436,11 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
             ),
             TransportError::BodyTooLarge { .. } => {
                 Verdict::Done(Err(Error::new(StatusCode::IncorrectResponse, message)))
+            }
+            // Not retried: a sink that failed once (a full disk, a writer
+            // that cannot start over) fails the same way again.
+            TransportError::Sink(_) => {
+                Verdict::Done(Err(Error::new(StatusCode::FileError, message)))
             }
             TransportError::InvalidHeader(_) => {
                 Verdict::Done(Err(Error::new(StatusCode::IncorrectRequest, message)))

@@ -19,6 +19,7 @@ use super::clock::{AttemptClock, UploadState};
 use super::events::JobEvent;
 use super::redirect::{self, RedirectRefused};
 use super::shared::EventSink;
+use super::sink::SinkSlot;
 
 /// Bodies up to this size go out in one piece; larger ones are streamed in
 /// chunks so upload progress means something.
@@ -41,6 +42,8 @@ pub(crate) struct AttemptRequest<'a> {
     pub clock: &'a AttemptClock,
     /// Whether a redirect answer is followed (see `redirect`).
     pub follow_redirects: bool,
+    /// Where a 2xx body goes instead of memory, if anywhere.
+    pub sink: Option<&'a SinkSlot>,
 }
 
 #[derive(Debug)]
@@ -64,6 +67,9 @@ pub(crate) enum TransportError {
     /// A header parameter cannot be sent as an HTTP header.
     #[error("header `{0}` has a value that cannot be sent")]
     InvalidHeader(String),
+    /// The job's body sink failed (or could not start over for a retry).
+    #[error("the download could not be written: {0}")]
+    Sink(#[source] std::io::Error),
     /// A redirect that may be followed was not safe or sane to follow.
     #[error("{reason} (HTTP {status})")]
     Redirect {
@@ -161,7 +167,8 @@ pub(crate) async fn send(req: AttemptRequest<'_>) -> Result<RawResponse, Transpo
             url = Cow::Owned(next);
             continue;
         }
-        return read_body(response, req.max_body_size, &**req.events, req.clock).await;
+        let sink = req.sink.filter(|_| (200..300).contains(&status));
+        return read_body(response, req.max_body_size, &**req.events, req.clock, sink).await;
     }
 }
 
@@ -173,19 +180,18 @@ async fn send_once(
     mut headers: HeaderMap,
     sent_reported: &Arc<AtomicBool>,
 ) -> Result<reqwest::Response, TransportError> {
-    let bytes = req.body.bytes();
-    let total = bytes.len() as u64;
+    let total = req.body.bytes().len() as u64;
     let mut builder = req.client.request(reqwest_method(req.method), url.clone());
     if let Some(content_type) = req.body.content_type() {
         let value = HeaderValue::from_str(content_type)
             .map_err(|_| TransportError::InvalidHeader("Content-Type".into()))?;
         headers.insert(CONTENT_TYPE, value);
         headers.insert(CONTENT_LENGTH, HeaderValue::from(total));
-        builder = if bytes.len() > STREAM_THRESHOLD {
+        builder = if total > STREAM_THRESHOLD as u64 {
             let upload = UploadState::new();
             req.clock.uploading(upload.clone());
             builder.body(reqwest::Body::wrap_stream(UploadStream {
-                data: Bytes::copy_from_slice(bytes),
+                data: shared_bytes(req.body),
                 pos: 0,
                 throttle: ProgressThrottle::new(Some(total)),
                 events: req.events.clone(),
@@ -194,7 +200,7 @@ async fn send_once(
                 upload,
             }))
         } else {
-            builder.body(bytes.to_vec())
+            builder.body(shared_bytes(req.body))
         };
     }
     let response = builder
@@ -214,11 +220,26 @@ async fn send_once(
     Ok(response)
 }
 
+/// The body as a buffer this attempt can hand to the HTTP stack. A media
+/// body is shared, not copied (`Bytes` is reference-counted), so a 20 MB
+/// upload is held once however many attempts it takes. A JSON body is
+/// small and zeroed on drop in its own buffer; it is copied per attempt.
+fn shared_bytes(body: &RequestBody) -> Bytes {
+    match body {
+        RequestBody::Bytes { data, .. } => data.clone(),
+        other => Bytes::copy_from_slice(other.bytes()),
+    }
+}
+
+/// Reads the answer's body: into memory, or, for a 2xx of a job with a
+/// sink, chunk by chunk into the sink (the response's own body is then
+/// empty). Either way the body is capped at `limit` bytes.
 async fn read_body(
     mut response: reqwest::Response,
     limit: u64,
     events: &dyn EventSink,
     clock: &AttemptClock,
+    sink: Option<&SinkSlot>,
 ) -> Result<RawResponse, TransportError> {
     clock.received();
     let status = response.status().as_u16();
@@ -226,8 +247,21 @@ async fn read_body(
     if total.is_some_and(|t| t > limit) {
         return Err(TransportError::BodyTooLarge { limit });
     }
-    let capacity = total.unwrap_or(0).min(limit).min(1 << 20) as usize;
+    let mut sink = match sink {
+        Some(slot) => {
+            clock.sinking();
+            let sink = slot.begin().await.map_err(TransportError::Sink)?;
+            clock.received();
+            Some(sink)
+        }
+        None => None,
+    };
+    let capacity = match sink {
+        Some(_) => 0,
+        None => total.unwrap_or(0).min(limit).min(1 << 20) as usize,
+    };
     let mut body = BytesMut::with_capacity(capacity);
+    let mut received = 0u64;
     let mut throttle = ProgressThrottle::new(total);
     while let Some(chunk) = response
         .chunk()
@@ -235,14 +269,26 @@ async fn read_body(
         .map_err(|e| TransportError::MaybeSent(e.without_url()))?
     {
         clock.received();
-        if body.len() as u64 + chunk.len() as u64 > limit {
+        received += chunk.len() as u64;
+        if received > limit {
             return Err(TransportError::BodyTooLarge { limit });
         }
-        body.extend_from_slice(&chunk);
-        let received = body.len() as u64;
+        match &mut sink {
+            Some(sink) => {
+                clock.sinking();
+                sink.write(chunk).await.map_err(TransportError::Sink)?;
+                // A slow disk is not a stalled server.
+                clock.received();
+            }
+            None => body.extend_from_slice(&chunk),
+        }
         if throttle.due(received, total) {
             events.emit(JobEvent::DownloadProgress { received, total });
         }
+    }
+    if let Some(sink) = &mut sink {
+        clock.sinking();
+        sink.finish().await.map_err(TransportError::Sink)?;
     }
     Ok(RawResponse {
         status,
@@ -293,6 +339,20 @@ impl futures_core::Stream for UploadStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_media_body_is_shared_with_every_attempt_not_copied() {
+        let data = Bytes::from(vec![7u8; 1 << 20]);
+        let body = RequestBody::Bytes {
+            content_type: "application/octet-stream".into(),
+            data: data.clone(),
+        };
+        for _attempt in 0..3 {
+            assert_eq!(shared_bytes(&body).as_ptr(), data.as_ptr());
+        }
+        let json = RequestBody::json(&serde_json::json!({"a": 1})).unwrap();
+        assert_eq!(&shared_bytes(&json)[..], br#"{"a":1}"#);
+    }
 
     #[test]
     fn throttle_reports_about_a_hundred_times_and_the_end() {

@@ -28,7 +28,7 @@ fn parts(uri: &MxcUri) -> (ServerName, String) {
 pub async fn upload_and_download() {
     let me = account("uploader").await;
     let image = png(64, 48);
-    let mut upload = UploadContent::new(image.clone());
+    let mut upload = UploadContent::new(image.clone().into());
     upload.content_type = Some("image/png".into());
     upload.filename = Some("picture.png".into());
     let uri = call(&me.conn, upload).await.unwrap().content_uri;
@@ -70,7 +70,11 @@ pub async fn upload_and_download() {
     let created = call(&me.conn, CreateContent::new()).await.unwrap();
     assert!(created.unused_expires_at.unwrap_or(0) > 0);
     let (server, id) = parts(&created.content_uri);
-    let mut later = UploadContentToMXC::new(server.clone(), id.clone(), b"hello, later".to_vec());
+    let mut later = UploadContentToMXC::new(
+        server.clone(),
+        id.clone(),
+        quotient_api::Bytes::from_static(b"hello, later"),
+    );
     later.content_type = Some("text/plain".into());
     later.filename = Some("later.txt".into());
     call(&me.conn, later).await.unwrap();

@@ -196,7 +196,7 @@ impl Endpoint for Upload {
             headers: vec![],
             body: RequestBody::Bytes {
                 content_type: "application/octet-stream".into(),
-                data: self.data.clone(),
+                data: self.data.clone().into(),
             },
         })
     }

@@ -13,5 +13,6 @@ mod rate_limits;
 mod redirects;
 mod retries;
 mod secrets;
+mod sinks;
 mod transfers;
 mod transport;

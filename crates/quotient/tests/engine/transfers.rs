@@ -81,6 +81,35 @@ async fn a_stalled_download_times_out_after_the_idle_timeout() {
 }
 
 #[tokio::test]
+async fn a_stalled_download_ends_by_the_idle_timeout_even_under_a_long_attempt_timeout() {
+    // The attempt's timer was armed for the head's 30 s; once the head
+    // arrived the stall must end after the 0.5 s idle timeout, not when
+    // that first timer fires.
+    let server = FakeServer::start().await;
+    server.push(
+        THING,
+        Reply::Trickle {
+            chunk: 1024,
+            chunks: 60,
+            every: Duration::from_millis(10),
+            stall_after: Some(3),
+        },
+    );
+    let mut long = options();
+    long.backoff.attempt_timeouts = vec![Duration::from_secs(30)];
+    let start = Instant::now();
+    let err = server
+        .connection()
+        .submit_with(GetThing::default(), long)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), StatusCode::Timeout);
+    assert!(err.message().contains("nothing arrived"), "{err}");
+    let elapsed = start.elapsed();
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+}
+
+#[tokio::test]
 async fn a_slow_but_steady_upload_outlives_the_attempt_timeout() {
     // The client's kernel may hold up to a few MiB (Linux: 4 MiB at most
     // by default) that the transport has handed over but the server has

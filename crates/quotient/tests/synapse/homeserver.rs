@@ -23,6 +23,8 @@ pub enum Config {
     ShortTokens,
     /// `login_via_existing_session` switched off.
     NoLoginTokens,
+    /// Uploads limited to 1 MiB (`--max-upload-size 1M`).
+    SmallUploads,
     /// `scripts/homeserver start --conformance`: open registration,
     /// presence, user directory, TURN, legacy media, higher rate limits.
     Conformance,
@@ -54,6 +56,9 @@ fn start(config: Config) -> Homeserver {
         Config::NoLoginTokens => {
             cmd.arg("--no-login-token");
         }
+        Config::SmallUploads => {
+            cmd.args(["--max-upload-size", "1M"]);
+        }
         Config::Conformance => {
             cmd.arg("--conformance");
         }
@@ -80,11 +85,13 @@ pub fn homeserver(config: Config) -> &'static Homeserver {
     static SHORT: OnceLock<Homeserver> = OnceLock::new();
     static OFF: OnceLock<Homeserver> = OnceLock::new();
     static CONFORMANCE: OnceLock<Homeserver> = OnceLock::new();
+    static SMALL_UPLOADS: OnceLock<Homeserver> = OnceLock::new();
     let cell = match config {
         Config::Default => &DEFAULT,
         Config::ShortTokens => &SHORT,
         Config::NoLoginTokens => &OFF,
         Config::Conformance => &CONFORMANCE,
+        Config::SmallUploads => &SMALL_UPLOADS,
     };
     cell.get_or_init(|| start(config))
 }

@@ -1,0 +1,162 @@
+//! `quotient upload` and `quotient download`, through the client's media
+//! module, with a progress bar on a terminal.
+
+use std::io::IsTerminal as _;
+
+use quotient::JobEvent;
+use quotient_client::media::MxcUri;
+use quotient_client::{Client, Error};
+use serde_json::json;
+
+use crate::cli::{DownloadArgs, UploadArgs};
+use crate::client;
+use crate::exit::{Failure, NOT_SUPPORTED, OTHER};
+use crate::store::Store as SessionStore;
+use crate::terminal::Output;
+
+/// A client for transfers only: the room store is not needed, so it is
+/// not opened (an upload works while another `quotient` syncs).
+fn media_client(store: &SessionStore) -> Result<Client, Failure> {
+    let (conn, _) = store.connection()?;
+    Client::in_memory(conn).map_err(|e| client::failure("cannot start the client", &e))
+}
+
+/// A media error as a line and an exit code: over the server's limit is
+/// "the server does not allow it" (3); files and writers are 1.
+fn failure(what: &str, e: &Error) -> Failure {
+    match e {
+        Error::TooLarge { .. } => Failure::new(NOT_SUPPORTED, format!("{what}: {e}")),
+        Error::File { .. } | Error::Read(_) | Error::Write(_) | Error::DownloadCut { .. } => {
+            Failure::new(OTHER, format!("{what}: {e}"))
+        }
+        other => client::failure(what, other),
+    }
+}
+
+/// A progress bar on stderr, only when stderr is a terminal and the output
+/// is not JSON; it follows the job's events until they end.
+fn progress(out: &Output, events: quotient::JobEvents, label: &str) -> Progress {
+    if out.json || !std::io::stderr().is_terminal() {
+        return Progress(None);
+    }
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    let style = indicatif::ProgressStyle::with_template(
+        "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_message(label.to_owned());
+    let task = tokio::spawn(async move {
+        let mut events = events;
+        while let Some(event) = events.next().await {
+            match event {
+                JobEvent::UploadProgress { sent, total } => {
+                    bar.set_length(total);
+                    bar.set_position(sent);
+                }
+                JobEvent::DownloadProgress { received, total } => {
+                    if let Some(total) = total {
+                        bar.set_length(total);
+                    }
+                    bar.set_position(received);
+                }
+                _ => {}
+            }
+        }
+        bar.finish_and_clear();
+    });
+    Progress(Some(task))
+}
+
+struct Progress(Option<tokio::task::JoinHandle<()>>);
+
+impl Progress {
+    /// Waits for the bar to be cleared (the job's events have ended), so
+    /// that what is printed next starts on a clean line.
+    async fn done(self) {
+        if let Some(task) = self.0 {
+            let _ = task.await;
+        }
+    }
+}
+
+pub async fn upload(store: &SessionStore, out: &Output, args: UploadArgs) -> Result<(), Failure> {
+    let client = media_client(store)?;
+    let upload = client
+        .media()
+        .upload_file(&args.path, args.content_type.as_deref())
+        .await
+        .map_err(|e| failure("upload failed", &e))?;
+    let bar = progress(out, upload.events(), "uploading");
+    let result = upload.await;
+    bar.done().await;
+    let uploaded = result.map_err(|e| failure("upload failed", &e))?;
+    out.print(
+        json!({
+            "content_uri": uploaded.content_uri.as_str(),
+            "size": uploaded.size,
+            "content_type": uploaded.content_type,
+        }),
+        || uploaded.content_uri.to_string(),
+    );
+    Ok(())
+}
+
+pub async fn download(
+    store: &SessionStore,
+    out: &Output,
+    args: DownloadArgs,
+) -> Result<(), Failure> {
+    let uri = MxcUri::parse(args.uri.as_str()).map_err(|e| {
+        Failure::usage(format!(
+            "`{}` is not a content URI (mxc://server/media_id): {e}",
+            args.uri
+        ))
+    })?;
+    if args.output.is_none() {
+        if out.json {
+            return Err(Failure::usage(
+                "--json prints the result on stdout, so the media needs -o FILE",
+            ));
+        }
+        if std::io::stdout().is_terminal() {
+            return Err(Failure::usage(
+                "refusing to write media to a terminal: give -o FILE or redirect stdout",
+            ));
+        }
+    }
+    let client = media_client(store)?;
+    let download = client
+        .media()
+        .download(&uri)
+        .await
+        .map_err(|e| failure("download failed", &e))?;
+    let bar = progress(out, download.events(), "downloading");
+    let result = match &args.output {
+        Some(path) => download.to_path(path).await,
+        None => download.to_writer(&mut tokio::io::stdout()).await,
+    };
+    bar.done().await;
+    let downloaded = result.map_err(|e| failure("download failed", &e))?;
+    if let Some(path) = &args.output {
+        out.print(
+            json!({
+                "content_uri": uri.as_str(),
+                "path": path.display().to_string(),
+                "size": downloaded.size,
+                "content_type": downloaded.content_type,
+            }),
+            || {
+                format!(
+                    "Saved {} bytes ({}) to {}",
+                    downloaded.size,
+                    downloaded.content_type.as_deref().unwrap_or("unknown type"),
+                    path.display()
+                )
+            },
+        );
+    }
+    Ok(())
+}
