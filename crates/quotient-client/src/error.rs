@@ -52,6 +52,10 @@ pub enum Error {
     /// `M_MISSING_TOKEN`, or a 401): signing in again is the only way on.
     #[error("the session is gone: {0}")]
     SessionGone(#[source] quotient::Error),
+    /// The session saved in the store directory could not be read or
+    /// written (see [`Client::login_or_restore`](crate::Client::login_or_restore)).
+    #[error("the saved session: {0}")]
+    SavedSession(#[source] quotient::Error),
     /// A request failed (after the engine's own retries).
     #[error("a request failed: {0}")]
     Request(#[source] quotient::Error),

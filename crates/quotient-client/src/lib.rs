@@ -16,10 +16,12 @@ pub mod media;
 pub mod names;
 pub mod outbox;
 pub mod rooms;
+mod sign_in;
 pub mod store;
 pub mod sync;
 pub mod watch;
 
 pub use client::{Client, ClientBuilder};
 pub use error::{Error, Result};
+pub use sign_in::SESSION_FILE;
 pub use store::Store;

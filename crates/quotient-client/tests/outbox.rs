@@ -434,3 +434,130 @@ async fn a_file_message_is_uploaded_then_sent_as_one_entry_and_its_bytes_come_ba
         "the bytes uploaded are the bytes the message points at"
     );
 }
+
+/// The echo bot of docs/client.md, built by `cargo build --example
+/// echo_bot` (scripts/test does it before this suite).
+fn echo_bot_binary() -> std::path::PathBuf {
+    let deps = std::env::current_exe().unwrap();
+    let bin = deps
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/echo_bot");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p quotient-client --example echo_bot` first",
+        bin.display()
+    );
+    bin
+}
+
+fn start_bot(cwd: &std::path::Path, user: &homeserver::User) -> std::process::Child {
+    std::process::Command::new(echo_bot_binary())
+        .current_dir(cwd)
+        .env("HOMESERVER", server().url.as_str())
+        .env("BOT_USER", &user.user_id)
+        .env("BOT_PASSWORD", &user.password)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// The bot's notices in the room, as the server has them.
+async fn notices(conn: &Connection, room: &RoomId) -> Vec<String> {
+    server_messages(conn, room)
+        .await
+        .iter()
+        .filter(|m| m["content"]["msgtype"] == "m.notice")
+        .map(|m| m["content"]["body"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+async fn wait_for_notices(conn: &Connection, room: &RoomId, want: &[&str]) {
+    for _ in 0..300 {
+        if notices(conn, room).await == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the bot's notices are {:?}, not {want:?}",
+        notices(conn, room).await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_echo_bot_answers_each_message_once_across_a_restart() {
+    let hs = tokio::task::spawn_blocking(server).await.unwrap();
+    let bot = tokio::task::spawn_blocking(move || fresh_user(hs, "echobot"))
+        .await
+        .unwrap();
+    let human = account("ob_human", None).await;
+    // The bot's own room, with the human in it (through a library login
+    // of the bot: the example does not join rooms by itself).
+    let bot_lib = Connection::builder(hs.url.clone()).build().unwrap();
+    bot_lib
+        .login_with_password(&bot.user_id, bot.password.clone().into(), Some("setup"))
+        .await
+        .unwrap();
+    let room = create_room(&bot_lib).await;
+    let human_id = human.user_id().unwrap();
+    bot_lib
+        .submit(quotient_api::generated::inviting::InviteUser::new(
+            room.clone(),
+            human_id,
+        ))
+        .await
+        .unwrap();
+    human
+        .submit(quotient_api::generated::joining::JoinRoomById::new(
+            room.clone(),
+        ))
+        .await
+        .unwrap();
+
+    let cwd = support::TempDir::new("echo-bot");
+    std::fs::create_dir_all(cwd.path()).unwrap();
+    let mut child = start_bot(cwd.path(), &bot);
+    let say = |body: &'static str| {
+        let human = human.clone();
+        let room = room.clone();
+        async move {
+            let content = json!({"msgtype": "m.text", "body": body});
+            let Value::Object(content) = content else {
+                unreachable!()
+            };
+            let txn = format!("say-{body}");
+            human
+                .submit(quotient_api::generated::room_send::SendMessage::new(
+                    room,
+                    "m.room.message".into(),
+                    txn,
+                    content,
+                ))
+                .await
+                .unwrap();
+        }
+    };
+    say("ping").await;
+    wait_for_notices(&human, &room, &["ping"]).await;
+    // Killed and started again: it goes on, and answers nothing twice.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    say("pong").await;
+    let mut child = start_bot(cwd.path(), &bot);
+    wait_for_notices(&human, &room, &["ping", "pong"]).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        notices(&human, &room).await,
+        ["ping", "pong"],
+        "nothing answered twice"
+    );
+    assert!(
+        cwd.path().join("echo-bot-store/session.json").exists(),
+        "the session was kept"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

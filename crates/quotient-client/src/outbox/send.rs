@@ -133,6 +133,23 @@ impl Client {
         self.queue(room_id, event, None)
     }
 
+    /// Like [`send`](Client::send), but at most once per `key`: the
+    /// transaction ID is made from `key`, and while the outbox holds an
+    /// entry of that key, sending it again returns that entry instead of
+    /// queuing another. A bot answering events keys each answer by the
+    /// event it answers (`reply:{event_id}`): an event handed over again
+    /// after a crash is not answered twice. Entries are kept an hour
+    /// after their event was synced back, and the server deduplicates the
+    /// transaction ID for its own while.
+    pub async fn send_keyed(
+        &self,
+        room_id: &RoomId,
+        key: &str,
+        event: OutgoingEvent,
+    ) -> Result<PendingSend> {
+        self.queue_as(Some(key), room_id, event, None)
+    }
+
     /// Queues a file message: the file is uploaded, then an `m.image`,
     /// `m.video`, `m.audio` or `m.file` message (by its content type) is
     /// sent pointing at it, as one entry; see [`FileMessage`] for the
@@ -192,6 +209,16 @@ impl Client {
         event: OutgoingEvent,
         attachment: Option<Attachment>,
     ) -> Result<PendingSend> {
+        self.queue_as(None, room_id, event, attachment)
+    }
+
+    fn queue_as(
+        &self,
+        key: Option<&str>,
+        room_id: &RoomId,
+        event: OutgoingEvent,
+        attachment: Option<Attachment>,
+    ) -> Result<PendingSend> {
         let device = self
             .connection()
             .session()
@@ -199,9 +226,15 @@ impl Client {
             .device_id;
         // Subscribed before the entry exists: no change is missed.
         let changes = self.outbox().subscribe();
-        let entry =
-            self.store()?
-                .enqueue(room_id.as_str(), &device, &event, attachment.as_ref())?;
+        let entry = match key {
+            Some(key) => self
+                .store()?
+                .enqueue_keyed(key, room_id.as_str(), &device, &event)?,
+            None => {
+                self.store()?
+                    .enqueue(room_id.as_str(), &device, &event, attachment.as_ref())?
+            }
+        };
         self.outbox().tell(OutboxChange {
             room_id: entry.room_id.clone(),
             txn_id: entry.txn_id.clone(),

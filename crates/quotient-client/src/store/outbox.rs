@@ -142,6 +142,30 @@ impl Store {
         event: &OutgoingEvent,
         attachment: Option<&Attachment>,
     ) -> Result<OutboxEntry> {
+        self.enqueue_as(None, room_id, device_id, event, attachment)
+    }
+
+    /// Queues `event` under the transaction ID made from `key` unless an
+    /// entry has it already; then that entry is returned and nothing is
+    /// queued (see [`Client::send_keyed`](crate::Client::send_keyed)).
+    pub fn enqueue_keyed(
+        &mut self,
+        key: &str,
+        room_id: &str,
+        device_id: &str,
+        event: &OutgoingEvent,
+    ) -> Result<OutboxEntry> {
+        self.enqueue_as(Some(key), room_id, device_id, event, None)
+    }
+
+    fn enqueue_as(
+        &mut self,
+        key: Option<&str>,
+        room_id: &str,
+        device_id: &str,
+        event: &OutgoingEvent,
+        attachment: Option<&Attachment>,
+    ) -> Result<OutboxEntry> {
         let (kind, state_key, redacts) = match event {
             OutgoingEvent::Message { .. } => ("message", None, None),
             OutgoingEvent::State { state_key, .. } => ("state", Some(state_key.as_str()), None),
@@ -150,7 +174,7 @@ impl Store {
         let content = Value::Object(event.content()).to_string();
         let attachment = attachment.map(serde_json::to_string).transpose()?;
         loop {
-            let txn_id = fresh_txn_id();
+            let txn_id = key.map_or_else(fresh_txn_id, |k| format!("qk.{k}"));
             let n = self.conn.execute(
                 "INSERT INTO outbox (room_id, txn_id, device_id, kind, event_type, state_key,
                                      redacts, content, attachment, state, queued_ts)
@@ -169,8 +193,9 @@ impl Store {
                     now_ms()
                 ],
             )?;
-            // A collision of 64 random bits in the same millisecond: draw again.
-            if n == 1 {
+            // A keyed entry that exists is the answer; a collision of 64
+            // random bits in the same millisecond: draw again.
+            if n == 1 || key.is_some() {
                 return self
                     .outbox_entry(&txn_id)?
                     .ok_or_else(|| Error::TaskLost("a queued entry vanished".into()));

@@ -154,3 +154,21 @@ fn the_echo_goes_once_the_synced_event_is_stored_even_if_the_answer_was_lost() {
         OutboxState::Queued
     );
 }
+
+#[test]
+fn a_keyed_entry_is_queued_once_whatever_asks_again() {
+    let mut s = store();
+    let first = s
+        .enqueue_keyed("reply:$e:x", "!r:x", "DEV", &OutgoingEvent::notice("hi"))
+        .unwrap();
+    let again = s
+        .enqueue_keyed("reply:$e:x", "!r:x", "DEV", &OutgoingEvent::notice("hi"))
+        .unwrap();
+    assert_eq!(first, again);
+    assert_eq!(first.txn_id, "qk.reply:$e:x");
+    assert_eq!(s.outbox(None).unwrap().len(), 1);
+    let other = s
+        .enqueue_keyed("reply:$f:x", "!r:x", "DEV", &OutgoingEvent::notice("ho"))
+        .unwrap();
+    assert_ne!(other.txn_id, first.txn_id);
+}

@@ -1,0 +1,64 @@
+//! A bot's or tool's one-call start: the session kept beside the store.
+
+use std::path::Path;
+
+use quotient::store::{load_session, save_session};
+use quotient::{Connection, SecretString};
+use url::Url;
+
+use crate::client::{request_error, Client};
+use crate::error::{Error, Result};
+
+/// The session file inside a store directory (the CLI's name for it too).
+pub const SESSION_FILE: &str = "session.json";
+
+impl Client {
+    /// The client kept in `dir`: the session an earlier run saved there
+    /// (`session.json`, owner-only) is restored, or, when there is none,
+    /// `user` signs in on `homeserver` with `password` and the new session
+    /// is saved there for the next run. Then the store in `dir` is opened
+    /// ([`Client::open`]).
+    ///
+    /// A saved session wins over `homeserver` and `user`; a session file
+    /// that cannot be read (bad JSON, too open a mode) is an error, never
+    /// replaced by a new sign-in behind the caller's back.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> quotient_client::Result<()> {
+    /// use quotient_client::Client;
+    /// let homeserver = "https://matrix.example.org".parse().unwrap();
+    /// let client = Client::login_or_restore(
+    ///     std::path::Path::new("bot-store"), homeserver, "@bot:example.org", "secret".into(),
+    /// ).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn login_or_restore(
+        dir: &Path,
+        homeserver: Url,
+        user: &str,
+        password: SecretString,
+    ) -> Result<Client> {
+        let path = dir.join(SESSION_FILE);
+        let conn = Connection::builder(homeserver.clone())
+            .build()
+            .map_err(Error::Request)?;
+        if path.exists() {
+            let session = load_session(&path).map_err(Error::SavedSession)?;
+            let conn = if session.homeserver == homeserver {
+                conn
+            } else {
+                Connection::builder(session.homeserver.clone())
+                    .build()
+                    .map_err(Error::Request)?
+            };
+            conn.adopt_session(session);
+            return Client::open(dir, conn);
+        }
+        let session = conn
+            .login_with_password(user, password, None)
+            .await
+            .map_err(request_error)?;
+        save_session(&path, &session).map_err(Error::SavedSession)?;
+        Client::open(dir, conn)
+    }
+}
