@@ -233,6 +233,20 @@ impl Client {
         })
         .await
         .map_err(|e| Error::TaskLost(e.to_string()))??;
+        for (room, txn, event_id) in &changes.outbox_sent {
+            self.outbox().tell_state(
+                room,
+                txn,
+                crate::outbox::OutboxState::Sent {
+                    event_id: event_id.clone(),
+                },
+            );
+        }
+        // A sender stopped earlier (a store error, another process's
+        // leftovers) gets its room's entries going again.
+        if let Err(e) = self.resume_outbox() {
+            tracing::warn!(error = %e, "the outbox could not be resumed after a batch");
+        }
         // No receiver is not an error: nobody is watching yet.
         let _ = self.inner.changes.send(changes.clone());
         Ok(changes)

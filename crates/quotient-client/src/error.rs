@@ -90,6 +90,9 @@ pub enum Error {
     SendInterrupted {
         /// The entry's transaction ID.
         txn_id: String,
+        /// Because of the session (gone, account locked, consent needed):
+        /// sending resumes only after the user acts.
+        session: bool,
         /// Why sending stopped.
         reason: String,
     },
@@ -132,6 +135,18 @@ pub enum Error {
         /// The server's limit in bytes.
         limit: u64,
     },
+    /// [`Client::send_keyed`](crate::Client::send_keyed) with a key the
+    /// outbox holds for another room.
+    #[error("the send key {key} is taken by an entry for {room_id}")]
+    KeyTaken {
+        /// The key.
+        key: String,
+        /// The room its entry goes to.
+        room_id: String,
+    },
+    /// Sending needs a Tokio runtime, and there is none on this thread.
+    #[error("sending needs a Tokio runtime")]
+    NoRuntime,
     /// A blocking store task was lost (its thread panicked or the runtime
     /// shut down) before it finished; its transaction was not committed.
     #[error("a store task did not finish: {0}")]

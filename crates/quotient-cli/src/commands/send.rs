@@ -176,12 +176,10 @@ async fn wait_for(
                  (`quotient outbox retry {txn}` or `quotient outbox cancel {txn}`)"
             ),
         )),
-        Some(Err(Error::SendInterrupted { reason, .. })) => {
-            let code = if reason.contains("session is gone") {
-                NOT_SIGNED_IN
-            } else {
-                OTHER
-            };
+        Some(Err(Error::SendInterrupted {
+            reason, session, ..
+        })) => {
+            let code = if session { NOT_SIGNED_IN } else { OTHER };
             Err(Failure::new(code, still_queued(&txn, &reason)))
         }
         Some(Err(e)) => Err(failure("sending failed", &e)),
@@ -202,7 +200,7 @@ async fn wait_for(
 fn still_queued(txn: &str, why: &str) -> String {
     format!(
         "not sent yet ({why}); it is safely queued as {txn} and the next `quotient send`, \
-         `sync` or `tail` sends it with the same transaction ID (no duplicate)"
+         `sync` (without --once) or `tail` sends it with the same transaction ID (no duplicate)"
     )
 }
 

@@ -100,6 +100,22 @@ async fn upload(client: &Client, entry: &OutboxEntry, a: &Attachment) -> Result<
                 Ok(_) => {}
                 // The bytes are there already: an earlier try got through.
                 Err(e) if e.errcode() == Some(&ErrorCode::CannotOverwriteMedia) => {}
+                // The reservation is gone (it expired unused) or refused:
+                // forget it, so the next try reserves a new URI.
+                Err(e)
+                    if matches!(
+                        e.status(),
+                        StatusCode::NotFound | StatusCode::ContentAccessError
+                    ) =>
+                {
+                    record(client, entry, a, None, false)?;
+                    return Err(match e.status() {
+                        StatusCode::NotFound => {
+                            Stop::Retry(format!("the reserved {uri} is gone: {e}"))
+                        }
+                        _ => Stop::Fail(e.to_string()),
+                    });
+                }
                 Err(e) => return Err(Stop::from_request(e)),
             }
             uri
@@ -130,5 +146,8 @@ fn record(
     client
         .store()
         .and_then(|mut s| s.set_attachment(&entry.txn_id, &updated))
-        .map_err(|e| Stop::Halt(format!("the store failed: {e}")))
+        .map_err(|e| Stop::Halt {
+            session: false,
+            reason: format!("the store failed: {e}"),
+        })
 }

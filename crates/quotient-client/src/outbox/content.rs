@@ -72,7 +72,7 @@ impl OutgoingEvent {
     /// `m.video` or `m.audio` by `content_type`, else `m.file`. The body is
     /// `caption` if given, with `file_name` as `filename`; else the file
     /// name.
-    pub fn file(content_type: &str, file_name: &str, caption: Option<&str>) -> Self {
+    pub(crate) fn file(content_type: &str, file_name: &str, caption: Option<&str>) -> Self {
         let msgtype = match content_type.split('/').next() {
             Some("image") => "m.image",
             Some("video") => "m.video",

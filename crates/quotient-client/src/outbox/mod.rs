@@ -44,18 +44,19 @@
 //!   for how a crash between the two neither loses the message nor
 //!   uploads twice without need.
 //!
-//! Sent entries stay in the outbox for an hour after their event was
-//! synced back (for whoever still waits on them), then are removed with
-//! a sync batch.
+//! Sent entries stay in the outbox for an hour after they were sent (for
+//! whoever still waits on them); then a sync batch removes those whose
+//! event it has stored.
 
 mod attachment;
 mod content;
 mod entry;
+mod registry;
 mod send;
 mod sender;
 
 pub use content::HTML_FORMAT;
 pub use entry::{Attachment, OutboxEntry, OutboxState, OutgoingEvent};
+pub(crate) use registry::Outbox;
+pub use registry::{Halt, OutboxChange};
 pub use send::{FileMessage, PendingSend};
-pub(crate) use sender::Outbox;
-pub use sender::OutboxChange;

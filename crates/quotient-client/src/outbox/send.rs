@@ -6,10 +6,13 @@ use quotient_api::RoomId;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::entry::{Attachment, OutboxEntry, OutboxState, OutgoingEvent};
-use super::sender::{ensure_sender, OutboxChange};
+use super::registry::{ensure_sender, Halt, OutboxChange};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::media::guess_content_type;
+
+/// How long [`Client::send_file`] waits for the server's upload limit.
+const CONFIG_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// An event queued by [`Client::send`]: its transaction ID, and a way to
 /// wait until the server took it.
@@ -39,6 +42,11 @@ impl PendingSend {
     /// entry still queued. Dropping this future changes nothing: the
     /// entry is sent anyway.
     pub async fn sent(mut self) -> Result<String> {
+        // An entry left by an earlier process has no sender yet.
+        if let Err(e) = ensure_sender(&self.client, &self.room_id) {
+            tracing::warn!(error = %e, "no sender could be started for the entry waited on");
+        }
+        let mut halted: Option<Halt> = None;
         loop {
             let entry = self.client.store()?.outbox_entry(&self.txn_id)?;
             match entry.map(|e| e.state) {
@@ -50,21 +58,25 @@ impl PendingSend {
                         error,
                     })
                 }
-                Some(_) => {}
+                Some(_) => {
+                    if let Some(halt) = halted.take() {
+                        return Err(Error::SendInterrupted {
+                            txn_id: self.txn_id,
+                            session: halt.session,
+                            reason: halt.reason,
+                        });
+                    }
+                }
             }
             loop {
                 match self.changes.recv().await {
-                    Ok(change) if change.txn_id != self.txn_id => continue,
-                    Ok(OutboxChange {
-                        halted: Some(reason),
-                        state,
-                        ..
-                    }) if state.is_unsent() => {
-                        return Err(Error::SendInterrupted {
-                            txn_id: self.txn_id,
-                            reason,
-                        })
+                    // The room's sending stopped: if this entry is still
+                    // unsent (read again above), it is interrupted.
+                    Ok(change) if change.room_id == self.room_id && change.halted.is_some() => {
+                        halted = change.halted;
+                        break;
                     }
+                    Ok(change) if change.txn_id != self.txn_id => continue,
                     // This entry changed, or notices were missed: read it again.
                     Ok(_) | Err(RecvError::Lagged(_)) => break,
                     Err(RecvError::Closed) => {
@@ -156,7 +168,8 @@ impl Client {
     /// options. The file must stay until the entry is sent.
     ///
     /// A file over the server's upload limit (`m.upload.size`) fails here
-    /// with [`Error::TooLarge`], and nothing is queued or sent.
+    /// with [`Error::TooLarge`], and nothing is queued or sent. When the
+    /// limit cannot be had within 5 s (offline), the file is queued anyway.
     ///
     /// ```no_run
     /// # async fn demo(client: quotient_client::Client, room: quotient_api::RoomId) -> quotient_client::Result<()> {
@@ -174,13 +187,24 @@ impl Client {
                 source,
             })?
             .len();
-        if let Some(limit) = self.media().config().await?.upload_size {
-            if size > limit {
-                return Err(Error::TooLarge {
-                    size: Some(size),
-                    limit,
-                });
+        // Checked when the server can say, briefly: offline, the entry is
+        // queued anyway and a 413 at upload would fail it then.
+        let config = tokio::time::timeout(CONFIG_WAIT, self.media().config()).await;
+        match config {
+            Ok(Ok(config)) => {
+                if let Some(limit) = config.upload_size {
+                    if size > limit {
+                        return Err(Error::TooLarge {
+                            size: Some(size),
+                            limit,
+                        });
+                    }
+                }
             }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "upload limit unknown; queuing the file anyway")
+            }
+            Err(_) => tracing::warn!("upload limit not known in time; queuing the file anyway"),
         }
         let content_type = file
             .content_type
@@ -235,14 +259,14 @@ impl Client {
                     .enqueue(room_id.as_str(), &device, &event, attachment.as_ref())?
             }
         };
-        self.outbox().tell(OutboxChange {
-            room_id: entry.room_id.clone(),
-            txn_id: entry.txn_id.clone(),
-            state: OutboxState::Queued,
-            retrying_after: None,
-            halted: None,
-        });
-        self.resume_outbox()?;
+        self.outbox()
+            .tell_state(&entry.room_id, &entry.txn_id, OutboxState::Queued);
+        // The entry is committed: from here on an error would invite the
+        // caller to queue it twice. Without a sender now, the next batch,
+        // send or wait starts one.
+        if let Err(e) = ensure_sender(self, &entry.room_id) {
+            tracing::warn!(error = %e, "the entry is queued; its sender starts later");
+        }
         Ok(PendingSend {
             room_id: entry.room_id,
             txn_id: entry.txn_id,
@@ -278,7 +302,7 @@ impl Client {
         // other way round).
         let rooms = self.store()?.rooms_with_unsent()?;
         for room in rooms {
-            ensure_sender(self, &room);
+            ensure_sender(self, &room)?;
         }
         Ok(())
     }
@@ -288,7 +312,13 @@ impl Client {
         if !self.store()?.requeue(txn_id)? {
             return Err(Error::NoSuchSend(txn_id.to_owned()));
         }
-        self.resume_outbox()
+        let room = self.store()?.outbox_entry(txn_id)?.map(|e| e.room_id);
+        if let Some(room) = room {
+            if let Err(e) = ensure_sender(self, &room) {
+                tracing::warn!(error = %e, "the entry is queued again; its sender starts later");
+            }
+        }
+        Ok(())
     }
 
     /// Removes a queued or failed entry (its local echo goes with it).

@@ -1,135 +1,66 @@
 //! The room senders: one task per room with entries to send, taking them
 //! strictly in the order queued.
 
-use std::collections::HashSet;
-use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use super::entry::{OutboxEntry, OutboxState, OutgoingEvent};
+use super::registry::{Halt, OutboxChange, Registration};
+use crate::client::Client;
+use crate::error::{Error, Result};
 use quotient::StatusCode;
 use quotient_api::generated::redaction::RedactEvent;
 use quotient_api::generated::room_send::SendMessage;
 use quotient_api::generated::room_state::SetRoomStateWithKey;
 use quotient_api::{EventId, RoomId};
-use tokio::sync::broadcast;
-
-use super::entry::{OutboxEntry, OutboxState, OutgoingEvent};
-use crate::client::Client;
-use crate::error::{Error, Result};
-
-/// How many outbox notices a slow receiver may fall behind by.
-const CHANGES_CAPACITY: usize = 1024;
-
-/// A change of an outbox entry, told after it was stored.
-#[derive(Clone, Debug, PartialEq)]
-pub struct OutboxChange {
-    /// The entry's room.
-    pub room_id: String,
-    /// The entry's transaction ID.
-    pub txn_id: String,
-    /// Where it stands now.
-    pub state: OutboxState,
-    /// Why the last try did not send it, while it waits to try again
-    /// (network down, server busy); `None` otherwise.
-    pub retrying_after: Option<String>,
-    /// Sending in this room stopped with the entry unsent: the session is
-    /// gone or the store failed (the reason). It is sent when sending
-    /// resumes ([`Client::resume_outbox`], the next send or sync loop).
-    pub halted: Option<String>,
-}
-
-/// The client's part of the outbox: which rooms have a sender running,
-/// and who is told of changes.
-///
-/// Lock order: the registry (`running`) before the store, never the
-/// store before the registry.
-#[derive(Debug)]
-pub(crate) struct Outbox {
-    running: Mutex<HashSet<String>>,
-    changes: broadcast::Sender<OutboxChange>,
-}
-
-impl Outbox {
-    pub(crate) fn new() -> Outbox {
-        Outbox {
-            running: Mutex::new(HashSet::new()),
-            changes: broadcast::channel(CHANGES_CAPACITY).0,
-        }
-    }
-
-    pub(crate) fn subscribe(&self) -> broadcast::Receiver<OutboxChange> {
-        self.changes.subscribe()
-    }
-
-    pub(crate) fn tell(&self, change: OutboxChange) {
-        // Nobody listening is not an error.
-        let _ = self.changes.send(change);
-    }
-}
-
-/// Starts the room's sender unless one runs. Must be called within a
-/// Tokio runtime, after the entry it is for was committed: a sender that
-/// is about to end checks the store again under the same lock, so an
-/// entry committed before this call is never left behind.
-pub(crate) fn ensure_sender(client: &Client, room: &str) {
-    let outbox = client.outbox();
-    let mut running = outbox
-        .running
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    if running.insert(room.to_owned()) {
-        tokio::spawn(run_room(client.clone(), room.to_owned()));
-    }
-}
 
 /// What a failed send means for the entry.
 enum Verdict {
     /// Worth trying again with the same transaction ID.
     Transient,
-    /// The session is gone: nothing can be sent until a new sign-in.
-    SessionGone,
+    /// The session cannot send (gone, account locked, consent needed):
+    /// nothing can be sent until the user acts.
+    Session,
     /// The server refused the event itself: trying again will not help.
     Permanent,
 }
 
 fn verdict(e: &quotient::Error) -> Verdict {
     use StatusCode as S;
+    // A proxy's 408 is about the connection, not the event.
+    if e.http_status() == Some(408) {
+        return Verdict::Transient;
+    }
     match e.status() {
-        S::Unauthorised => Verdict::SessionGone,
+        S::Unauthorised | S::AccountLocked | S::UserDeactivated | S::UserConsentRequired => {
+            Verdict::Session
+        }
+        // Unreadable answers (a proxy's HTML, a captive portal) may be
+        // gone next time; the transaction ID makes asking again safe.
         S::NetworkError
         | S::Timeout
         | S::TooManyRequests
         | S::NetworkAuthRequired
-        | S::IncorrectResponse => Verdict::Transient,
+        | S::IncorrectResponse
+        | S::UnexpectedResponseType => Verdict::Transient,
         _ => Verdict::Permanent,
     }
 }
 
-/// The next entry to send, or `None` after deregistering the sender —
-/// both under the registry lock, so [`ensure_sender`] after a commit
-/// either finds this sender still registered (and it will see the entry)
-/// or starts a new one.
-fn next_or_end(client: &Client, room: &str) -> Result<Option<OutboxEntry>> {
-    let outbox = client.outbox();
-    let mut running = outbox
-        .running
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    let next = client.store().and_then(|s| s.next_unsent(room));
-    if !matches!(next, Ok(Some(_))) {
-        running.remove(room);
-    }
-    next
-}
-
-async fn run_room(client: Client, room: String) {
+pub(super) async fn run_room(registration: Registration) {
+    let (client, room) = (
+        registration.client().clone(),
+        registration.room().to_owned(),
+    );
     let backoff = client.connection().default_job_options().backoff.clone();
     let mut failures: u32 = 0;
     loop {
-        let entry = match next_or_end(&client, &room) {
+        let next = registration.next_or_end(|| client.store().and_then(|s| s.next_unsent(&room)));
+        let entry = match next {
             Ok(Some(entry)) => entry,
             Ok(None) => return,
             Err(e) => {
                 tracing::error!(room, error = %e, "outbox: the store failed; sending stopped");
+                halt(&client, &room, false, format!("the store failed: {e}"));
                 return;
             }
         };
@@ -150,7 +81,7 @@ async fn run_room(client: Client, room: String) {
                     room_id: room.clone(),
                     txn_id: entry.txn_id.clone(),
                     state: OutboxState::Sending,
-                    retrying_after: Some(reason),
+                    retry_reason: Some(reason),
                     halted: None,
                 });
                 tokio::time::sleep(wait).await;
@@ -163,44 +94,33 @@ async fn run_room(client: Client, room: String) {
                     "outbox: it cannot be sent as it is; failed"
                 );
                 if let Err(e) = set_state(&client, &entry, OutboxState::Failed { error }) {
-                    halt(&client, &room, &entry, format!("the store failed: {e}"));
+                    halt(&client, &room, false, format!("the store failed: {e}"));
                     return;
                 }
             }
-            Err(Stop::Halt(reason)) => {
+            Err(Stop::Halt { session, reason }) => {
                 tracing::warn!(
                     room,
                     txn_id = entry.txn_id,
                     reason,
                     "outbox: sending stopped"
                 );
-                halt(&client, &room, &entry, reason);
+                halt(&client, &room, session, reason);
                 return;
             }
         }
     }
 }
 
-/// Deregisters the sender and tells the waiters; the entry stays unsent.
-fn halt(client: &Client, room: &str, entry: &OutboxEntry, reason: String) {
-    let outbox = client.outbox();
-    outbox
-        .running
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .remove(room);
-    let state = client
-        .store()
-        .and_then(|s| s.outbox_entry(&entry.txn_id))
-        .ok()
-        .flatten()
-        .map_or(OutboxState::Sending, |e| e.state);
-    outbox.tell(OutboxChange {
+/// Tells every waiter of `room` that its sending stopped (the sender's
+/// registration ends when it returns); the entries stay unsent.
+fn halt(client: &Client, room: &str, session: bool, reason: String) {
+    client.outbox().tell(OutboxChange {
         room_id: room.to_owned(),
-        txn_id: entry.txn_id.clone(),
-        state,
-        retrying_after: None,
-        halted: Some(reason),
+        txn_id: String::new(),
+        state: OutboxState::Queued,
+        retry_reason: None,
+        halted: Some(Halt { session, reason }),
     });
 }
 
@@ -209,8 +129,13 @@ pub(super) enum Stop {
     Retry(String),
     /// The entry can never be sent as it is: it fails, the room goes on.
     Fail(String),
-    /// Stop sending in this room; the entry stays unsent.
-    Halt(String),
+    /// Stop sending in this room; its entries stay unsent.
+    Halt {
+        /// Because of the session (401, locked, consent), not the store.
+        session: bool,
+        /// What happened.
+        reason: String,
+    },
 }
 
 impl Stop {
@@ -218,14 +143,20 @@ impl Stop {
     pub(super) fn from_request(e: quotient::Error) -> Stop {
         match verdict(&e) {
             Verdict::Transient => Stop::Retry(e.to_string()),
-            Verdict::SessionGone => Stop::Halt(format!("the session is gone: {e}")),
+            Verdict::Session => Stop::Halt {
+                session: true,
+                reason: format!("the session cannot send: {e}"),
+            },
             Verdict::Permanent => Stop::Fail(e.to_string()),
         }
     }
 }
 
 fn store_failed(e: Error) -> Stop {
-    Stop::Halt(format!("the store failed: {e}"))
+    Stop::Halt {
+        session: false,
+        reason: format!("the store failed: {e}"),
+    }
 }
 
 /// One try at `entry`: records each step before the next one starts.
@@ -234,7 +165,10 @@ async fn send_entry(client: &Client, entry: &OutboxEntry) -> Result<(), Stop> {
         .connection()
         .session()
         .map(|s| s.device_id)
-        .ok_or_else(|| Stop::Halt("not signed in".into()))?;
+        .ok_or_else(|| Stop::Halt {
+            session: true,
+            reason: "not signed in".into(),
+        })?;
     if device != entry.device_id {
         if entry.state == OutboxState::Sending {
             // The old device's transaction ID means nothing to the server
@@ -251,7 +185,18 @@ async fn send_entry(client: &Client, entry: &OutboxEntry) -> Result<(), Stop> {
             .map_err(store_failed)?;
     }
     if entry.state != OutboxState::Sending {
-        set_state(client, entry, OutboxState::Sending).map_err(store_failed)?;
+        // Queued → sending only if still queued: a cancel that came first
+        // wins, and the entry is not sent.
+        if !client
+            .store()
+            .and_then(|mut s| s.start_sending(&entry.txn_id))
+            .map_err(store_failed)?
+        {
+            return Ok(());
+        }
+        client
+            .outbox()
+            .tell_state(&entry.room_id, &entry.txn_id, OutboxState::Sending);
     }
     let event = super::attachment::prepare(client, entry).await?;
     let job = submit(client, entry, event).map_err(Stop::Fail)?;
@@ -311,13 +256,9 @@ pub(crate) fn set_state(client: &Client, entry: &OutboxEntry, state: OutboxState
         .store()?
         .outbox_entry(&entry.txn_id)?
         .map_or(state, |e| e.state);
-    client.outbox().tell(OutboxChange {
-        room_id: entry.room_id.clone(),
-        txn_id: entry.txn_id.clone(),
-        state,
-        retrying_after: None,
-        halted: None,
-    });
+    client
+        .outbox()
+        .tell_state(&entry.room_id, &entry.txn_id, state);
     Ok(())
 }
 

@@ -95,7 +95,11 @@ fn decode((row, queued_ts): (OutboxEntryRow, i64)) -> Result<OutboxEntry> {
         },
     };
     let state = match (row.state.as_str(), row.event_id) {
-        ("sent", Some(event_id)) => OutboxState::Sent { event_id },
+        // Sent with no ID known (a redaction answered without one) is
+        // still sent; the synced event fills the ID in.
+        ("sent", event_id) => OutboxState::Sent {
+            event_id: event_id.unwrap_or_default(),
+        },
         ("failed", _) => OutboxState::Failed {
             error: row.error.unwrap_or_default(),
         },
@@ -135,7 +139,7 @@ impl Store {
     /// Queues `event` for `room_id` under `device_id` with a fresh
     /// transaction ID, committed before this returns: from here on a
     /// crash cannot lose it.
-    pub fn enqueue(
+    pub(crate) fn enqueue(
         &mut self,
         room_id: &str,
         device_id: &str,
@@ -148,14 +152,21 @@ impl Store {
     /// Queues `event` under the transaction ID made from `key` unless an
     /// entry has it already; then that entry is returned and nothing is
     /// queued (see [`Client::send_keyed`](crate::Client::send_keyed)).
-    pub fn enqueue_keyed(
+    pub(crate) fn enqueue_keyed(
         &mut self,
         key: &str,
         room_id: &str,
         device_id: &str,
         event: &OutgoingEvent,
     ) -> Result<OutboxEntry> {
-        self.enqueue_as(Some(key), room_id, device_id, event, None)
+        let entry = self.enqueue_as(Some(key), room_id, device_id, event, None)?;
+        if entry.room_id != room_id {
+            return Err(Error::KeyTaken {
+                key: key.to_owned(),
+                room_id: entry.room_id,
+            });
+        }
+        Ok(entry)
     }
 
     fn enqueue_as(
@@ -245,12 +256,22 @@ impl Store {
             _ => (None, None),
         };
         self.conn.execute(
-            "UPDATE outbox SET state = ?2, event_id = COALESCE(?3, event_id), error = ?4,
+            "UPDATE outbox SET state = ?2, event_id = COALESCE(NULLIF(?3, ''), event_id), error = ?4,
                  sent_ts = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_ts END
              WHERE txn_id = ?1 AND state != 'sent'",
             params![txn_id, state.as_db(), event_id, error, now_ms()],
         )?;
         Ok(())
+    }
+
+    /// Queued → sending, only if the entry is still queued: false when it
+    /// was cancelled (or changed) in between, and then it is not sent.
+    pub(crate) fn start_sending(&mut self, txn_id: &str) -> Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE outbox SET state = 'sending' WHERE txn_id = ?1 AND state = 'queued'",
+            params![txn_id],
+        )?;
+        Ok(n == 1)
     }
 
     /// Records the uploaded URI of an entry's attachment: it is never
@@ -266,7 +287,7 @@ impl Store {
     /// Puts a failed entry back in the queue (at its old place: it goes
     /// before later entries of its room that are still unsent). False
     /// when there is no failed entry `txn_id`.
-    pub fn requeue(&mut self, txn_id: &str) -> Result<bool> {
+    pub(crate) fn requeue(&mut self, txn_id: &str) -> Result<bool> {
         let n = self.conn.execute(
             "UPDATE outbox SET state = 'queued', error = NULL
              WHERE txn_id = ?1 AND state = 'failed'",
@@ -278,7 +299,7 @@ impl Store {
     /// Removes a queued or failed entry. An entry that may be on the wire
     /// (sending) or is sent cannot be taken back:
     /// [`Error::CannotCancel`] says which.
-    pub fn cancel(&mut self, txn_id: &str) -> Result<()> {
+    pub(crate) fn cancel(&mut self, txn_id: &str) -> Result<()> {
         let Some(entry) = self.outbox_entry(txn_id)? else {
             return Err(Error::NoSuchSend(txn_id.to_owned()));
         };
@@ -340,28 +361,36 @@ const KEEP_SENT_MS: i64 = 60 * 60 * 1000;
 /// becomes sent with the event's ID, even if the send's own answer was
 /// lost; its local echo is gone from [`Store::timeline_items`] since the
 /// event is stored. Entries sent and synced over an hour ago are removed.
-pub(crate) fn match_synced(tx: &Connection, room: &str, event: &Value) -> Result<()> {
+pub(crate) fn match_synced(
+    tx: &Connection,
+    room: &str,
+    event: &Value,
+) -> Result<Option<(String, String)>> {
     let txn = event
         .get("unsigned")
         .and_then(|u| u.get("transaction_id"))
         .and_then(Value::as_str);
     let id = event.get("event_id").and_then(Value::as_str);
-    if let (Some(txn), Some(id)) = (txn, id) {
-        tx.execute(
-            "UPDATE outbox SET state = 'sent', event_id = ?3, error = NULL,
-                 sent_ts = COALESCE(sent_ts, ?4)
-             WHERE room_id = ?1 AND txn_id = ?2 AND state != 'sent'",
-            params![room, txn, id, now_ms()],
-        )?;
-    }
-    Ok(())
+    let (Some(txn), Some(id)) = (txn, id) else {
+        return Ok(None);
+    };
+    let n = tx.execute(
+        "UPDATE outbox SET state = 'sent', event_id = ?3, error = NULL,
+             sent_ts = COALESCE(sent_ts, ?4)
+         WHERE room_id = ?1 AND txn_id = ?2
+             AND (state != 'sent' OR event_id IS NULL OR event_id = '')",
+        params![room, txn, id, now_ms()],
+    )?;
+    Ok((n == 1).then(|| (txn.to_owned(), id.to_owned())))
 }
 
-/// Removes entries sent and synced back more than [`KEEP_SENT_MS`] ago.
+/// Removes entries sent more than [`KEEP_SENT_MS`] ago whose event is
+/// stored (or whose ID never came: nothing will ever match them).
 pub(crate) fn prune_delivered(tx: &Connection) -> Result<()> {
     tx.execute(
         "DELETE FROM outbox WHERE state = 'sent' AND sent_ts < ?1
-             AND EXISTS (SELECT 1 FROM timeline t WHERE t.event_id = outbox.event_id)",
+             AND (event_id IS NULL OR event_id = ''
+                  OR EXISTS (SELECT 1 FROM timeline t WHERE t.event_id = outbox.event_id))",
         params![now_ms() - KEEP_SENT_MS],
     )?;
     Ok(())

@@ -172,3 +172,80 @@ fn a_keyed_entry_is_queued_once_whatever_asks_again() {
         .unwrap();
     assert_ne!(other.txn_id, first.txn_id);
 }
+
+#[test]
+fn a_cancel_before_sending_starts_wins_and_one_after_is_refused() {
+    let mut s = store();
+    let e = s
+        .enqueue("!r:x", "DEV", &OutgoingEvent::text("m"), None)
+        .unwrap();
+    s.cancel(&e.txn_id).unwrap();
+    assert!(
+        !s.start_sending(&e.txn_id).unwrap(),
+        "a cancelled entry is not sent"
+    );
+    let f = s
+        .enqueue("!r:x", "DEV", &OutgoingEvent::text("n"), None)
+        .unwrap();
+    assert!(s.start_sending(&f.txn_id).unwrap());
+    assert!(
+        !s.start_sending(&f.txn_id).unwrap(),
+        "only a queued entry starts"
+    );
+    assert!(matches!(
+        s.cancel(&f.txn_id),
+        Err(Error::CannotCancel {
+            state: "sending",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_key_of_another_rooms_entry_is_refused() {
+    let mut s = store();
+    s.enqueue_keyed("k", "!a:x", "DEV", &OutgoingEvent::text("a"))
+        .unwrap();
+    match s.enqueue_keyed("k", "!b:x", "DEV", &OutgoingEvent::text("b")) {
+        Err(Error::KeyTaken { room_id, .. }) => assert_eq!(room_id, "!a:x"),
+        other => panic!("expected KeyTaken, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_send_answered_without_an_event_id_is_sent_and_the_sync_fills_the_id_in() {
+    let mut s = store();
+    let e = s
+        .enqueue("!r:x", "DEV", &OutgoingEvent::redaction("$t:x", None), None)
+        .unwrap();
+    s.set_outbox_state(
+        &e.txn_id,
+        &OutboxState::Sent {
+            event_id: String::new(),
+        },
+    )
+    .unwrap();
+    let read = s.outbox_entry(&e.txn_id).unwrap().unwrap();
+    assert_eq!(
+        read.state,
+        OutboxState::Sent {
+            event_id: String::new()
+        }
+    );
+    assert_eq!(
+        s.local_echoes("!r:x").unwrap().len(),
+        1,
+        "still echoed until synced"
+    );
+    let event = json!({"event_id": "$red:x", "unsigned": {"transaction_id": e.txn_id}});
+    let tx = s.connection_mut().transaction().unwrap();
+    let matched = match_synced(&tx, "!r:x", &event).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(matched, Some((e.txn_id.clone(), "$red:x".to_owned())));
+    assert_eq!(
+        s.outbox_entry(&e.txn_id).unwrap().unwrap().state,
+        OutboxState::Sent {
+            event_id: "$red:x".into()
+        }
+    );
+}

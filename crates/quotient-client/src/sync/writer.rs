@@ -41,6 +41,10 @@ pub struct SyncChanges {
     /// Who is typing, per joined room whose batch had an `m.typing` event
     /// (an empty list: nobody any more). Not stored: it is transient.
     pub typing: BTreeMap<String, Vec<String>>,
+    /// Outbox entries the batch showed sent (their event came back with
+    /// our transaction ID) before their own answer was stored: (room,
+    /// transaction ID, event ID).
+    pub outbox_sent: Vec<(String, String, String)>,
 }
 
 /// Applies `batch` to `store` in one transaction, `next_batch` included.
@@ -332,7 +336,9 @@ impl Writer<'_, '_> {
     ) -> Result<bool> {
         let new = store_event(self.tx, room, position, event_id, malformed, event)?;
         if new {
-            outbox::match_synced(self.tx, room, event)?;
+            if let Some((txn, id)) = outbox::match_synced(self.tx, room, event)? {
+                self.changes.outbox_sent.push((room.to_owned(), txn, id));
+            }
             self.changes.new_timeline_events += 1;
             // News for the watchers, in the order stored.
             self.tx.execute(

@@ -14,6 +14,8 @@ use tokio::task::JoinHandle;
 struct Faults {
     /// The chance (0.0 – 1.0) that an answer is cut after its first half chunk.
     cut_ratio: Mutex<f64>,
+    /// Cut the next answer that begins, whatever the ratio.
+    cut_next: AtomicBool,
     rng: Mutex<fastrand::Rng>,
     cuts: AtomicU64,
     answers: AtomicU64,
@@ -35,6 +37,7 @@ impl Proxy {
         let addr = listener.local_addr().unwrap();
         let faults = Arc::new(Faults {
             cut_ratio: Mutex::new(0.0),
+            cut_next: AtomicBool::new(false),
             rng: Mutex::new(fastrand::Rng::with_seed(seed)),
             cuts: AtomicU64::new(0),
             answers: AtomicU64::new(0),
@@ -61,6 +64,11 @@ impl Proxy {
     /// Cuts this share of answers mid-way from now on.
     pub fn cut_answers(&self, ratio: f64) {
         *self.faults.cut_ratio.lock().unwrap() = ratio;
+    }
+
+    /// Cuts the next answer that begins, once.
+    pub fn cut_next_answer(&self) {
+        self.faults.cut_next.store(true, Ordering::SeqCst);
     }
 
     /// The port stops listening (connections are refused) and open
@@ -145,7 +153,8 @@ async fn relay(client: TcpStream, upstream: SocketAddr, faults: Arc<Faults>) {
         if asked.swap(false, Ordering::SeqCst) {
             faults.answers.fetch_add(1, Ordering::SeqCst);
             let ratio = *faults.cut_ratio.lock().unwrap();
-            if ratio > 0.0 && faults.rng.lock().unwrap().f64() < ratio {
+            let once = faults.cut_next.swap(false, Ordering::SeqCst);
+            if once || (ratio > 0.0 && faults.rng.lock().unwrap().f64() < ratio) {
                 faults.cuts.fetch_add(1, Ordering::SeqCst);
                 let _ = client_write.write_all(&buf[..n / 2]).await;
                 break;

@@ -1,8 +1,9 @@
-//! A file entry against a stub: the URI is reserved once and stored, an
-//! upload cut mid-answer is sent again to the same URI (a server that has
-//! the bytes already answers `M_CANNOT_OVERWRITE_MEDIA`, which counts as
-//! done), and once the upload is recorded, trying the entry again never
-//! uploads again.
+//! The outbox against a stub, for what a real server will not do on
+//! demand: a file entry's upload cut mid-answer is sent again to the same
+//! reserved URI (a server that has the bytes already answers
+//! `M_CANNOT_OVERWRITE_MEDIA`, which counts as done), and once the upload
+//! is recorded, trying the entry again never uploads again; a 401 stops
+//! the room's sending and tells every waiter of the room.
 
 mod support;
 
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use quotient::{BackoffStrategy, Connection, JobOptions, Session};
 use quotient_api::RoomId;
-use quotient_client::outbox::{FileMessage, OutboxState};
+use quotient_client::outbox::{FileMessage, OutboxState, OutgoingEvent};
 use quotient_client::{Client, Error};
 use serde_json::json;
 use support::stub::{Reply, Stub};
@@ -176,4 +177,42 @@ async fn a_file_over_the_servers_limit_is_refused_before_anything_is_queued_or_s
         "{:?}",
         stub.requests()
     );
+}
+
+#[tokio::test]
+async fn a_401_halts_the_room_and_every_waiter_of_it_hears_with_the_entries_kept() {
+    let stub = Stub::start(|method, path| {
+        if method == "PUT" && path.contains("/send/") {
+            return Reply::Json(
+                401,
+                json!({"errcode": "M_UNKNOWN_TOKEN", "error": "gone", "soft_logout": false}),
+            );
+        }
+        Reply::Json(404, json!({"errcode": "M_UNRECOGNIZED"}))
+    })
+    .await;
+    let client = Client::in_memory(connection(&stub)).unwrap();
+    let room = RoomId::parse(ROOM).unwrap();
+    let first = client
+        .send(&room, OutgoingEvent::text("one"))
+        .await
+        .unwrap();
+    let second = client
+        .send(&room, OutgoingEvent::text("two"))
+        .await
+        .unwrap();
+    for pending in [first, second] {
+        let outcome = tokio::time::timeout(Duration::from_secs(10), pending.sent())
+            .await
+            .expect("every waiter hears of the halt");
+        match outcome {
+            Err(Error::SendInterrupted { session, .. }) => assert!(session),
+            other => panic!("expected SendInterrupted, got {other:?}"),
+        }
+    }
+    let entries = client.outbox_entries(None).unwrap();
+    assert_eq!(entries.len(), 2);
+    assert!(entries.iter().all(|e| e.state.is_unsent()), "{entries:?}");
+    // Only the first went out: the second waits behind it.
+    assert_eq!(stub.requests_to("/_matrix/client/v3/rooms").len(), 1);
 }
