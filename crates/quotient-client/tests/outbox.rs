@@ -431,8 +431,28 @@ async fn a_file_message_is_uploaded_then_sent_as_one_entry_and_its_bytes_come_ba
     let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
     std::fs::write(&path, &bytes).unwrap();
     let file = quotient_client::outbox::FileMessage::new(&path).caption("a photo");
+    let mut changes = client.outbox_changes();
     let pending = client.send_file(&room, file).await.unwrap();
+    let txn = pending.txn_id().to_owned();
     let event_id = within("sent", pending.sent()).await.unwrap();
+    let mut progress = Vec::new();
+    while let Ok(change) = changes.try_recv() {
+        if let (true, Some(moved)) = (change.txn_id == txn, change.upload) {
+            progress.push(moved);
+        }
+    }
+    assert!(
+        progress.len() >= 2,
+        "the upload reports progress: {progress:?}"
+    );
+    assert!(
+        progress.windows(2).all(|w| w[0].0 <= w[1].0),
+        "{progress:?}"
+    );
+    assert_eq!(
+        progress.last(),
+        Some(&(bytes.len() as u64, bytes.len() as u64))
+    );
     within("sync", client.sync_once()).await.unwrap();
     let event = client
         .store()

@@ -36,18 +36,9 @@ fn failure(what: &str, e: &Error) -> Failure {
 /// A progress bar on stderr, only when stderr is a terminal and the output
 /// is not JSON; it follows the job's events until they end.
 fn progress(out: &Output, events: quotient::JobEvents, label: &str) -> Progress {
-    if out.json || !std::io::stderr().is_terminal() {
+    let Some(bar) = transfer_bar(out, label) else {
         return Progress(None);
-    }
-    let bar =
-        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
-    let style = indicatif::ProgressStyle::with_template(
-        "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
-    )
-    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-    .progress_chars("=> ");
-    bar.set_style(style);
-    bar.set_message(label.to_owned());
+    };
     let task = tokio::spawn(async move {
         let mut events = events;
         while let Some(event) = events.next().await {
@@ -68,6 +59,24 @@ fn progress(out: &Output, events: quotient::JobEvents, label: &str) -> Progress 
         bar.finish_and_clear();
     });
     Progress(Some(task))
+}
+
+/// A transfer's progress bar on stderr, only when stderr is a terminal
+/// and the output is not JSON.
+pub fn transfer_bar(out: &Output, label: &str) -> Option<indicatif::ProgressBar> {
+    if out.json || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    let style = indicatif::ProgressStyle::with_template(
+        "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_message(label.to_owned());
+    Some(bar)
 }
 
 struct Progress(Option<tokio::task::JoinHandle<()>>);

@@ -6,7 +6,9 @@ use std::io::{IsTerminal as _, Read as _};
 use std::time::Duration;
 
 use quotient_api::RoomId;
-use quotient_client::outbox::{FileMessage, OutboxEntry, OutboxState, OutgoingEvent, PendingSend};
+use quotient_client::outbox::{
+    FileMessage, OutboxChange, OutboxEntry, OutboxState, OutgoingEvent, PendingSend,
+};
 use quotient_client::{Client, Error};
 use serde_json::json;
 
@@ -42,11 +44,17 @@ pub async fn send(store: &SessionStore, out: &Output, args: SendArgs) -> Result<
         let client = client::open(store)?;
         let room = target(&client, &args.room)?;
         let earlier = unsent(&client, &room)?;
+        let changes = client.outbox_changes();
         let pending = client
             .send_file(&room, file)
             .await
             .map_err(|e| queue_failure(&e))?;
-        return wait_for(&client, out, &room, pending, args.wait, earlier).await;
+        let bar = upload_bar(out, changes, pending.txn_id());
+        let sent = wait_for(&client, out, &room, pending, args.wait, earlier).await;
+        if let Some(bar) = bar {
+            bar.abort();
+        }
+        return sent;
     }
     let text = match args.text {
         Some(text) => text,
@@ -195,6 +203,36 @@ async fn wait_for(
             Err(Failure::new(NETWORK, still_queued(&txn, why)))
         }
     }
+}
+
+/// A progress bar for the file's upload, on a terminal only.
+fn upload_bar(
+    out: &Output,
+    mut changes: tokio::sync::broadcast::Receiver<OutboxChange>,
+    txn: &str,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let bar = super::media::transfer_bar(out, "uploading")?;
+    let txn = txn.to_owned();
+    Some(tokio::spawn(async move {
+        while let Ok(change) = changes.recv().await {
+            if change.txn_id != txn {
+                continue;
+            }
+            match change.upload {
+                Some((sent, total)) => {
+                    bar.set_length(total);
+                    bar.set_position(sent);
+                    // Uploaded: the bar goes before the message is sent.
+                    if sent >= total {
+                        break;
+                    }
+                }
+                None if !change.state.is_unsent() => break,
+                None => {}
+            }
+        }
+        bar.finish_and_clear();
+    }))
 }
 
 fn still_queued(txn: &str, why: &str) -> String {

@@ -14,7 +14,8 @@ use quotient_api::generated::content_repo::{CreateContent, UploadContent, Upload
 use quotient_api::{ErrorCode, JsonObject, MxcUri};
 use serde_json::{json, Value};
 
-use super::entry::{Attachment, OutboxEntry, OutgoingEvent};
+use super::entry::{Attachment, OutboxEntry, OutboxState, OutgoingEvent};
+use super::registry::OutboxChange;
 use super::sender::Stop;
 use crate::client::Client;
 use quotient::StatusCode;
@@ -96,7 +97,12 @@ async fn upload(client: &Client, entry: &OutboxEntry, a: &Attachment) -> Result<
                 UploadContentToMXC::new(parsed.server_name(), parsed.media_id().to_owned(), data);
             request.content_type = Some(a.content_type.clone());
             request.filename = filename;
-            match conn.submit(request).await {
+            let job = conn.submit(request);
+            let progress = forward_progress(client, entry, job.events());
+            let answer = job.await;
+            // Every progress notice is out before the next state's.
+            let _ = progress.await;
+            match answer {
                 Ok(_) => {}
                 // The bytes are there already: an earlier try got through.
                 Err(e) if e.errcode() == Some(&ErrorCode::CannotOverwriteMedia) => {}
@@ -124,7 +130,11 @@ async fn upload(client: &Client, entry: &OutboxEntry, a: &Attachment) -> Result<
             let mut request = UploadContent::new(data);
             request.content_type = Some(a.content_type.clone());
             request.filename = filename;
-            let answer = conn.submit(request).await.map_err(Stop::from_request)?;
+            let job = conn.submit(request);
+            let progress = forward_progress(client, entry, job.events());
+            let answer = job.await;
+            let _ = progress.await;
+            let answer = answer.map_err(Stop::from_request)?;
             answer.into_value().content_uri.into_string()
         }
     };
@@ -150,4 +160,27 @@ fn record(
             session: false,
             reason: format!("the store failed: {e}"),
         })
+}
+
+/// Tells the outbox's watchers how the upload moves, until its job ends.
+fn forward_progress(
+    client: &Client,
+    entry: &OutboxEntry,
+    mut events: quotient::JobEvents,
+) -> tokio::task::JoinHandle<()> {
+    let (client, room, txn) = (client.clone(), entry.room_id.clone(), entry.txn_id.clone());
+    tokio::spawn(async move {
+        while let Some(event) = events.next().await {
+            if let quotient::JobEvent::UploadProgress { sent, total } = event {
+                client.outbox().tell(OutboxChange {
+                    room_id: room.clone(),
+                    txn_id: txn.clone(),
+                    state: OutboxState::Sending,
+                    retry_reason: None,
+                    halted: None,
+                    upload: Some((sent, total)),
+                });
+            }
+        }
+    })
 }

@@ -31,6 +31,8 @@ pub struct OutboxChange {
     /// Sending in this room stopped with its entries unsent: why. Every
     /// waiter of the room is concerned, whatever `txn_id` says.
     pub halted: Option<Halt>,
+    /// An attachment's upload moving: (bytes sent, total).
+    pub upload: Option<(u64, u64)>,
 }
 
 /// Why a room's sending stopped; its entries are kept and sent when
@@ -84,6 +86,7 @@ impl Outbox {
             state,
             retry_reason: None,
             halted: None,
+            upload: None,
         });
     }
 

@@ -83,6 +83,7 @@ pub(super) async fn run_room(registration: Registration) {
                     state: OutboxState::Sending,
                     retry_reason: Some(reason),
                     halted: None,
+                    upload: None,
                 });
                 tokio::time::sleep(wait).await;
             }
@@ -121,6 +122,7 @@ fn halt(client: &Client, room: &str, session: bool, reason: String) {
         state: OutboxState::Queued,
         retry_reason: None,
         halted: Some(Halt { session, reason }),
+        upload: None,
     });
 }
 
