@@ -512,3 +512,157 @@ async fn a_redirected_download_gets_the_bytes_and_the_token_stays_home() {
         "the token went to another origin"
     );
 }
+
+/// A real PNG (RGB, 8 bits, no compression: stored deflate blocks), so
+/// Synapse's thumbnailer has an image to work on.
+fn png(width: u32, height: u32) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xffff_ffffu32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let start = out.len();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        let crc = crc32(&out[start..]);
+        out.extend_from_slice(&crc.to_be_bytes());
+    }
+    let mut raw = Vec::new();
+    for y in 0..height {
+        raw.push(0); // filter: none
+        for x in 0..width {
+            raw.extend_from_slice(&[(x * 4) as u8, (y * 4) as u8, 128]);
+        }
+    }
+    let mut zlib = vec![0x78, 0x01];
+    let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
+    for (i, block) in blocks.iter().enumerate() {
+        zlib.push(u8::from(i + 1 == blocks.len()));
+        let len = block.len() as u16;
+        zlib.extend_from_slice(&len.to_le_bytes());
+        zlib.extend_from_slice(&(!len).to_le_bytes());
+        zlib.extend_from_slice(block);
+    }
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in &raw {
+        a = (a + u32::from(byte)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    zlib.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut out, b"IHDR", &ihdr);
+    chunk(&mut out, b"IDAT", &zlib);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+#[tokio::test]
+async fn a_thumbnail_of_an_uploaded_image_is_an_image_of_the_size_asked() {
+    use quotient_client::media::{ThumbnailMethod, ThumbnailSize};
+    let hs = synapse(Config::Default).await;
+    let client = client_at(Config::Default, hs.url.clone(), "thumb").await;
+    let image = png(64, 48);
+    let uploaded = client
+        .media()
+        .upload_bytes(image.clone().into(), "image/png", Some("square.png"))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let size = ThumbnailSize {
+        width: 32,
+        height: 32,
+        method: Some(ThumbnailMethod::Crop),
+    };
+    let mut thumb = Vec::new();
+    let got = client
+        .media()
+        .thumbnail(&uploaded.content_uri, &size)
+        .await
+        .unwrap()
+        .to_writer(&mut thumb)
+        .await
+        .unwrap();
+    let content_type = got.content_type.clone().unwrap_or_default();
+    assert!(content_type.starts_with("image/"), "{content_type}");
+    assert_ne!(thumb, image, "a thumbnail, not the original");
+    if content_type == "image/png" {
+        assert_eq!(&thumb[..8], b"\x89PNG\r\n\x1a\n");
+        let width = u32::from_be_bytes(thumb[16..20].try_into().unwrap());
+        let height = u32::from_be_bytes(thumb[20..24].try_into().unwrap());
+        assert_eq!((width, height), (32, 32), "cropped to the size asked");
+    } else {
+        assert_eq!(content_type, "image/jpeg");
+        assert_eq!(&thumb[..2], b"\xff\xd8");
+    }
+}
+
+#[tokio::test]
+async fn a_server_before_authenticated_media_gets_the_legacy_paths() {
+    let bytes = pattern(5_000, 9);
+    let served = bytes.clone();
+    let (url, seen) = stub(Arc::new(move |target: String| {
+        let served = served.clone();
+        Box::pin(async move {
+            let json = vec![("Content-Type".into(), "application/json".into())];
+            if target.starts_with("/_matrix/client/versions") {
+                return (200, json, br#"{"versions":["v1.10"]}"#.to_vec());
+            }
+            if target.starts_with("/_matrix/media/v3/config") {
+                return (200, json, br#"{"m.upload.size":100000}"#.to_vec());
+            }
+            if target.starts_with("/_matrix/media/v3/download/stub/abc") {
+                let kind = vec![("Content-Type".into(), "application/octet-stream".into())];
+                return (200, kind, served);
+            }
+            (404, json, br#"{"errcode":"M_UNRECOGNIZED"}"#.to_vec())
+        })
+    }))
+    .await;
+    let conn = Connection::builder(url.clone()).build().unwrap();
+    conn.adopt_session(quotient::Session {
+        homeserver: url,
+        user_id: "@me:stub".parse().unwrap(),
+        device_id: "DEV".into(),
+        access_token: "stub-token".into(),
+    });
+    let client = Client::in_memory(conn).unwrap();
+    let config = client.media().config().await.unwrap();
+    assert!(!config.authenticated);
+    assert_eq!(config.upload_size, Some(100_000));
+    let mut got = Vec::new();
+    let uri = MxcUri::parse("mxc://stub/abc").unwrap();
+    client
+        .media()
+        .download_to_writer(&uri, &mut got)
+        .await
+        .unwrap();
+    assert_eq!(got, bytes);
+    let targets: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| s.target.clone())
+        .collect();
+    assert!(
+        targets
+            .iter()
+            .all(|t| !t.starts_with("/_matrix/client/v1/media")),
+        "no authenticated path to a server without it: {targets:?}"
+    );
+}
