@@ -726,3 +726,42 @@ fn an_upload_over_the_limit_exits_3_before_sending() {
     );
     assert!(!hs.log().contains("/_matrix/media/v3/upload"));
 }
+
+#[test]
+fn download_refuses_to_write_media_to_a_terminal() {
+    // A pseudo-terminal for the CLI's stdout: the bytes of an image must
+    // not be thrown at it. Refused before any store or network is used.
+    let script = r#"
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+seen = b""
+while True:
+    try:
+        data = os.read(fd, 4096)
+    except OSError:
+        break
+    if not data:
+        break
+    seen += data
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(seen.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+    let s = store("pty-download");
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(env!("CARGO_BIN_EXE_quotient"))
+        .arg("--store")
+        .arg(&s)
+        .args(["download", "mxc://example.org/abc"])
+        .output()
+        .expect("python3 runs");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{screen}");
+    assert!(
+        screen.contains("refusing to write media to a terminal"),
+        "{screen}"
+    );
+}
