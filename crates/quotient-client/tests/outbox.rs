@@ -278,11 +278,12 @@ async fn a_permanent_refusal_fails_that_entry_only_and_it_can_be_retried_or_canc
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_local_echo_is_replaced_by_the_synced_event_never_duplicated() {
+    use quotient_client::watch::TimelineUpdate;
     let conn = account("ob_echo", None).await;
     let room = create_room(&conn).await;
     let client = Client::in_memory(conn).unwrap();
     within("sync", client.sync_once()).await.unwrap();
-    let mut watcher = client.watch_timeline("echo").unwrap();
+    let mut live = client.live_timeline("echo").unwrap();
     let pending = client
         .send(&room, OutgoingEvent::text("echo me"))
         .await
@@ -309,17 +310,53 @@ async fn the_local_echo_is_replaced_by_the_synced_event_never_duplicated() {
             event_id: event_id.clone()
         }
     );
-
     within("sync", client.sync_once()).await.unwrap();
-    let live = tokio::time::timeout(Duration::from_secs(10), watcher.next())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(live.event.event_id.as_deref(), Some(event_id.as_str()));
+
+    // The stream as a chat window uses it: append echoes, update them,
+    // swap each for the event that replaces it. One copy at the end.
+    let mut view: Vec<(Option<String>, Option<String>)> = Vec::new(); // (txn, event ID)
+    let mut echoes_seen = 0;
+    loop {
+        let update = tokio::time::timeout(Duration::from_secs(10), live.next())
+            .await
+            .expect("the synced event comes")
+            .unwrap();
+        match update {
+            TimelineUpdate::Echo(entry) => {
+                assert_eq!(entry.txn_id, txn);
+                echoes_seen += 1;
+                view.push((Some(entry.txn_id.clone()), None));
+            }
+            TimelineUpdate::EchoState { txn_id, state, .. } => {
+                assert_eq!(txn_id, txn);
+                assert!(view
+                    .iter()
+                    .any(|(t, _)| t.as_deref() == Some(txn_id.as_str())));
+                assert!(!matches!(state, OutboxState::Failed { .. }));
+            }
+            TimelineUpdate::Event { event, replaces } => {
+                let id = event.event.event_id.clone();
+                match replaces {
+                    Some(t) => {
+                        let slot = view
+                            .iter_mut()
+                            .find(|(x, _)| x.as_deref() == Some(t.as_str()))
+                            .expect("it replaces an echo the stream showed");
+                        *slot = (None, id.clone());
+                    }
+                    None => view.push((None, id.clone())),
+                }
+                if id.as_deref() == Some(event_id.as_str()) {
+                    break;
+                }
+            }
+        }
+    }
+    assert_eq!(echoes_seen, 1, "one echo");
     assert_eq!(
-        live.transaction_id(),
-        Some(txn.as_str()),
-        "it names the echo it replaces"
+        view,
+        [(None, Some(event_id.clone()))],
+        "one copy, the synced one"
     );
     let items = client
         .store()
@@ -337,7 +374,7 @@ async fn the_local_echo_is_replaced_by_the_synced_event_never_duplicated() {
     assert!(matches!(items.last(), Some(TimelineItem::Event(_))));
     // Nothing else comes for it: one more sync brings no second copy.
     within("sync", client.sync_once()).await.unwrap();
-    let more = tokio::time::timeout(Duration::from_millis(300), watcher.next()).await;
+    let more = tokio::time::timeout(Duration::from_millis(300), live.next()).await;
     assert!(more.is_err(), "no second delivery: {more:?}");
 }
 

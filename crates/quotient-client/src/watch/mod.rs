@@ -14,11 +14,16 @@
 //!   redelivered. Events back-paginated are history, not handed over.
 //! - [`RoomWatcher`] ([`Client::watch_rooms`]): rooms new and changed,
 //!   our membership changes and invites, live (from now on).
+//! - [`LiveTimeline`] ([`Client::live_timeline`]): a timeline watcher
+//!   with this client's local echoes, each replaced by its synced event
+//!   (never shown twice).
 //! - [`MemberChange::from_event`]: the member changes among the timeline
 //!   watcher's events (so each once, as they are).
 
+mod live;
 mod rooms;
 mod timeline;
 
+pub use live::{LiveTimeline, TimelineUpdate};
 pub use rooms::{MemberChange, RoomUpdate, RoomWatcher};
 pub use timeline::TimelineWatcher;
