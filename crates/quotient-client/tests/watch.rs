@@ -136,3 +136,36 @@ async fn rooms_new_changed_and_invited_are_watched() {
     assert!(!changed.is_new(), "known room, membership unchanged");
     assert_eq!(changed.membership, None);
 }
+
+#[tokio::test]
+async fn a_room_handler_sees_each_update_in_order() {
+    let stub = Stub::start(server).await;
+    let client = Client::in_memory(stub.connection()).unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let task = client.on_room_update(move |update| {
+        let tx = tx.clone();
+        async move {
+            let _ = tx.send(update);
+        }
+    });
+    client.sync_once().await.unwrap();
+    client.sync_once().await.unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let update = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("an update within 5 s")
+            .unwrap();
+        seen.push((update.room_id.clone(), update.is_invite(), update.is_new()));
+    }
+    seen[..2].sort();
+    assert_eq!(
+        seen,
+        [
+            ("!i:stub".to_owned(), true, true),
+            (ROOM.to_owned(), false, true),
+            (ROOM.to_owned(), false, false),
+        ]
+    );
+    task.abort();
+}

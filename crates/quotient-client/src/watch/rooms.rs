@@ -88,6 +88,23 @@ impl Client {
             pending: Default::default(),
         }
     }
+
+    /// Runs `handler(update)` for each room update from now on, one at a
+    /// time, in order (an invite: `update.is_invite()`). The task ends when
+    /// the client is gone (abort the handle to stop it sooner). Must be
+    /// called within a Tokio runtime.
+    pub fn on_room_update<F, Fut>(&self, mut handler: F) -> tokio::task::JoinHandle<()>
+    where
+        F: FnMut(RoomUpdate) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
+        let mut watcher = self.watch_rooms();
+        tokio::spawn(async move {
+            while let Some(update) = watcher.next().await {
+                handler(update).await;
+            }
+        })
+    }
 }
 
 /// A member's membership changed (an `m.room.member` timeline event).
