@@ -182,3 +182,64 @@ async fn new_tokens_that_cannot_be_stored_are_not_used() {
     assert_eq!(session.access_token.expose(), "old_access");
     assert_eq!(session.refresh_token.unwrap().expose(), "old_refresh");
 }
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_token_reaches_a_trace_log_or_an_error_through_a_refresh_and_its_refusal() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = FakeServer::start().await;
+    server.push(WHOAMI, expired()).push(WHOAMI, owner());
+    server.push(WHOAMI, expired());
+    server.push(
+        REFRESH,
+        Reply::json(
+            200,
+            json!({"access_token": "new_access", "refresh_token": "new_refresh"}),
+        ),
+    );
+    server.push(
+        REFRESH,
+        Reply::json(
+            401,
+            json!({"errcode": "M_UNKNOWN_TOKEN", "error": "gone", "soft_logout": false}),
+        ),
+    );
+    let (conn, _) = signed_in(&server, Some("old_refresh"));
+    conn.whoami().await.unwrap();
+    let e = conn.whoami().await.unwrap_err();
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("refreshing the access token"),
+        "logs at TRACE:\n{logs}"
+    );
+    for text in [
+        logs,
+        format!("{e:?}"),
+        e.to_string(),
+        format!("{:?}", conn.session()),
+    ] {
+        for secret in ["old_access", "new_access", "old_refresh", "new_refresh"] {
+            assert!(!text.contains(secret), "leaks {secret}:\n{text}");
+        }
+    }
+}
