@@ -199,7 +199,10 @@ def start(args):
             registration="true" if args.conformance else "false",
             presence="true" if args.conformance else "false",
             previews="true" if args.conformance else "false",
-            extra=CONFORMANCE.format(turn=secrets.token_hex(16), dir=d) if args.conformance else ""))
+            extra=(CONFORMANCE.format(turn=secrets.token_hex(16), dir=d) if args.conformance else "")
+            + ("refreshable_access_token_lifetime: %s\nnonrefreshable_access_token_lifetime: %s\n"
+               % (args.refreshable_lifetime, args.refreshable_lifetime)
+               if args.refreshable_lifetime else "")))
     if args.conformance:
         as_port = free_port()
         with open(os.path.join(d, "appservice.yaml"), "w") as f:
@@ -360,6 +363,10 @@ def main():
                    help="open registration, presence, user directory, TURN, legacy media, higher limits")
     s.add_argument("--max-upload-size", default="50M",
                    help="Synapse's max_upload_size (its m.upload.size), e.g. 1M")
+    s.add_argument("--refreshable-lifetime",
+                   help="how long access tokens issued at login live, e.g. 3s (Synapse's "
+                        "refreshable_access_token_lifetime, default 5m, and "
+                        "nonrefreshable_access_token_lifetime, default unlimited)")
     s.add_argument("--watch-pid", type=int)
     s.add_argument("--wait", type=int, default=60)
     s.set_defaults(func=start)

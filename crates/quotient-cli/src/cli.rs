@@ -372,9 +372,18 @@ pub struct LoginArgs {
     /// A name for the new device.
     #[arg(long, value_name = "NAME")]
     pub device_name: Option<String>,
-    /// Replace a live session already in the store.
+    /// Replace a live session already in the store (with a new device).
     #[arg(long)]
     pub force: bool,
+    /// Do not ask for a refresh token: the access token then lasts as
+    /// long as the server lets it, and is not renewed.
+    #[arg(long)]
+    pub no_refresh_token: bool,
+    /// Create a new device even when the stored session was
+    /// soft-logged-out (by default its device is signed in again, which
+    /// keeps the device).
+    #[arg(long)]
+    pub new_device: bool,
 }
 
 #[derive(Debug, Args)]

@@ -35,13 +35,29 @@ impl Failure {
 
     /// A library error, in the words of `what` ("login failed").
     pub fn from_error(what: &str, e: &Error) -> Self {
-        Self::new(code_for(e), describe(what, e))
+        let code = code_for(e);
+        let mut message = describe(what, e);
+        if code == NOT_SIGNED_IN {
+            message += "; sign in again with `quotient login`";
+        }
+        Self::new(code, message)
     }
 }
 
 /// The exit code for a library error.
 pub fn code_for(e: &Error) -> u8 {
     use StatusCode as S;
+    // A session the server refused to refresh, or a token it no longer
+    // knows (the device was logged out elsewhere): only a new sign-in helps.
+    if e.session_ended()
+        || (e.status() == S::Unauthorised
+            && matches!(
+                e.errcode().map(|c| c.as_str()),
+                Some("M_UNKNOWN_TOKEN" | "M_MISSING_TOKEN")
+            ))
+    {
+        return NOT_SIGNED_IN;
+    }
     match e.status() {
         S::Unauthorised | S::AccountLocked | S::UserDeactivated => AUTH_FAILED,
         S::ContentAccessError

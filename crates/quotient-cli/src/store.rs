@@ -108,6 +108,8 @@ impl Store {
         let session = self.load()?;
         let conn = crate::connect(session.homeserver.clone())?;
         conn.adopt_session(session.clone());
+        // Refreshed tokens are written here before they are used.
+        conn.on_session_change(quotient::store::save_on_change(self.session_path()));
         Ok((conn, session))
     }
 }

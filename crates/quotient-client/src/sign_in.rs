@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use quotient::store::{load_session, save_session};
-use quotient::{Connection, SecretString};
+use quotient::store::{load_session, save_on_change, save_session};
+use quotient::{Connection, LoginOptions, SecretString};
 use url::Url;
 
 use crate::client::{request_error, Client};
@@ -22,6 +22,13 @@ impl Client {
     /// A saved session wins over `homeserver` and `user`; a session file
     /// that cannot be read (bad JSON, too open a mode) is an error, never
     /// replaced by a new sign-in behind the caller's back.
+    ///
+    /// The sign-in asks for a refresh token: expired access tokens are
+    /// renewed by the engine, and each new pair is written to the session
+    /// file (temporary file, fsync, rename) before it is used, so a crash
+    /// at any point leaves a session that works. A session the server
+    /// ends (the device logged out elsewhere) stops the sync loop with
+    /// [`Error::SessionGone`].
     ///
     /// ```no_run
     /// # async fn demo() -> quotient_client::Result<()> {
@@ -52,13 +59,15 @@ impl Client {
                     .map_err(Error::Request)?
             };
             conn.adopt_session(session);
+            conn.on_session_change(save_on_change(&path));
             return Client::open(dir, conn);
         }
         let session = conn
-            .login_with_password(user, password, None)
+            .login_with_password_using(user, password, &LoginOptions::new().refresh_token(true))
             .await
             .map_err(request_error)?;
         save_session(&path, &session).map_err(Error::SavedSession)?;
+        conn.on_session_change(save_on_change(&path));
         Client::open(dir, conn)
     }
 }

@@ -42,6 +42,8 @@ fn connection(stub: &Stub) -> Connection {
         user_id: "@me:stub".parse().unwrap(),
         device_id: "DEV".into(),
         access_token: "stub-token".into(),
+        refresh_token: None,
+        soft_logout: false,
     });
     conn
 }

@@ -72,6 +72,8 @@ fn connection(url: &str) -> Connection {
         user_id: "@me:stub".parse().unwrap(),
         device_id: "DEV".into(),
         access_token: "stub-token".into(),
+        refresh_token: None,
+        soft_logout: false,
     });
     conn
 }

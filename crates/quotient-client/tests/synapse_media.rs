@@ -640,6 +640,8 @@ async fn a_server_before_authenticated_media_gets_the_legacy_paths() {
         user_id: "@me:stub".parse().unwrap(),
         device_id: "DEV".into(),
         access_token: "stub-token".into(),
+        refresh_token: None,
+        soft_logout: false,
     });
     let client = Client::in_memory(conn).unwrap();
     let config = client.media().config().await.unwrap();

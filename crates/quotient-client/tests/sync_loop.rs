@@ -258,6 +258,8 @@ async fn a_store_of_another_account_is_refused() {
         user_id: "@else:stub".parse().unwrap(),
         device_id: "D2".into(),
         access_token: "t".into(),
+        refresh_token: None,
+        soft_logout: false,
     });
     match Client::open(dir.path(), other) {
         Err(Error::OtherAccount { stored, connected }) => {

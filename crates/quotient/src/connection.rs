@@ -1,6 +1,7 @@
 //! A connection to one homeserver: where jobs are submitted.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use quotient_api::{Endpoint, SecretString, UserId};
 use tokio::time::Sleep;
 use url::Url;
 
+use crate::auth::refresh::{RefreshFlight, SessionHook};
 use crate::jobs::gate::{EndpointPauses, Gate};
 use crate::jobs::runner;
 use crate::jobs::{Error, EventSink as _, Job, JobEvent, JobOptions, JobShared, StatusCode};
@@ -41,6 +43,15 @@ pub(crate) struct ConnectionInner {
     homeserver: Url,
     pub(crate) http: reqwest::Client,
     access_token: RwLock<Option<SecretString>>,
+    /// Traded for a new access token when the old one expires.
+    pub(crate) refresh_token: RwLock<Option<SecretString>>,
+    /// The server soft-logged-out the session and there was no refresh
+    /// token to recover with.
+    pub(crate) soft_logout: AtomicBool,
+    /// One refresh at a time, however many jobs hit an expired token.
+    pub(crate) refresh: RefreshFlight,
+    /// Told of new tokens (before they are used) and of the session's end.
+    pub(crate) session_hook: RwLock<Option<SessionHook>>,
     /// User and device of the signed-in session, if any.
     identity: RwLock<Option<(UserId, String)>>,
     versions: RwLock<Option<Arc<ServerVersions>>>,
@@ -117,7 +128,11 @@ impl Connection {
         }
     }
 
-    #[cfg(test)]
+    /// The connection a job's runner belongs to.
+    pub(crate) fn from_inner(inner: Arc<ConnectionInner>) -> Self {
+        Self { inner }
+    }
+
     pub(crate) fn inner(&self) -> &Arc<ConnectionInner> {
         &self.inner
     }
@@ -152,7 +167,16 @@ impl Connection {
             user_id,
             device_id,
             access_token: token,
+            refresh_token: read(&self.inner.refresh_token).clone(),
+            soft_logout: self.inner.soft_logout.load(Ordering::Acquire),
         })
+    }
+
+    /// Whether the server soft-logged-out the session and there was no
+    /// refresh token: signing in again with the same device ID keeps the
+    /// device (see docs/login.md).
+    pub fn is_soft_logged_out(&self) -> bool {
+        self.inner.soft_logout.load(Ordering::Acquire)
     }
 
     /// The signed-in user, if any.
@@ -162,14 +186,21 @@ impl Connection {
             .map(|(user, _)| user.clone())
     }
 
-    /// Makes `session` the connection's session (token, user, device) and
+    /// Makes `session` the connection's session (tokens, user, device) and
     /// forgets cached capabilities, which are per user.
-    pub(crate) fn set_session(&self, session: Option<(UserId, String, SecretString)>) {
-        let (identity, token) = match session {
-            Some((user, device, token)) => (Some((user, device)), Some(token)),
-            None => (None, None),
+    pub(crate) fn set_session(&self, session: Option<Session>) {
+        let (identity, token, refresh, soft) = match session {
+            Some(s) => (
+                Some((s.user_id, s.device_id)),
+                Some(s.access_token),
+                s.refresh_token,
+                s.soft_logout,
+            ),
+            None => (None, None, None, false),
         };
         *write(&self.inner.identity) = identity;
+        *write(&self.inner.refresh_token) = refresh;
+        self.inner.soft_logout.store(soft, Ordering::Release);
         self.set_access_token(token);
         *write(&self.inner.capabilities) = None;
     }
@@ -337,11 +368,11 @@ impl std::fmt::Debug for Connection {
     }
 }
 
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+pub(crate) fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+pub(crate) fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -451,6 +482,10 @@ impl ConnectionBuilder {
                 homeserver: self.homeserver,
                 http,
                 access_token: RwLock::new(None),
+                refresh_token: RwLock::new(None),
+                soft_logout: AtomicBool::new(false),
+                refresh: RefreshFlight::default(),
+                session_hook: RwLock::new(None),
                 identity: RwLock::new(None),
                 versions: RwLock::new(None),
                 capabilities: RwLock::new(None),

@@ -46,7 +46,10 @@ pub mod server;
 mod session;
 pub mod store;
 
-pub use auth::{LoginToken, LoginTokenOptions, PasswordHandler, UiaAnswer, UiaHandler, UiaStep};
+pub use auth::{
+    LoginOptions, LoginToken, LoginTokenOptions, PasswordHandler, SessionUpdate, UiaAnswer,
+    UiaHandler, UiaStep,
+};
 pub use connection::{
     Connection, ConnectionBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONCURRENT_JOBS,
 };

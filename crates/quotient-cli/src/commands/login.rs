@@ -2,7 +2,7 @@
 
 use quotient::api::UserId;
 use quotient::server::Discovery;
-use quotient::StatusCode;
+use quotient::{LoginOptions, Session, StatusCode};
 
 use crate::cli::LoginArgs;
 use crate::exit::{self, Failure};
@@ -12,28 +12,42 @@ use crate::{connect, parse_homeserver};
 
 pub async fn run(store: &Store, out: &Output, args: LoginArgs) -> Result<(), Failure> {
     store.check_private()?;
-    refuse_live_session(store, out, args.force).await?;
-    let homeserver = match (&args.homeserver, &args.user) {
-        (Some(url), _) => parse_homeserver(url)?,
-        (None, Some(user)) if user.starts_with('@') => {
+    let previous = check_stored_session(store, out, args.force).await?;
+    // A soft-logged-out session signs in again to its own device, so the
+    // device (and, later, its keys) is kept; `--new-device` opts out.
+    let resume = previous
+        .filter(|s| s.soft_logout && !args.new_device && same_user(s, args.user.as_deref()));
+    let homeserver = match (&args.homeserver, &args.user, &resume) {
+        (Some(url), _, _) => parse_homeserver(url)?,
+        (None, _, Some(session)) => session.homeserver.clone(),
+        (None, Some(user), None) if user.starts_with('@') => {
             let user_id: UserId = user.parse().map_err(|e| Failure::usage(format!("{e}")))?;
             let _spin = out.spinner(&format!("looking up {}", user_id.server_name()));
             Discovery::default().discover(&user_id).await.map_err(|e| {
                 Failure::from_error(&format!("cannot find the homeserver of {user_id}"), &e)
             })?
         }
-        (None, _) => {
+        (None, _, None) => {
             return Err(Failure::usage(
                 "pass --homeserver URL, or a full user ID (@name:server) to look the server up",
             ))
         }
     };
     let conn = connect(homeserver)?;
-    let device_name = args.device_name.as_deref().or(Some("quotient CLI"));
+    let mut options = LoginOptions::new()
+        .device_name(args.device_name.as_deref().unwrap_or("quotient CLI"))
+        .refresh_token(!args.no_refresh_token);
+    if let Some(session) = &resume {
+        eprintln!(
+            "The stored session of {} was signed out by the server; signing in again to device {}.",
+            session.user_id, session.device_id
+        );
+        options = options.device_id(session.device_id.clone());
+    }
     let result = if args.token_stdin {
         let token = terminal::secret_from_stdin("login token", false)?;
         let _spin = out.spinner("signing in");
-        conn.login_with_token(token, device_name).await
+        conn.login_with_token_using(token, &options).await
     } else {
         let user = args.user.as_deref().unwrap_or_default();
         let password = if args.password_stdin {
@@ -46,7 +60,8 @@ pub async fn run(store: &Store, out: &Output, args: LoginArgs) -> Result<(), Fai
             ));
         };
         let _spin = out.spinner("signing in");
-        conn.login_with_password(user, password, device_name).await
+        conn.login_with_password_using(user, password, &options)
+            .await
     };
     let session = result.map_err(|e| {
         let mut failure = Failure::from_error("login failed", &e);
@@ -67,23 +82,49 @@ pub async fn run(store: &Store, out: &Output, args: LoginArgs) -> Result<(), Fai
     Ok(())
 }
 
-/// A store holding a session that still works needs `--force`.
-async fn refuse_live_session(store: &Store, out: &Output, force: bool) -> Result<(), Failure> {
-    if force || !store.has_session() {
-        return Ok(());
+/// Whether `user` (a user ID, a localpart, or none given) names the
+/// stored session's account.
+fn same_user(session: &Session, user: Option<&str>) -> bool {
+    match user {
+        None => true,
+        Some(user) => user == session.user_id.as_str() || user == session.user_id.localpart(),
+    }
+}
+
+/// A store holding a session that still works needs `--force`. Returns
+/// the stored session when it no longer works (soft-logged-out sessions
+/// come back marked), so that the sign-in can reuse its device.
+async fn check_stored_session(
+    store: &Store,
+    out: &Output,
+    force: bool,
+) -> Result<Option<Session>, Failure> {
+    if !store.has_session() {
+        return Ok(None);
     }
     let Ok((conn, session)) = store.connection() else {
-        return Ok(()); // unreadable: replacing it is the fix
+        return Ok(None); // unreadable: replacing it is the fix
     };
-    let _spin = out.spinner("checking the stored session");
-    match conn.whoami().await {
+    if force {
+        return Ok(Some(session));
+    }
+    if session.soft_logout {
+        return Ok(Some(session));
+    }
+    let spin = out.spinner("checking the stored session");
+    let checked = conn.whoami().await;
+    drop(spin);
+    match checked {
         Ok(_) => Err(Failure::usage(format!(
             "{} already holds a live session for {} (device {}): pass --force to replace it, or `quotient logout` first",
             store.dir().display(),
             session.user_id,
             session.device_id
         ))),
-        Err(e) if e.status() == StatusCode::Unauthorised => Ok(()),
+        Err(e) if e.status() == StatusCode::Unauthorised => Ok(Some(Session {
+            soft_logout: e.soft_logout() && !e.session_ended(),
+            ..session
+        })),
         Err(e) => Err(Failure::from_error("cannot check the stored session", &e)),
     }
 }

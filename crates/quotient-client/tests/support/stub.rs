@@ -79,6 +79,8 @@ impl Stub {
             user_id: "@me:stub".parse().unwrap(),
             device_id: "DEV".into(),
             access_token: "stub-token".into(),
+            refresh_token: None,
+            soft_logout: false,
         });
         conn
     }

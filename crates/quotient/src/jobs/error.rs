@@ -35,6 +35,7 @@ struct Inner {
     body: Option<Bytes>,
     body_sample: OnceLock<Option<String>>,
     outcome_unknown: bool,
+    session_ended: bool,
     attempts: u32,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
@@ -54,6 +55,7 @@ impl std::fmt::Debug for Error {
             .field("uia", &i.uia)
             .field("body_sample", &self.body_sample())
             .field("outcome_unknown", &i.outcome_unknown)
+            .field("session_ended", &i.session_ended)
             .field("attempts", &i.attempts)
             .field("source", &i.source)
             .finish()
@@ -108,6 +110,7 @@ impl Error {
                 body: None,
                 body_sample: OnceLock::new(),
                 outcome_unknown: false,
+                session_ended: false,
                 attempts: 0,
                 source: None,
             }),
@@ -157,6 +160,27 @@ impl Error {
         self
     }
 
+    pub(crate) fn with_session_ended(mut self) -> Self {
+        self.inner.session_ended = true;
+        self
+    }
+
+    /// A copy for the other jobs that waited on the same refresh: what a
+    /// caller reads (status, message, what the server said), without the
+    /// body or the source, which cannot be copied.
+    pub(crate) fn duplicate(&self) -> Self {
+        let i = &self.inner;
+        let mut copy = Error::new(i.status, i.message.clone());
+        copy.inner.http_status = i.http_status;
+        copy.inner.errcode = i.errcode.clone();
+        copy.inner.server_error = i.server_error.clone();
+        copy.inner.retry_after = i.retry_after;
+        copy.inner.soft_logout = i.soft_logout;
+        copy.inner.outcome_unknown = i.outcome_unknown;
+        copy.inner.session_ended = i.session_ended;
+        copy
+    }
+
     pub(crate) fn set_attempts(&mut self, attempts: u32) {
         self.inner.attempts = attempts;
     }
@@ -196,6 +220,13 @@ impl Error {
     /// `retry_after_ms`).
     pub fn retry_after(&self) -> Option<Duration> {
         self.inner.retry_after
+    }
+
+    /// Whether the session is over: the server refused to refresh it (the
+    /// device was logged out, the refresh token revoked). Only a new
+    /// sign-in helps.
+    pub fn session_ended(&self) -> bool {
+        self.inner.session_ended
     }
 
     /// `soft_logout` on an `M_UNKNOWN_TOKEN` answer: the session can be

@@ -112,6 +112,18 @@ enum Verdict<R> {
         error: Error,
         wait: Option<Duration>,
     },
+    /// The access token expired (401 `M_UNKNOWN_TOKEN`, `soft_logout`):
+    /// refresh it and resend. Safe for any request: a 401 is a refusal
+    /// before anything took effect.
+    Refresh(Error),
+}
+
+/// What comes after an attempt that did not end the job.
+enum Next {
+    /// The next attempt, at this time.
+    At(Instant),
+    /// The next attempt, with a refreshed access token.
+    Refresh(Error),
 }
 
 /// Runs a job to its end and hands the outcome to its handle. This is the
@@ -137,6 +149,7 @@ pub(crate) async fn run<R: IncomingResponse + Send + 'static>(
         job,
         span,
         lost: LostAnswers::default(),
+        refreshed: false,
     };
     let span = runner.span.clone();
     let mut result = runner.run_attempts().instrument(span).await;
@@ -162,6 +175,8 @@ struct Runner<R> {
     job: CloseOnDrop<R>,
     span: tracing::Span,
     lost: LostAnswers,
+    /// The job refreshed its token once; a second refusal is final.
+    refreshed: bool,
 }
 
 impl Attempt {
@@ -246,13 +261,40 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
             // not make the job's future large while it waits.
             // Matched in place: a named result would keep its storage (as
             // large as the response type) alive across the wait below.
-            let resume =
-                match self.decide(outcome, attempt, deadline, &mut retries, &mut rate_rounds) {
-                    ControlFlow::Break(result) => return result,
-                    ControlFlow::Continue(resume) => resume,
-                };
-            self.sleep_until(resume).await?;
+            let next = match self.decide(outcome, attempt, deadline, &mut retries, &mut rate_rounds)
+            {
+                ControlFlow::Break(result) => return result,
+                ControlFlow::Continue(next) => next,
+            };
+            match next {
+                Next::At(resume) => self.sleep_until(resume).await?,
+                Next::Refresh(refusal) => self.refresh(refusal, attempt).await?,
+            }
         }
+    }
+
+    /// Swaps the job's refused token for a refreshed one (one refresh for
+    /// all the jobs that were refused at once; docs/login.md). The flight
+    /// is boxed: only jobs that meet an expired token need its state.
+    async fn refresh(&mut self, refusal: Error, attempt: u32) -> Result<(), Error> {
+        self.refreshed = true;
+        let Some(failed) = self.spec.token.clone() else {
+            return Err(refusal);
+        };
+        let status = refusal.status();
+        let flight = Box::pin(crate::auth::refresh::after_refusal(
+            self.conn.clone(),
+            failed,
+            refusal,
+        ));
+        let token = self.unless_abandoned(flight).await??;
+        self.spec.token = Some(token);
+        self.job.emit(JobEvent::RetryScheduled {
+            status,
+            next_attempt: attempt + 1,
+            wait: Duration::ZERO,
+        });
+        Ok(())
     }
 
     /// One attempt on the wire, until its answer is complete or its clock
@@ -329,7 +371,7 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
         deadline: Option<Instant>,
         retries: &mut u32,
         rate_rounds: &mut u32,
-    ) -> ControlFlow<Result<Response<R>, Error>, Instant> {
+    ) -> ControlFlow<Result<Response<R>, Error>, Next> {
         self.lost.record(outcome.lost_answer());
         let verdict = match outcome {
             Attempt::TimedOut(why) => self.transport_failure(
@@ -342,6 +384,7 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
         let options = &self.spec.options;
         match verdict {
             Verdict::Done(result) => ControlFlow::Break(result),
+            Verdict::Refresh(error) => ControlFlow::Continue(Next::Refresh(error)),
             Verdict::Retry { error, wait } => {
                 let backoff = &options.backoff;
                 if *retries >= backoff.max_retries {
@@ -376,7 +419,7 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
                     next_attempt: attempt + 1,
                     wait,
                 });
-                ControlFlow::Continue(resume)
+                ControlFlow::Continue(Next::At(resume))
             }
             Verdict::RateLimited { error, wait } => {
                 *rate_rounds += 1;
@@ -407,7 +450,7 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
                     .pause((self.spec.meta.method, self.spec.meta.path), resume);
                 tracing::debug!(?wait, "rate-limited");
                 self.job.emit(JobEvent::RateLimited { wait });
-                ControlFlow::Continue(resume)
+                ControlFlow::Continue(Next::At(resume))
             }
         }
     }
@@ -485,6 +528,13 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
         let status = error.status();
         // A UIA challenge is an expected step, not a failure worth noise.
         tracing::debug!(http_status = raw.status, %status, errcode = ?error.errcode(), uia = error.uia_challenge().is_some(), "server answered with an error");
+        if status == StatusCode::Unauthorised
+            && error.soft_logout()
+            && self.spec.token.is_some()
+            && !self.refreshed
+        {
+            return Verdict::Refresh(error);
+        }
         match status {
             StatusCode::TooManyRequests => Verdict::RateLimited {
                 wait: error.retry_after(),

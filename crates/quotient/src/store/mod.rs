@@ -2,4 +2,4 @@
 
 mod session_file;
 
-pub use session_file::{load_session, save_session};
+pub use session_file::{load_session, save_on_change, save_session};

@@ -11,9 +11,9 @@ use std::fs::{self, OpenOptions};
 use std::io::Write as _;
 #[cfg(unix)]
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::{Error, Session, StatusCode};
+use crate::{Error, Session, SessionUpdate, StatusCode};
 
 fn file_error(what: &str, path: &Path, e: impl std::fmt::Display) -> Error {
     Error::new(
@@ -96,6 +96,26 @@ pub fn load_session(path: &Path) -> Result<Session, Error> {
     serde_json::from_slice(&bytes).map_err(|e| file_error("understand the session in", path, e))
 }
 
+/// A session hook ([`Connection::on_session_change`]) that keeps the
+/// session file at `path` current: refreshed tokens are written with
+/// [`save_session`] (temporary file, fsync, rename) before the connection
+/// uses them, and a soft logout is recorded in it. An ended session's file
+/// is left as it is: it still says who was signed in, and a new sign-in
+/// replaces it.
+///
+/// [`Connection::on_session_change`]: crate::Connection::on_session_change
+pub fn save_on_change(
+    path: impl Into<PathBuf>,
+) -> impl Fn(&SessionUpdate<'_>) -> Result<(), Error> + Send + Sync + 'static {
+    let path = path.into();
+    move |update| match update {
+        SessionUpdate::Refreshed(session) | SessionUpdate::SoftLoggedOut(session) => {
+            save_session(&path, session)
+        }
+        SessionUpdate::Ended(_) => Ok(()),
+    }
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
@@ -106,6 +126,8 @@ mod tests {
             user_id: "@alice:example.org".parse().unwrap(),
             device_id: "DEV".into(),
             access_token: "syt_secret".into(),
+            refresh_token: None,
+            soft_logout: false,
         }
     }
 
@@ -143,6 +165,36 @@ mod tests {
         assert_eq!(err.status(), StatusCode::FileError);
         assert!(err.message().contains("chmod 600"), "{err}");
         assert!(!format!("{err:?}").contains("syt_secret"));
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn files_from_before_refresh_tokens_still_read_and_new_fields_round_trip() {
+        let base = std::env::temp_dir().join(format!(
+            "quotient-session-{}-{}",
+            std::process::id(),
+            fastrand::u32(..)
+        ));
+        fs::create_dir_all(&base).unwrap();
+        let path = base.join("old.json");
+        fs::write(
+            &path,
+            br#"{"homeserver":"https://matrix.example.org/","user_id":"@alice:example.org","device_id":"DEV","access_token":"syt_secret"}"#,
+        )
+        .unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(load_session(&path).unwrap(), session());
+        let refreshable = Session {
+            refresh_token: Some("syr_secret".into()),
+            soft_logout: true,
+            ..session()
+        };
+        let hook = save_on_change(&path);
+        hook(&SessionUpdate::Refreshed(&refreshable)).unwrap();
+        assert_eq!(load_session(&path).unwrap(), refreshable);
+        // An ended session leaves the file alone.
+        hook(&SessionUpdate::Ended(&session())).unwrap();
+        assert_eq!(load_session(&path).unwrap(), refreshable);
         fs::remove_dir_all(&base).unwrap();
     }
 

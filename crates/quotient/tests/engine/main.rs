@@ -11,6 +11,7 @@ mod login_token;
 mod outcomes;
 mod rate_limits;
 mod redirects;
+mod refresh;
 mod retries;
 mod secrets;
 mod sinks;

@@ -155,6 +155,8 @@ fn debug_output_of_public_types_hides_secrets() {
         user_id: "@a:hs.example".parse().unwrap(),
         device_id: "D".into(),
         access_token: ACCESS_TOKEN.into(),
+        refresh_token: Some(BODY_SECRETS[1].into()),
+        soft_logout: false,
     };
     let mut login = Login::new("m.login.password".into());
     login.password = Some(PASSWORD.into());

@@ -25,6 +25,9 @@ pub enum Config {
     NoLoginTokens,
     /// Uploads limited to 1 MiB (`--max-upload-size 1M`).
     SmallUploads,
+    /// Access tokens from a login live 3 seconds, with a refresh token or
+    /// without (`--refreshable-lifetime 3s`).
+    ShortAccessTokens,
     /// `scripts/homeserver start --conformance`: open registration,
     /// presence, user directory, TURN, legacy media, higher rate limits.
     Conformance,
@@ -62,6 +65,9 @@ fn start(config: Config) -> Homeserver {
         Config::Conformance => {
             cmd.arg("--conformance");
         }
+        Config::ShortAccessTokens => {
+            cmd.args(["--refreshable-lifetime", "3s"]);
+        }
     }
     let out = cmd.output().expect("scripts/homeserver can be run");
     assert!(
@@ -86,12 +92,14 @@ pub fn homeserver(config: Config) -> &'static Homeserver {
     static OFF: OnceLock<Homeserver> = OnceLock::new();
     static CONFORMANCE: OnceLock<Homeserver> = OnceLock::new();
     static SMALL_UPLOADS: OnceLock<Homeserver> = OnceLock::new();
+    static SHORT_ACCESS: OnceLock<Homeserver> = OnceLock::new();
     let cell = match config {
         Config::Default => &DEFAULT,
         Config::ShortTokens => &SHORT,
         Config::NoLoginTokens => &OFF,
         Config::Conformance => &CONFORMANCE,
         Config::SmallUploads => &SMALL_UPLOADS,
+        Config::ShortAccessTokens => &SHORT_ACCESS,
     };
     cell.get_or_init(|| start(config))
 }
