@@ -32,11 +32,12 @@ pub(crate) fn store_event(
     event: &Value,
 ) -> Result<bool> {
     let text = event.to_string();
-    let n = tx.execute(
-        "INSERT INTO timeline (room_id, position, event_id, malformed, event)
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO timeline (room_id, position, event_id, malformed, event)
          VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (event_id) DO NOTHING",
-        params![room, position, event_id, malformed, text],
-    )?;
+        )?
+        .execute(params![room, position, event_id, malformed, text])?;
     if n == 0 {
         return Ok(false);
     }

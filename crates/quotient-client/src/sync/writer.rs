@@ -134,11 +134,8 @@ impl Writer<'_, '_> {
     fn membership(&mut self, room: &str, membership: Membership) -> Result<()> {
         let before: Option<String> = self
             .tx
-            .query_row(
-                "SELECT membership FROM rooms WHERE room_id = ?1",
-                params![room],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT membership FROM rooms WHERE room_id = ?1")?
+            .query_row(params![room], |r| r.get(0))
             .optional()?;
         let before = before.and_then(|b| Membership::from_db(&b));
         if before != Some(membership) {
@@ -146,11 +143,12 @@ impl Writer<'_, '_> {
                 .memberships
                 .insert(room.to_owned(), (before, membership));
         }
-        self.tx.execute(
-            "INSERT INTO rooms (room_id, membership) VALUES (?1, ?2)
+        self.tx
+            .prepare_cached(
+                "INSERT INTO rooms (room_id, membership) VALUES (?1, ?2)
              ON CONFLICT (room_id) DO UPDATE SET membership = excluded.membership",
-            params![room, membership.as_db()],
-        )?;
+            )?
+            .execute(params![room, membership.as_db()])?;
         self.changes.rooms.insert(room.to_owned());
         Ok(())
     }
@@ -166,32 +164,34 @@ impl Writer<'_, '_> {
                 serde_json::to_string(&ids)
             })
             .transpose()?;
-        self.tx.execute(
-            "UPDATE rooms SET heroes = COALESCE(?2, heroes),
+        self.tx
+            .prepare_cached(
+                "UPDATE rooms SET heroes = COALESCE(?2, heroes),
                  joined_member_count = COALESCE(?3, joined_member_count),
                  invited_member_count = COALESCE(?4, invited_member_count)
              WHERE room_id = ?1",
-            params![
+            )?
+            .execute(params![
                 room,
                 heroes,
                 count(summary.m_joined_member_count),
                 count(summary.m_invited_member_count)
-            ],
-        )?;
+            ])?;
         Ok(())
     }
 
     fn unread(&mut self, room: &str, counts: &UnreadNotificationCounts) -> Result<()> {
-        self.tx.execute(
-            "UPDATE rooms SET notification_count = COALESCE(?2, notification_count),
+        self.tx
+            .prepare_cached(
+                "UPDATE rooms SET notification_count = COALESCE(?2, notification_count),
                  highlight_count = COALESCE(?3, highlight_count)
              WHERE room_id = ?1",
-            params![
+            )?
+            .execute(params![
                 room,
                 count(counts.notification_count),
                 count(counts.highlight_count)
-            ],
-        )?;
+            ])?;
         Ok(())
     }
 
@@ -251,32 +251,35 @@ impl Writer<'_, '_> {
         event_id: Option<&str>,
         event: &str,
     ) -> Result<()> {
-        self.tx.execute(
-            "INSERT INTO room_state (room_id, event_type, state_key, event_id, event)
+        self.tx
+            .prepare_cached(
+                "INSERT INTO room_state (room_id, event_type, state_key, event_id, event)
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (room_id, event_type, state_key)
              DO UPDATE SET event_id = excluded.event_id, event = excluded.event",
-            params![room, kind, key, event_id, event],
-        )?;
+            )?
+            .execute(params![room, kind, key, event_id, event])?;
         Ok(())
     }
 
     fn timeline(&mut self, room: &str, timeline: &TimelineBatch) -> Result<()> {
-        let mut next: i64 = self.tx.query_row(
-            "SELECT COALESCE(MAX(position), -1) + 1 FROM timeline WHERE room_id = ?1",
-            params![room],
-            |r| r.get(0),
-        )?;
+        let mut next: i64 = self
+            .tx
+            .prepare_cached(
+                "SELECT COALESCE(MAX(position), -1) + 1 FROM timeline WHERE room_id = ?1",
+            )?
+            .query_row(params![room], |r| r.get(0))?;
         if timeline.limited == Some(true) {
             if let Some(prev_batch) = &timeline.prev_batch {
                 // The gap sits before the first event of this batch; if the
                 // whole batch turns out to be known already, the gap is
                 // still real (the server said events were left out).
-                self.tx.execute(
-                    "INSERT OR REPLACE INTO timeline_gaps (room_id, position, prev_batch)
+                self.tx
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO timeline_gaps (room_id, position, prev_batch)
                      VALUES (?1, ?2, ?3)",
-                    params![room, next, prev_batch],
-                )?;
+                    )?
+                    .execute(params![room, next, prev_batch])?;
             }
         }
         for item in &timeline.events {
@@ -312,11 +315,10 @@ impl Writer<'_, '_> {
         key: &str,
     ) -> Result<()> {
         let id = event.event_id.as_str();
-        let text: String = self.tx.query_row(
-            "SELECT event FROM timeline WHERE event_id = ?1",
-            params![id],
-            |r| r.get(0),
-        )?;
+        let text: String = self
+            .tx
+            .prepare_cached("SELECT event FROM timeline WHERE event_id = ?1")?
+            .query_row(params![id], |r| r.get(0))?;
         self.put_state(room, &event.type_, key, Some(id), &text)
     }
 
@@ -335,11 +337,12 @@ impl Writer<'_, '_> {
             outbox::match_synced(self.tx, room, event)?;
             self.changes.new_timeline_events += 1;
             // News for the watchers, in the order stored.
-            self.tx.execute(
-                "INSERT INTO live_events (room_id, timeline_rowid)
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO live_events (room_id, timeline_rowid)
                  SELECT room_id, rowid FROM timeline WHERE room_id = ?1 AND position = ?2",
-                params![room, position],
-            )?;
+                )?
+                .execute(params![room, position])?;
         }
         Ok(new)
     }
@@ -349,11 +352,12 @@ impl Writer<'_, '_> {
             let text = event.to_string();
             match event.get("type").and_then(Value::as_str) {
                 Some(kind) if event.get("content").is_some_and(Value::is_object) => {
-                    self.tx.execute(
-                        "INSERT OR REPLACE INTO room_account_data (room_id, event_type, event)
+                    self.tx
+                        .prepare_cached(
+                            "INSERT OR REPLACE INTO room_account_data (room_id, event_type, event)
                          VALUES (?1, ?2, ?3)",
-                        params![room, kind, text],
-                    )?;
+                        )?
+                        .execute(params![room, kind, text])?;
                 }
                 _ => self.malformed(Some(room), "room_account_data", ACCOUNT_DATA_SHAPE, &text)?,
             }
@@ -366,9 +370,7 @@ impl Writer<'_, '_> {
             let text = event.to_string();
             match event.get("type").and_then(Value::as_str) {
                 Some(kind) if event.get("content").is_some_and(Value::is_object) => {
-                    self.tx.execute(
-                        "INSERT OR REPLACE INTO account_data (event_type, event) VALUES (?1, ?2)",
-                        params![kind, text],
+                    self.tx.prepare_cached("INSERT OR REPLACE INTO account_data (event_type, event) VALUES (?1, ?2)")?.execute(params![kind, text],
                     )?;
                 }
                 _ => self.malformed(None, "account_data", ACCOUNT_DATA_SHAPE, &text)?,
@@ -394,10 +396,11 @@ impl Writer<'_, '_> {
             reason,
             "malformed item in a sync batch, kept as raw JSON"
         );
-        self.tx.execute(
-            "INSERT INTO malformed_items (room_id, kind, reason, json) VALUES (?1, ?2, ?3, ?4)",
-            params![room, kind, reason, json],
-        )?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO malformed_items (room_id, kind, reason, json) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![room, kind, reason, json])?;
         self.changes.malformed += 1;
         Ok(())
     }
