@@ -353,13 +353,20 @@ pub(crate) fn match_synced(tx: &Connection, room: &str, event: &Value) -> Result
         .and_then(Value::as_str);
     let id = event.get("event_id").and_then(Value::as_str);
     if let (Some(txn), Some(id)) = (txn, id) {
-        tx.prepare_cached(
-            "UPDATE outbox SET state = 'sent', event_id = ?3, error = NULL,
-                 sent_ts = COALESCE(sent_ts, ?4)
-             WHERE room_id = ?1 AND txn_id = ?2 AND state != 'sent'",
-        )?
-        .execute(params![room, txn, id, now_ms()])?;
+        match_synced_ids(tx, room, txn, id)?;
     }
+    Ok(())
+}
+
+/// [`match_synced`] for an event already decoded: its transaction ID and
+/// event ID.
+pub(crate) fn match_synced_ids(tx: &Connection, room: &str, txn: &str, id: &str) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE outbox SET state = 'sent', event_id = ?3, error = NULL,
+             sent_ts = COALESCE(sent_ts, ?4)
+         WHERE room_id = ?1 AND txn_id = ?2 AND state != 'sent'",
+    )?
+    .execute(params![room, txn, id, now_ms()])?;
     Ok(())
 }
 
