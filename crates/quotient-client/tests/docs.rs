@@ -9,7 +9,10 @@ fn the_echo_bot_on_the_page_is_the_example_that_is_built_and_run() {
     let example =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/echo_bot.rs"))
             .unwrap();
-    let start = page.find("```rust,no_run\n").expect("a Rust block on the page") + 15;
+    let start = page
+        .find("```rust,no_run\n")
+        .expect("a Rust block on the page")
+        + 15;
     let end = start + page[start..].find("```").unwrap();
     let shown = &page[start..end];
     let code: String = example
@@ -17,7 +20,10 @@ fn the_echo_bot_on_the_page_is_the_example_that_is_built_and_run() {
         .filter(|l| !l.starts_with("//!"))
         .map(|l| format!("{l}\n"))
         .collect();
-    assert_eq!(shown, code, "docs/client.md's echo bot differs from examples/echo_bot.rs");
+    assert_eq!(
+        shown, code,
+        "docs/client.md's echo bot differs from examples/echo_bot.rs"
+    );
     let lines = code
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with("//"))
