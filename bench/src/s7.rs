@@ -413,7 +413,13 @@ pub async fn child_sdk(addr: &str, batches: usize) {
 
 /// Runs one client's S7 child with a deadline; `None` if it did not finish.
 fn run_child(client: &str, addr: &SocketAddr, batches: usize, deadline: Duration) -> Result<Vec<f64>, String> {
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+    // `S7_WRAP="perf record -g -o /tmp/s7.perf --"` runs the child under a
+    // profiler (or any other wrapper); the wrapper must exec the child.
+    let wrap = std::env::var("S7_WRAP").unwrap_or_default();
+    let mut words: Vec<String> = wrap.split_whitespace().map(str::to_owned).collect();
+    words.push(std::env::current_exe().unwrap().display().to_string());
+    let mut child = std::process::Command::new(&words[0])
+        .args(&words[1..])
         .args(["--child", "s7", client, &addr.to_string()])
         .env("S7_BATCHES", batches.to_string())
         .stdout(std::process::Stdio::piped())
@@ -456,6 +462,12 @@ pub fn run(quick: bool, names: &[&str]) {
             Shape { rooms: 10_000, events: 20, batches: 100, rooms_per_batch: 10, events_per_room_per_batch: 3 },
         ]
     };
+    // `S7_ROOMS=10000` keeps only the cases with that many rooms;
+    // `S7_CLIENTS=quotient` only the clients named (comma-separated).
+    let rooms: Option<usize> = std::env::var("S7_ROOMS").ok().and_then(|v| v.parse().ok());
+    let cases: Vec<Shape> = cases.into_iter().filter(|s| rooms.is_none_or(|r| r == s.rooms)).collect();
+    let only = std::env::var("S7_CLIENTS").ok();
+    let names: Vec<&str> = names.iter().copied().filter(|n| only.as_deref().is_none_or(|o| o.split(',').any(|c| c == *n))).collect();
     println!();
     println!("| S7 case | client | initial sync wall / CPU | batches wall / CPU | peak RSS | RSS after the last batch | RSS after malloc_trim | rooms stored | store on disk | initial wall ÷ quotient's | peak RSS ÷ quotient's |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
@@ -464,7 +476,7 @@ pub fn run(quick: bool, names: &[&str]) {
         let (addr, size) = start(shape);
         let title = format!("{} rooms × {} events ({:.1} MB initial), {} batches", shape.rooms, shape.events, size as f64 / 1e6, shape.batches);
         let mut base: Option<Vec<f64>> = None;
-        for &name in names {
+        for &name in &names {
             match run_child(name, &addr, shape.batches, deadline) {
                 Ok(r) if r.len() == 10 => {
                     let (speed, peak) = match &base {

@@ -5,14 +5,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use quotient::{Connection, Job, StatusCode};
-use quotient_api::generated::sync::{SyncRequest, SyncResponse};
+use quotient_api::generated::sync::SyncRequest;
 use tokio::sync::broadcast;
 
 use crate::error::{Error, Result};
 use crate::outbox::Outbox;
 use crate::store::position::StoredFilter;
 use crate::store::Store;
-use crate::sync::{apply_batch, SyncChanges, SyncSettings};
+use crate::sync::raw_body::{BodyBuffer, InBuffer, RawSync};
+use crate::sync::{apply_sync_body, SyncChanges, SyncSettings};
 
 /// How many change notices a slow receiver may fall behind by before it
 /// is told it lagged (it can then re-read the store).
@@ -182,21 +183,28 @@ impl Client {
     /// Fetches and stores one batch without waiting for news (`timeout=0`).
     pub async fn sync_once(&self) -> Result<SyncChanges> {
         let _gate = self.inner.sync_gate.lock().await;
-        let job = self.start_sync(Duration::ZERO).await?;
-        let response = job.await.map_err(request_error)?;
-        self.commit(response.into_value()).await
+        let SyncJob { job, body } = self.start_sync(Duration::ZERO).await?;
+        job.await.map_err(request_error)?;
+        self.commit(body.take()).await
     }
 
     /// Uploads the filter (once: its ID is stored with the definition it
     /// was made for) and starts the `/sync` job from the stored `since`.
-    pub(crate) async fn start_sync(&self, wait: Duration) -> Result<Job<SyncResponse>> {
+    /// Its body goes to the job's buffer as it arrives, kept as bytes.
+    pub(crate) async fn start_sync(&self, wait: Duration) -> Result<SyncJob> {
         let filter = self.filter_id().await?;
         let since = self.store()?.since()?;
         let mut request = SyncRequest::new();
         request.filter = Some(filter);
         request.since = since;
         request.timeout = Some(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
-        Ok(self.inner.conn.submit(request))
+        let body = BodyBuffer::default();
+        let options = self.inner.conn.default_job_options().clone();
+        let job = self
+            .inner
+            .conn
+            .submit_to_sink(RawSync(request), body.clone(), options);
+        Ok(SyncJob { job, body })
     }
 
     async fn filter_id(&self) -> Result<String> {
@@ -222,14 +230,23 @@ impl Client {
         Ok(id)
     }
 
-    /// Folds `batch` into the store on a blocking thread, then tells the
-    /// watchers. Not cancelled by dropping the future: the blocking task
-    /// runs to its commit (or rollback) whatever happens to the caller.
-    pub(crate) async fn commit(&self, batch: SyncResponse) -> Result<SyncChanges> {
+    /// Folds the answer `body` into the store on a blocking thread, then
+    /// tells the watchers. Not cancelled by dropping the future: the
+    /// blocking task runs to its commit (or rollback) whatever happens to
+    /// the caller. A body that is not a `/sync` answer is a failed request
+    /// (`IncorrectResponse`), as when the engine decoded it: the loop
+    /// backs off and asks again.
+    pub(crate) async fn commit(&self, body: Vec<u8>) -> Result<SyncChanges> {
         let store = Arc::clone(&self.inner.store);
         let changes = tokio::task::spawn_blocking(move || {
             let mut store = lock(&store)?;
-            apply_batch(&mut store, &batch)
+            apply_sync_body(&mut store, &body).map_err(|e| match e {
+                Error::Json(e) => Error::Request(quotient::Error::new(
+                    StatusCode::IncorrectResponse,
+                    format!("the /sync answer does not decode: {e}"),
+                )),
+                e => e,
+            })
         })
         .await
         .map_err(|e| Error::TaskLost(e.to_string()))??;
@@ -251,6 +268,12 @@ impl Client {
         let _ = self.inner.changes.send(changes.clone());
         Ok(changes)
     }
+}
+
+/// A `/sync` job and the buffer its answer's body arrives in.
+pub(crate) struct SyncJob {
+    pub(crate) job: Job<InBuffer>,
+    pub(crate) body: BodyBuffer,
 }
 
 pub(crate) fn lock(store: &Mutex<Store>) -> Result<MutexGuard<'_, Store>> {

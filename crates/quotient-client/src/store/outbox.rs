@@ -186,12 +186,15 @@ impl Store {
         let attachment = attachment.map(serde_json::to_string).transpose()?;
         loop {
             let txn_id = key.map_or_else(fresh_txn_id, |k| format!("qk.{k}"));
-            let n = self.conn.execute(
-                "INSERT INTO outbox (room_id, txn_id, device_id, kind, event_type, state_key,
+            let n = self
+                .conn
+                .prepare_cached(
+                    "INSERT INTO outbox (room_id, txn_id, device_id, kind, event_type, state_key,
                                      redacts, content, attachment, state, queued_ts)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'queued', ?10)
                  ON CONFLICT (txn_id) DO NOTHING",
-                params![
+                )?
+                .execute(params![
                     room_id,
                     txn_id,
                     device_id,
@@ -202,8 +205,7 @@ impl Store {
                     content,
                     attachment,
                     now_ms()
-                ],
-            )?;
+                ])?;
             // A keyed entry that exists is the answer; a collision of 64
             // random bits in the same millisecond: draw again.
             if n == 1 || key.is_some() {
@@ -255,12 +257,13 @@ impl Store {
             OutboxState::Failed { error } => (None, Some(error.as_str())),
             _ => (None, None),
         };
-        self.conn.execute(
-            "UPDATE outbox SET state = ?2, event_id = COALESCE(NULLIF(?3, ''), event_id), error = ?4,
+        self.conn
+            .prepare_cached(
+                "UPDATE outbox SET state = ?2, event_id = COALESCE(NULLIF(?3, ''), event_id), error = ?4,
                  sent_ts = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_ts END
              WHERE txn_id = ?1 AND state != 'sent'",
-            params![txn_id, state.as_db(), event_id, error, now_ms()],
-        )?;
+            )?
+            .execute(params![txn_id, state.as_db(), event_id, error, now_ms()])?;
         Ok(())
     }
 
@@ -277,10 +280,9 @@ impl Store {
     /// Records the uploaded URI of an entry's attachment: it is never
     /// uploaded again.
     pub(crate) fn set_attachment(&mut self, txn_id: &str, attachment: &Attachment) -> Result<()> {
-        self.conn.execute(
-            "UPDATE outbox SET attachment = ?2 WHERE txn_id = ?1",
-            params![txn_id, serde_json::to_string(attachment)?],
-        )?;
+        self.conn
+            .prepare_cached("UPDATE outbox SET attachment = ?2 WHERE txn_id = ?1")?
+            .execute(params![txn_id, serde_json::to_string(attachment)?])?;
         Ok(())
     }
 
@@ -288,11 +290,13 @@ impl Store {
     /// before later entries of its room that are still unsent). False
     /// when there is no failed entry `txn_id`.
     pub(crate) fn requeue(&mut self, txn_id: &str) -> Result<bool> {
-        let n = self.conn.execute(
-            "UPDATE outbox SET state = 'queued', error = NULL
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE outbox SET state = 'queued', error = NULL
              WHERE txn_id = ?1 AND state = 'failed'",
-            params![txn_id],
-        )?;
+            )?
+            .execute(params![txn_id])?;
         Ok(n == 1)
     }
 
@@ -307,10 +311,12 @@ impl Store {
             entry.state,
             OutboxState::Queued | OutboxState::Failed { .. }
         ) {
-            let n = self.conn.execute(
-                "DELETE FROM outbox WHERE txn_id = ?1 AND state IN ('queued', 'failed')",
-                params![txn_id],
-            )?;
+            let n = self
+                .conn
+                .prepare_cached(
+                    "DELETE FROM outbox WHERE txn_id = ?1 AND state IN ('queued', 'failed')",
+                )?
+                .execute(params![txn_id])?;
             if n == 1 {
                 return Ok(());
             }
@@ -374,35 +380,43 @@ pub(crate) fn match_synced(
     let (Some(txn), Some(id)) = (txn, id) else {
         return Ok(None);
     };
-    let n = tx.execute(
-        "UPDATE outbox SET state = 'sent', event_id = ?3, error = NULL,
-             sent_ts = COALESCE(sent_ts, ?4)
-         WHERE room_id = ?1 AND txn_id = ?2
-             AND (state != 'sent' OR event_id IS NULL OR event_id = '')",
-        params![room, txn, id, now_ms()],
-    )?;
-    Ok((n == 1).then(|| (txn.to_owned(), id.to_owned())))
+    Ok(match_synced_ids(tx, room, txn, id)?.then(|| (txn.to_owned(), id.to_owned())))
+}
+
+/// [`match_synced`] for an event already decoded: its transaction ID and
+/// event ID. True when it marked an entry sent.
+pub(crate) fn match_synced_ids(tx: &Connection, room: &str, txn: &str, id: &str) -> Result<bool> {
+    let n = tx
+        .prepare_cached(
+            "UPDATE outbox SET state = 'sent', event_id = ?3, error = NULL,
+                 sent_ts = COALESCE(sent_ts, ?4)
+             WHERE room_id = ?1 AND txn_id = ?2
+                 AND (state != 'sent' OR event_id IS NULL OR event_id = '')",
+        )?
+        .execute(params![room, txn, id, now_ms()])?;
+    Ok(n == 1)
 }
 
 /// Removes entries sent more than [`KEEP_SENT_MS`] ago whose event is
 /// stored (or whose ID never came: nothing will ever match them).
 pub(crate) fn prune_delivered(tx: &Connection) -> Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "DELETE FROM outbox WHERE state = 'sent' AND sent_ts < ?1
              AND (event_id IS NULL OR event_id = ''
                   OR EXISTS (SELECT 1 FROM timeline t WHERE t.event_id = outbox.event_id))",
-        params![now_ms() - KEEP_SENT_MS],
-    )?;
+    )?
+    .execute(params![now_ms() - KEEP_SENT_MS])?;
     Ok(())
 }
 
 impl Store {
     /// Moves a queued entry (never on the wire) to the current device.
     pub(crate) fn adopt_device(&mut self, txn_id: &str, device_id: &str) -> Result<()> {
-        self.conn.execute(
-            "UPDATE outbox SET device_id = ?2 WHERE txn_id = ?1 AND state = 'queued'",
-            params![txn_id, device_id],
-        )?;
+        self.conn
+            .prepare_cached(
+                "UPDATE outbox SET device_id = ?2 WHERE txn_id = ?1 AND state = 'queued'",
+            )?
+            .execute(params![txn_id, device_id])?;
         Ok(())
     }
 }

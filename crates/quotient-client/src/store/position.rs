@@ -18,9 +18,8 @@ impl Store {
     pub fn since(&self) -> Result<Option<String>> {
         Ok(self
             .conn
-            .query_row("SELECT since FROM sync_position WHERE id = 1", [], |r| {
-                r.get(0)
-            })
+            .prepare_cached("SELECT since FROM sync_position WHERE id = 1")?
+            .query_row([], |r| r.get(0))
             .optional()?
             .flatten())
     }
@@ -29,9 +28,8 @@ impl Store {
     pub fn user_id(&self) -> Result<Option<String>> {
         Ok(self
             .conn
-            .query_row("SELECT user_id FROM sync_position WHERE id = 1", [], |r| {
-                r.get(0)
-            })
+            .prepare_cached("SELECT user_id FROM sync_position WHERE id = 1")?
+            .query_row([], |r| r.get(0))
             .optional()?
             .flatten())
     }
@@ -44,11 +42,8 @@ impl Store {
     pub(crate) fn filter(&self) -> Result<Option<StoredFilter>> {
         let row: Option<(Option<String>, Option<String>)> = self
             .conn
-            .query_row(
-                "SELECT filter_id, filter_definition FROM sync_position WHERE id = 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .prepare_cached("SELECT filter_id, filter_definition FROM sync_position WHERE id = 1")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         Ok(match row {
             Some((Some(id), Some(definition))) => Some(StoredFilter { id, definition }),
@@ -57,27 +52,25 @@ impl Store {
     }
 
     pub(crate) fn set_filter(&mut self, filter: &StoredFilter) -> Result<()> {
-        self.conn.execute(
-            "UPDATE sync_position SET filter_id = ?1, filter_definition = ?2 WHERE id = 1",
-            params![filter.id, filter.definition],
-        )?;
+        self.conn
+            .prepare_cached(
+                "UPDATE sync_position SET filter_id = ?1, filter_definition = ?2 WHERE id = 1",
+            )?
+            .execute(params![filter.id, filter.definition])?;
         Ok(())
     }
 
     pub(crate) fn set_user_id(&mut self, user_id: &str) -> Result<()> {
-        self.conn.execute(
-            "UPDATE sync_position SET user_id = ?1 WHERE id = 1",
-            params![user_id],
-        )?;
+        self.conn
+            .prepare_cached("UPDATE sync_position SET user_id = ?1 WHERE id = 1")?
+            .execute(params![user_id])?;
         Ok(())
     }
 }
 
 /// Writes `since` inside the batch's transaction.
 pub(crate) fn set_since(tx: &Connection, since: &str) -> Result<()> {
-    tx.execute(
-        "UPDATE sync_position SET since = ?1 WHERE id = 1",
-        params![since],
-    )?;
+    tx.prepare_cached("UPDATE sync_position SET since = ?1 WHERE id = 1")?
+        .execute(params![since])?;
     Ok(())
 }

@@ -52,13 +52,13 @@ fn receipts(tx: &Connection, room: &str, event_id: &str, by_type: &Value) -> Res
                 .get("thread_id")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO receipts (room_id, user_id, receipt_type, thread_id, event_id, ts)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (room_id, user_id, receipt_type, thread_id)
                  DO UPDATE SET event_id = excluded.event_id, ts = excluded.ts",
-                params![room, user, receipt_type, thread, event_id, ts],
-            )?;
+            )?
+            .execute(params![room, user, receipt_type, thread, event_id, ts])?;
         }
     }
     Ok(())

@@ -67,11 +67,10 @@ pub(crate) fn apply_page(
 ) -> Result<PaginationOutcome> {
     let tx = store.connection_mut().transaction()?;
     let gap: Option<i64> = tx
-        .query_row(
+        .prepare_cached(
             "SELECT position FROM timeline_gaps WHERE room_id = ?1 AND prev_batch = ?2",
-            params![room, from],
-            |r| r.get(0),
-        )
+        )?
+        .query_row(params![room, from], |r| r.get(0))
         .optional()?;
     let Some(mut gap) = gap else {
         return Ok(PaginationOutcome::NoGap);
@@ -96,11 +95,8 @@ pub(crate) fn apply_page(
             .map(str::to_owned);
         let Some(id) = id else { continue };
         let stored: Option<i64> = tx
-            .query_row(
-                "SELECT position FROM timeline WHERE event_id = ?1",
-                params![id],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT position FROM timeline WHERE event_id = ?1")?
+            .query_row(params![id], |r| r.get(0))
             .optional()?;
         match stored {
             Some(position) if position < gap => {
@@ -135,20 +131,18 @@ pub(crate) fn apply_page(
             new_events += 1;
         }
     }
-    tx.execute(
-        "DELETE FROM timeline_gaps WHERE room_id = ?1 AND position = ?2",
-        params![room, gap],
-    )?;
+    tx.prepare_cached("DELETE FROM timeline_gaps WHERE room_id = ?1 AND position = ?2")?
+        .execute(params![room, gap])?;
     let outcome = if met {
         GapAfterPage::Filled
     } else if reached_create {
         GapAfterPage::ReachedStart
     } else if let Some(end) = &page.end {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT OR REPLACE INTO timeline_gaps (room_id, position, prev_batch)
              VALUES (?1, ?2, ?3)",
-            params![room, gap - k, end],
-        )?;
+        )?
+        .execute(params![room, gap - k, end])?;
         GapAfterPage::Remaining
     } else {
         GapAfterPage::ReachedStart
@@ -163,11 +157,9 @@ pub(crate) fn apply_page(
 /// Makes `k` free positions just below `gap` and returns the gap's
 /// (possibly moved) position.
 fn make_room(tx: &Connection, room: &str, gap: i64, k: i64) -> Result<i64> {
-    let below: Option<i64> = tx.query_row(
-        "SELECT MAX(position) FROM timeline WHERE room_id = ?1 AND position < ?2",
-        params![room, gap],
-        |r| r.get(0),
-    )?;
+    let below: Option<i64> = tx
+        .prepare_cached("SELECT MAX(position) FROM timeline WHERE room_id = ?1 AND position < ?2")?
+        .query_row(params![room, gap], |r| r.get(0))?;
     let Some(below) = below else {
         return Ok(gap);
     };
@@ -176,16 +168,12 @@ fn make_room(tx: &Connection, room: &str, gap: i64, k: i64) -> Result<i64> {
         return Ok(gap);
     }
     let shift = k - free;
-    let top: i64 = tx.query_row(
-        "SELECT COALESCE(MAX(position), ?2) FROM timeline WHERE room_id = ?1",
-        params![room, gap],
-        |r| r.get(0),
-    )?;
-    let top_gap: i64 = tx.query_row(
-        "SELECT COALESCE(MAX(position), ?2) FROM timeline_gaps WHERE room_id = ?1",
-        params![room, gap],
-        |r| r.get(0),
-    )?;
+    let top: i64 = tx
+        .prepare_cached("SELECT COALESCE(MAX(position), ?2) FROM timeline WHERE room_id = ?1")?
+        .query_row(params![room, gap], |r| r.get(0))?;
+    let top_gap: i64 = tx
+        .prepare_cached("SELECT COALESCE(MAX(position), ?2) FROM timeline_gaps WHERE room_id = ?1")?
+        .query_row(params![room, gap], |r| r.get(0))?;
     // Two steps, so no row lands on one not moved yet (the primary key is
     // checked row by row): first above everything, then down to its place.
     let far = top.max(top_gap) - gap + 1 + shift;
@@ -220,9 +208,9 @@ fn malformed(tx: &Connection, room: &str, reason: &str, json: &Value) -> Result<
         reason,
         "malformed event in a /messages page, kept as raw JSON"
     );
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO malformed_items (room_id, kind, reason, json) VALUES (?1, 'messages', ?2, ?3)",
-        params![room, reason, json.to_string()],
-    )?;
+    )?
+    .execute(params![room, reason, json.to_string()])?;
     Ok(())
 }

@@ -2,11 +2,14 @@
 //! fetches them.
 
 mod ephemeral;
+mod event_head;
 mod gap_writer;
 mod pagination;
+pub(crate) mod raw_body;
 mod redactions;
 mod relations;
 mod settings;
+mod stream;
 mod sync_loop;
 pub(crate) mod timeline_events;
 mod writer;
@@ -14,4 +17,4 @@ mod writer;
 pub use gap_writer::{GapAfterPage, PaginationOutcome};
 pub use settings::{SyncSettings, SyncSettingsBuilder};
 pub use sync_loop::SyncLoop;
-pub use writer::{apply_batch, SyncChanges};
+pub use writer::{apply_batch, apply_sync_body, SyncChanges};

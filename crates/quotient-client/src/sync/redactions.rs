@@ -28,12 +28,11 @@ pub(crate) fn target_of(redaction: &Value) -> Option<&str> {
 /// The room's version from its stored `m.room.create`; `"1"` when absent.
 pub(crate) fn room_version(tx: &Connection, room: &str) -> Result<String> {
     let create: Option<String> = tx
-        .query_row(
+        .prepare_cached(
             "SELECT event FROM room_state
              WHERE room_id = ?1 AND event_type = 'm.room.create' AND state_key = ''",
-            params![room],
-            |r| r.get(0),
-        )
+        )?
+        .query_row(params![room], |r| r.get(0))
         .optional()?;
     let version = create
         .and_then(|text| serde_json::from_str::<Value>(&text).ok())
@@ -57,11 +56,11 @@ pub(crate) fn redact(tx: &Connection, room: &str, redaction: &Value) -> Result<(
         let Some(redaction_id) = redaction.get("event_id").and_then(Value::as_str) else {
             return Ok(());
         };
-        tx.execute(
+        tx.prepare_cached(
             "INSERT OR IGNORE INTO pending_redactions (target_id, room_id, redaction_id, redaction)
              VALUES (?1, ?2, ?3, ?4)",
-            params![target, room, redaction_id, redaction.to_string()],
-        )?;
+        )?
+        .execute(params![target, room, redaction_id, redaction.to_string()])?;
     }
     Ok(())
 }
@@ -70,33 +69,27 @@ pub(crate) fn redact(tx: &Connection, room: &str, redaction: &Value) -> Result<(
 /// true if there was one.
 pub(crate) fn apply_pending(tx: &Connection, room: &str, event_id: &str) -> Result<bool> {
     let pending: Option<String> = tx
-        .query_row(
+        .prepare_cached(
             "SELECT redaction FROM pending_redactions WHERE target_id = ?1 AND room_id = ?2
              ORDER BY redaction_id LIMIT 1",
-            params![event_id, room],
-            |r| r.get(0),
-        )
+        )?
+        .query_row(params![event_id, room], |r| r.get(0))
         .optional()?;
     let Some(text) = pending else {
         return Ok(false);
     };
     let redaction: Value = serde_json::from_str(&text)?;
     strip(tx, room, event_id, &redaction)?;
-    tx.execute(
-        "DELETE FROM pending_redactions WHERE target_id = ?1 AND room_id = ?2",
-        params![event_id, room],
-    )?;
+    tx.prepare_cached("DELETE FROM pending_redactions WHERE target_id = ?1 AND room_id = ?2")?
+        .execute(params![event_id, room])?;
     Ok(true)
 }
 
 /// Strips the stored `target` of `room`; false if it is not stored there.
 fn strip(tx: &Connection, room: &str, target: &str, redaction: &Value) -> Result<bool> {
     let stored: Option<String> = tx
-        .query_row(
-            "SELECT event FROM timeline WHERE event_id = ?1 AND room_id = ?2",
-            params![target, room],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT event FROM timeline WHERE event_id = ?1 AND room_id = ?2")?
+        .query_row(params![target, room], |r| r.get(0))
         .optional()?;
     let Some(text) = stored else {
         return Ok(false);
@@ -106,14 +99,11 @@ fn strip(tx: &Connection, room: &str, target: &str, redaction: &Value) -> Result
     // to, it is replaced by what is left of nothing.
     let event: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     let stripped = apply_redaction(&event, &version, redaction).to_string();
-    tx.execute(
-        "UPDATE timeline SET event = ?3 WHERE event_id = ?1 AND room_id = ?2",
-        params![target, room, stripped],
-    )?;
-    tx.execute(
-        "UPDATE room_state SET event = ?3 WHERE event_id = ?1 AND room_id = ?2",
-        params![target, room, stripped],
-    )?;
-    tx.execute("DELETE FROM relations WHERE event_id = ?1", params![target])?;
+    tx.prepare_cached("UPDATE timeline SET event = ?3 WHERE event_id = ?1 AND room_id = ?2")?
+        .execute(params![target, room, stripped])?;
+    tx.prepare_cached("UPDATE room_state SET event = ?3 WHERE event_id = ?1 AND room_id = ?2")?
+        .execute(params![target, room, stripped])?;
+    tx.prepare_cached("DELETE FROM relations WHERE event_id = ?1")?
+        .execute(params![target])?;
     Ok(true)
 }

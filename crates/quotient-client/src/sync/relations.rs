@@ -46,10 +46,8 @@ pub(crate) fn record(tx: &Connection, room: &str, event_id: &str, event: &Value)
         .get("sender")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    tx.execute(
-        "INSERT OR IGNORE INTO relations (event_id, room_id, rel_type, target_id, sender, annotation_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![event_id, room, rel_type, target, sender, key],
+    tx.prepare_cached("INSERT OR IGNORE INTO relations (event_id, room_id, rel_type, target_id, sender, annotation_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(params![event_id, room, rel_type, target, sender, key],
     )?;
     Ok(())
 }

@@ -66,13 +66,13 @@ async fn run(client: Client, mut stop: watch::Receiver<bool>) -> Result<()> {
             job = client.start_sync(settings.long_poll()) => job,
         };
         let result = match job {
-            Ok(mut job) => tokio::select! {
+            Ok(mut sync) => tokio::select! {
                 biased;
                 _ = stopped(&mut stop) => {
-                    job.abandon();
+                    sync.job.abandon();
                     return Ok(());
                 }
-                answer = &mut job => answer.map(|r| r.into_value()).map_err(request_error),
+                answer = &mut sync.job => answer.map(|_| sync.body.take()).map_err(request_error),
             },
             Err(e) => Err(e),
         };

@@ -31,24 +31,79 @@ pub(crate) fn store_event(
     malformed: bool,
     event: &Value,
 ) -> Result<bool> {
-    let text = event.to_string();
-    let n = tx.execute(
-        "INSERT INTO timeline (room_id, position, event_id, malformed, event)
-         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (event_id) DO NOTHING",
-        params![room, position, event_id, malformed, text],
-    )?;
-    if n == 0 {
-        return Ok(false);
-    }
-    let Some(event_id) = event_id else {
-        return Ok(true);
+    let kind = event.get("type").and_then(Value::as_str);
+    let shape = Shape {
+        redaction: kind == Some("m.room.redaction"),
+        relation: event
+            .get("content")
+            .is_some_and(|c| c.get("m.relates_to").is_some()),
     };
-    if redactions::apply_pending(tx, room, event_id)? || malformed {
-        return Ok(true);
+    let text = event.to_string();
+    let parsed = || Ok(event.clone());
+    Ok(store_text(
+        tx, room, position, event_id, malformed, &text, shape, parsed,
+    )?
+    .is_some())
+}
+
+/// What the caller knows of an event's meaning, so its JSON is parsed
+/// into a tree only when it has to be read (a redaction, a relation).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Shape {
+    /// It is an `m.room.redaction`.
+    pub redaction: bool,
+    /// Its content has `m.relates_to`.
+    pub relation: bool,
+}
+
+/// How a new event was stored: its row, and whether a waiting redaction
+/// stripped it (then the stored text is not the text given).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Stored {
+    /// The timeline row's `rowid`.
+    pub rowid: i64,
+    /// A redaction that came first stripped it.
+    pub stripped: bool,
+}
+
+/// [`store_event`] from the event's JSON `text`, stored as it is; `parse`
+/// gives its tree when `shape` says it is needed. `None` if the ID is
+/// already stored.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn store_text(
+    tx: &Connection,
+    room: &str,
+    position: i64,
+    event_id: Option<&str>,
+    malformed: bool,
+    text: &str,
+    shape: Shape,
+    parse: impl FnOnce() -> Result<Value>,
+) -> Result<Option<Stored>> {
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO timeline (room_id, position, event_id, malformed, event)
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (event_id) DO NOTHING",
+        )?
+        .execute(params![room, position, event_id, malformed, text])?;
+    if n == 0 {
+        return Ok(None);
     }
-    if event.get("type").and_then(Value::as_str) == Some("m.room.redaction") {
-        redactions::redact(tx, room, event)?;
+    let mut stored = Stored {
+        rowid: tx.last_insert_rowid(),
+        stripped: false,
+    };
+    let Some(event_id) = event_id else {
+        return Ok(Some(stored));
+    };
+    stored.stripped = redactions::apply_pending(tx, room, event_id)?;
+    if stored.stripped || malformed || !(shape.redaction || shape.relation) {
+        return Ok(Some(stored));
     }
-    relations::record(tx, room, event_id, event)?;
-    Ok(true)
+    let event = parse()?;
+    if shape.redaction {
+        redactions::redact(tx, room, &event)?;
+    }
+    relations::record(tx, room, event_id, &event)?;
+    Ok(Some(stored))
 }

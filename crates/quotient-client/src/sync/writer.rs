@@ -11,16 +11,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use quotient_api::generated::definitions::{
-    ClientEventWithoutRoomId, EventBatch, StateEventBatch, TimelineBatch,
-};
+use quotient_api::generated::definitions::EventBatch;
 use quotient_api::generated::sync::{RoomSummary, SyncResponse, UnreadNotificationCounts};
-use quotient_api::Lenient;
 use rusqlite::{params, OptionalExtension, Transaction};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::ephemeral;
-use super::timeline_events::store_event;
+use super::event_head::EventHead;
+use super::stream;
+use super::timeline_events::{store_text, Shape};
 use crate::error::Result;
 use crate::store::{outbox, position, Membership, Store};
 
@@ -47,63 +46,31 @@ pub struct SyncChanges {
     pub outbox_sent: Vec<(String, String, String)>,
 }
 
-/// Applies `batch` to `store` in one transaction, `next_batch` included.
+/// Applies `batch` to `store` in one transaction, `next_batch` included
+/// (as [`apply_sync_body`] on its JSON).
 pub fn apply_batch(store: &mut Store, batch: &SyncResponse) -> Result<SyncChanges> {
+    apply_sync_body(store, &serde_json::to_vec(batch)?)
+}
+
+/// Applies the `/sync` answer `body` (its JSON, as it came) to `store` in
+/// one transaction, `next_batch` included.
+///
+/// The body is read room by room: each joined room is decoded and
+/// written before the next is read, so the batch is never held decoded
+/// whole, and each event is stored as its own JSON text from the body.
+/// A body that is not a `/sync` answer (not JSON, no `next_batch`) is
+/// [`Error::Json`](crate::Error::Json) and changes nothing.
+pub fn apply_sync_body(store: &mut Store, body: &[u8]) -> Result<SyncChanges> {
     let tx = store.connection_mut().transaction()?;
     let mut w = Writer {
         tx: &tx,
-        changes: SyncChanges {
-            next_batch: batch.next_batch.clone(),
-            ..SyncChanges::default()
-        },
+        changes: SyncChanges::default(),
     };
-    if let Some(rooms) = &batch.rooms {
-        for (id, room) in rooms.join.iter().flatten() {
-            let id = id.as_str();
-            w.membership(id, Membership::Joined)?;
-            if let Some(summary) = &room.summary {
-                w.summary(id, summary)?;
-            }
-            if let Some(counts) = &room.unread_notifications {
-                w.unread(id, counts)?;
-            }
-            w.state(id, room.state.as_ref())?;
-            if let Some(timeline) = &room.timeline {
-                w.timeline(id, timeline)?;
-            }
-            w.state(id, room.state_after.as_ref())?;
-            w.room_account_data(id, room.account_data.as_ref())?;
-            if let Some(typing) = ephemeral::apply(w.tx, id, room.ephemeral.as_ref())? {
-                w.changes.typing.insert(id.to_owned(), typing);
-            }
-        }
-        for (id, room) in rooms.invite.iter().flatten() {
-            let id = id.as_str();
-            w.membership(id, Membership::Invited)?;
-            let events = room.invite_state.as_ref().and_then(|s| s.events.as_ref());
-            w.stripped_state(id, events.map(Vec::as_slice).unwrap_or_default())?;
-        }
-        for (id, room) in rooms.knock.iter().flatten() {
-            let id = id.as_str();
-            w.membership(id, Membership::Knocked)?;
-            let events = room.knock_state.as_ref().and_then(|s| s.events.as_ref());
-            w.stripped_state(id, events.map(Vec::as_slice).unwrap_or_default())?;
-        }
-        for (id, room) in rooms.leave.iter().flatten() {
-            let id = id.as_str();
-            w.membership(id, Membership::Left)?;
-            w.state(id, room.state.as_ref())?;
-            if let Some(timeline) = &room.timeline {
-                w.timeline(id, timeline)?;
-            }
-            w.state(id, room.state_after.as_ref())?;
-            w.room_account_data(id, room.account_data.as_ref())?;
-        }
-    }
-    w.global_account_data(batch.account_data.as_ref())?;
+    let next_batch = stream::fold(&mut w, body)?;
     outbox::prune_delivered(&tx)?;
-    position::set_since(&tx, &batch.next_batch)?;
-    let changes = w.changes;
+    position::set_since(&tx, &next_batch)?;
+    let mut changes = w.changes;
+    changes.next_batch = next_batch;
     pause_before_commit();
     tx.commit()?;
     Ok(changes)
@@ -125,9 +92,10 @@ fn pause_before_commit() {
     }
 }
 
-struct Writer<'t, 'c> {
-    tx: &'t Transaction<'c>,
-    changes: SyncChanges,
+/// Writes the parts of one batch inside its transaction.
+pub(super) struct Writer<'t, 'c> {
+    pub(super) tx: &'t Transaction<'c>,
+    pub(super) changes: SyncChanges,
 }
 
 fn count(n: Option<i64>) -> Option<i64> {
@@ -135,14 +103,11 @@ fn count(n: Option<i64>) -> Option<i64> {
 }
 
 impl Writer<'_, '_> {
-    fn membership(&mut self, room: &str, membership: Membership) -> Result<()> {
+    pub(super) fn membership(&mut self, room: &str, membership: Membership) -> Result<()> {
         let before: Option<String> = self
             .tx
-            .query_row(
-                "SELECT membership FROM rooms WHERE room_id = ?1",
-                params![room],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT membership FROM rooms WHERE room_id = ?1")?
+            .query_row(params![room], |r| r.get(0))
             .optional()?;
         let before = before.and_then(|b| Membership::from_db(&b));
         if before != Some(membership) {
@@ -150,18 +115,19 @@ impl Writer<'_, '_> {
                 .memberships
                 .insert(room.to_owned(), (before, membership));
         }
-        self.tx.execute(
-            "INSERT INTO rooms (room_id, membership) VALUES (?1, ?2)
+        self.tx
+            .prepare_cached(
+                "INSERT INTO rooms (room_id, membership) VALUES (?1, ?2)
              ON CONFLICT (room_id) DO UPDATE SET membership = excluded.membership",
-            params![room, membership.as_db()],
-        )?;
+            )?
+            .execute(params![room, membership.as_db()])?;
         self.changes.rooms.insert(room.to_owned());
         Ok(())
     }
 
     /// The summary's fields come only when they change, so each one
     /// present replaces the stored one and an absent one keeps it.
-    fn summary(&mut self, room: &str, summary: &RoomSummary) -> Result<()> {
+    pub(super) fn summary(&mut self, room: &str, summary: &RoomSummary) -> Result<()> {
         let heroes = summary
             .m_heroes
             .as_ref()
@@ -170,56 +136,58 @@ impl Writer<'_, '_> {
                 serde_json::to_string(&ids)
             })
             .transpose()?;
-        self.tx.execute(
-            "UPDATE rooms SET heroes = COALESCE(?2, heroes),
+        self.tx
+            .prepare_cached(
+                "UPDATE rooms SET heroes = COALESCE(?2, heroes),
                  joined_member_count = COALESCE(?3, joined_member_count),
                  invited_member_count = COALESCE(?4, invited_member_count)
              WHERE room_id = ?1",
-            params![
+            )?
+            .execute(params![
                 room,
                 heroes,
                 count(summary.m_joined_member_count),
                 count(summary.m_invited_member_count)
-            ],
-        )?;
+            ])?;
         Ok(())
     }
 
-    fn unread(&mut self, room: &str, counts: &UnreadNotificationCounts) -> Result<()> {
-        self.tx.execute(
-            "UPDATE rooms SET notification_count = COALESCE(?2, notification_count),
+    pub(super) fn unread(&mut self, room: &str, counts: &UnreadNotificationCounts) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE rooms SET notification_count = COALESCE(?2, notification_count),
                  highlight_count = COALESCE(?3, highlight_count)
              WHERE room_id = ?1",
-            params![
+            )?
+            .execute(params![
                 room,
                 count(counts.notification_count),
                 count(counts.highlight_count)
-            ],
-        )?;
+            ])?;
         Ok(())
     }
 
-    fn state(&mut self, room: &str, batch: Option<&StateEventBatch>) -> Result<()> {
-        for item in batch.and_then(|b| b.events.as_ref()).into_iter().flatten() {
-            match item {
-                Lenient::Typed(event) => match &event.state_key {
+    /// State events, each stored as its text.
+    pub(super) fn state(&mut self, room: &str, events: &[&RawValue]) -> Result<()> {
+        for raw in events {
+            let text = raw.get();
+            match EventHead::parse(text) {
+                Ok(event) => match &event.state_key {
                     Some(key) => self.put_state(
                         room,
                         &event.type_,
                         key,
                         Some(event.event_id.as_str()),
-                        &serde_json::to_string(event)?,
+                        text,
                     )?,
                     None => self.malformed(
                         Some(room),
                         "state",
                         "a state event without a state_key",
-                        &serde_json::to_string(event)?,
+                        text,
                     )?,
                 },
-                Lenient::Invalid { json, reason } => {
-                    self.malformed(Some(room), "state", reason, &json.to_string())?
-                }
+                Err(reason) => self.malformed(Some(room), "state", &reason, text)?,
             }
         }
         Ok(())
@@ -227,7 +195,7 @@ impl Writer<'_, '_> {
 
     /// Invite and knock state: stripped events (type, state_key, sender,
     /// content), untyped in the API, checked here.
-    fn stripped_state(&mut self, room: &str, events: &[Value]) -> Result<()> {
+    pub(super) fn stripped_state(&mut self, room: &str, events: &[Value]) -> Result<()> {
         for event in events {
             let text = event.to_string();
             match (
@@ -255,111 +223,138 @@ impl Writer<'_, '_> {
         event_id: Option<&str>,
         event: &str,
     ) -> Result<()> {
-        self.tx.execute(
-            "INSERT INTO room_state (room_id, event_type, state_key, event_id, event)
+        self.tx
+            .prepare_cached(
+                "INSERT INTO room_state (room_id, event_type, state_key, event_id, event)
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (room_id, event_type, state_key)
              DO UPDATE SET event_id = excluded.event_id, event = excluded.event",
-            params![room, kind, key, event_id, event],
-        )?;
+            )?
+            .execute(params![room, kind, key, event_id, event])?;
         Ok(())
     }
 
-    fn timeline(&mut self, room: &str, timeline: &TimelineBatch) -> Result<()> {
-        let mut next: i64 = self.tx.query_row(
-            "SELECT COALESCE(MAX(position), -1) + 1 FROM timeline WHERE room_id = ?1",
-            params![room],
-            |r| r.get(0),
-        )?;
-        if timeline.limited == Some(true) {
-            if let Some(prev_batch) = &timeline.prev_batch {
-                // The gap sits before the first event of this batch; if the
-                // whole batch turns out to be known already, the gap is
-                // still real (the server said events were left out).
-                self.tx.execute(
+    /// A timeline: the gap before it if it is `limited`, then its events
+    /// in order, each stored as its text.
+    pub(super) fn timeline(
+        &mut self,
+        room: &str,
+        limited: bool,
+        prev_batch: Option<&str>,
+        events: &[&RawValue],
+    ) -> Result<()> {
+        let mut next: i64 = self
+            .tx
+            .prepare_cached(
+                "SELECT COALESCE(MAX(position), -1) + 1 FROM timeline WHERE room_id = ?1",
+            )?
+            .query_row(params![room], |r| r.get(0))?;
+        if let (true, Some(prev_batch)) = (limited, prev_batch) {
+            // The gap sits before the first event of this batch; if the
+            // whole batch turns out to be known already, the gap is
+            // still real (the server said events were left out).
+            self.tx
+                .prepare_cached(
                     "INSERT OR REPLACE INTO timeline_gaps (room_id, position, prev_batch)
                      VALUES (?1, ?2, ?3)",
-                    params![room, next, prev_batch],
-                )?;
-            }
+                )?
+                .execute(params![room, next, prev_batch])?;
         }
-        for item in &timeline.events {
-            match item {
-                Lenient::Typed(event) => {
-                    let value = serde_json::to_value(event)?;
-                    if self.append(room, next, Some(event.event_id.as_str()), false, &value)? {
-                        next += 1;
-                        if let Some(key) = &event.state_key {
-                            self.put_timeline_state(room, event, key)?;
-                        }
-                    }
-                }
-                Lenient::Invalid { json, reason } => {
-                    self.malformed(Some(room), "timeline", reason, &json.to_string())?;
-                    // Kept in its place when it has an ID to be stored once by.
-                    let id = json.get("event_id").and_then(Value::as_str);
-                    if id.is_some() && self.append(room, next, id, true, json)? {
-                        next += 1;
-                    }
-                }
+        for raw in events {
+            if self.timeline_event(room, next, raw.get())? {
+                next += 1;
             }
         }
         Ok(())
     }
 
-    /// A timeline state event becomes the current state as stored: if a
-    /// redaction was waiting for it, stripped.
-    fn put_timeline_state(
-        &mut self,
-        room: &str,
-        event: &ClientEventWithoutRoomId,
-        key: &str,
-    ) -> Result<()> {
-        let id = event.event_id.as_str();
-        let text: String = self.tx.query_row(
-            "SELECT event FROM timeline WHERE event_id = ?1",
-            params![id],
-            |r| r.get(0),
-        )?;
-        self.put_state(room, &event.type_, key, Some(id), &text)
-    }
-
-    /// Stores an event at `position` (with its redactions and relation);
-    /// false if its ID is already stored.
-    fn append(
-        &mut self,
-        room: &str,
-        position: i64,
-        event_id: Option<&str>,
-        malformed: bool,
-        event: &Value,
-    ) -> Result<bool> {
-        let new = store_event(self.tx, room, position, event_id, malformed, event)?;
-        if new {
-            if let Some((txn, id)) = outbox::match_synced(self.tx, room, event)? {
-                self.changes.outbox_sent.push((room.to_owned(), txn, id));
+    /// One timeline event at `position`; true if it was new (stored there).
+    fn timeline_event(&mut self, room: &str, position: i64, text: &str) -> Result<bool> {
+        let event = match EventHead::parse(text) {
+            Ok(event) => event,
+            Err(reason) => {
+                self.malformed(Some(room), "timeline", &reason, text)?;
+                // Kept in its place when it has an ID to be stored once by.
+                let json: Value = serde_json::from_str(text)?;
+                let Some(id) = json.get("event_id").and_then(Value::as_str) else {
+                    return Ok(false);
+                };
+                let shape = Shape {
+                    redaction: false,
+                    relation: false,
+                };
+                let parse = || Ok(Value::Null);
+                let Some(stored) =
+                    store_text(self.tx, room, position, Some(id), true, text, shape, parse)?
+                else {
+                    return Ok(false);
+                };
+                if let Some((txn, id)) = outbox::match_synced(self.tx, room, &json)? {
+                    self.changes.outbox_sent.push((room.to_owned(), txn, id));
+                }
+                self.stored(room, stored.rowid)?;
+                return Ok(true);
             }
-            self.changes.new_timeline_events += 1;
-            // News for the watchers, in the order stored.
-            self.tx.execute(
-                "INSERT INTO live_events (room_id, timeline_rowid)
-                 SELECT room_id, rowid FROM timeline WHERE room_id = ?1 AND position = ?2",
-                params![room, position],
-            )?;
+        };
+        let id = event.event_id.as_str();
+        let shape = Shape {
+            redaction: event.type_ == "m.room.redaction",
+            relation: event.has_relation(),
+        };
+        let parse = || Ok(serde_json::from_str(text)?);
+        let Some(stored) =
+            store_text(self.tx, room, position, Some(id), false, text, shape, parse)?
+        else {
+            return Ok(false);
+        };
+        if let Some(txn) = event.transaction_id() {
+            if outbox::match_synced_ids(self.tx, room, txn, id)? {
+                let sent = (room.to_owned(), txn.to_owned(), id.to_owned());
+                self.changes.outbox_sent.push(sent);
+            }
         }
-        Ok(new)
+        self.stored(room, stored.rowid)?;
+        if let Some(key) = &event.state_key {
+            // The current state as stored: stripped if a redaction was
+            // waiting for it.
+            if stored.stripped {
+                let text: String = self
+                    .tx
+                    .prepare_cached("SELECT event FROM timeline WHERE rowid = ?1")?
+                    .query_row(params![stored.rowid], |r| r.get(0))?;
+                self.put_state(room, &event.type_, key, Some(id), &text)?;
+            } else {
+                self.put_state(room, &event.type_, key, Some(id), text)?;
+            }
+        }
+        Ok(true)
     }
 
-    fn room_account_data(&mut self, room: &str, batch: Option<&EventBatch>) -> Result<()> {
+    /// A new timeline row: counted, and news for the watchers, in the
+    /// order stored.
+    fn stored(&mut self, room: &str, rowid: i64) -> Result<()> {
+        self.changes.new_timeline_events += 1;
+        self.tx
+            .prepare_cached("INSERT INTO live_events (room_id, timeline_rowid) VALUES (?1, ?2)")?
+            .execute(params![room, rowid])?;
+        Ok(())
+    }
+
+    pub(super) fn room_account_data(
+        &mut self,
+        room: &str,
+        batch: Option<&EventBatch>,
+    ) -> Result<()> {
         for event in batch.and_then(|b| b.events.as_ref()).into_iter().flatten() {
             let text = event.to_string();
             match event.get("type").and_then(Value::as_str) {
                 Some(kind) if event.get("content").is_some_and(Value::is_object) => {
-                    self.tx.execute(
-                        "INSERT OR REPLACE INTO room_account_data (room_id, event_type, event)
+                    self.tx
+                        .prepare_cached(
+                            "INSERT OR REPLACE INTO room_account_data (room_id, event_type, event)
                          VALUES (?1, ?2, ?3)",
-                        params![room, kind, text],
-                    )?;
+                        )?
+                        .execute(params![room, kind, text])?;
                 }
                 _ => self.malformed(Some(room), "room_account_data", ACCOUNT_DATA_SHAPE, &text)?,
             }
@@ -367,14 +362,12 @@ impl Writer<'_, '_> {
         Ok(())
     }
 
-    fn global_account_data(&mut self, batch: Option<&EventBatch>) -> Result<()> {
+    pub(super) fn global_account_data(&mut self, batch: Option<&EventBatch>) -> Result<()> {
         for event in batch.and_then(|b| b.events.as_ref()).into_iter().flatten() {
             let text = event.to_string();
             match event.get("type").and_then(Value::as_str) {
                 Some(kind) if event.get("content").is_some_and(Value::is_object) => {
-                    self.tx.execute(
-                        "INSERT OR REPLACE INTO account_data (event_type, event) VALUES (?1, ?2)",
-                        params![kind, text],
+                    self.tx.prepare_cached("INSERT OR REPLACE INTO account_data (event_type, event) VALUES (?1, ?2)")?.execute(params![kind, text],
                     )?;
                 }
                 _ => self.malformed(None, "account_data", ACCOUNT_DATA_SHAPE, &text)?,
@@ -387,7 +380,7 @@ impl Writer<'_, '_> {
     /// batch (one bad item must not wedge the sync on this batch forever).
     /// The log line has the room and the reason, not the item: it may
     /// hold private content.
-    fn malformed(
+    pub(super) fn malformed(
         &mut self,
         room: Option<&str>,
         kind: &str,
@@ -400,10 +393,11 @@ impl Writer<'_, '_> {
             reason,
             "malformed item in a sync batch, kept as raw JSON"
         );
-        self.tx.execute(
-            "INSERT INTO malformed_items (room_id, kind, reason, json) VALUES (?1, ?2, ?3, ?4)",
-            params![room, kind, reason, json],
-        )?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO malformed_items (room_id, kind, reason, json) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![room, kind, reason, json])?;
         self.changes.malformed += 1;
         Ok(())
     }
