@@ -169,3 +169,54 @@ async fn a_room_handler_sees_each_update_in_order() {
     );
     task.abort();
 }
+
+#[tokio::test]
+async fn a_durable_room_watcher_hands_over_each_update_once_across_a_restart_even_those_made_while_down(
+) {
+    use quotient_client::watch::DurableRoomWatcher;
+    async fn next(watcher: &mut DurableRoomWatcher) -> (String, bool, bool) {
+        let update = tokio::time::timeout(Duration::from_secs(5), watcher.next())
+            .await
+            .expect("an update within 5 s")
+            .unwrap();
+        (update.room_id.clone(), update.is_new(), update.is_invite())
+    }
+    let stub = Stub::start(server).await;
+    let dir = TempDir::new("rooms-restart");
+    {
+        let client = Client::open(dir.path(), stub.connection()).unwrap();
+        let mut rooms = client.watch_rooms_durably("bot").unwrap();
+        client.sync_once().await.unwrap();
+        // In room ID order: the invite, then the joined room.
+        assert_eq!(next(&mut rooms).await, ("!i:stub".into(), true, true));
+        // The invite handled; the joined room handed over, then gone
+        // before it was committed.
+        assert_eq!(next(&mut rooms).await, (ROOM.into(), true, false));
+    }
+    {
+        // A batch while the watcher is not running.
+        let client = Client::open(dir.path(), stub.connection()).unwrap();
+        client.sync_once().await.unwrap();
+    }
+    let client = Client::open(dir.path(), stub.connection()).unwrap();
+    let mut rooms = client.watch_rooms_durably("bot").unwrap();
+    assert_eq!(
+        next(&mut rooms).await,
+        (ROOM.into(), true, false),
+        "the one in flight again"
+    );
+    assert_eq!(
+        next(&mut rooms).await,
+        (ROOM.into(), false, false),
+        "the one made while down"
+    );
+    rooms.ack().unwrap();
+    drop(rooms);
+    let mut again = client.watch_rooms_durably("bot").unwrap();
+    let nothing = tokio::time::timeout(Duration::from_millis(200), again.next()).await;
+    assert!(nothing.is_err(), "everything handled stays handled");
+    // A new name starts after what is stored.
+    let mut fresh = client.watch_rooms_durably("new").unwrap();
+    let nothing = tokio::time::timeout(Duration::from_millis(200), fresh.next()).await;
+    assert!(nothing.is_err(), "a new watcher is not handed the history");
+}

@@ -17,6 +17,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("schema_v2.sql"),
     include_str!("schema_v3.sql"),
     include_str!("schema_v4.sql"),
+    include_str!("schema_v5.sql"),
 ];
 
 /// The schema version this build writes.
@@ -206,6 +207,34 @@ mod tests {
         conn.execute_batch(
             "INSERT INTO outbox (room_id, txn_id, device_id, kind, event_type, content, state, queued_ts)
                  VALUES ('!r:x', 't1', 'D', 'message', 'm.room.message', '{}', 'queued', 1);",
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_v4_store_with_data_keeps_it_through_v5() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, ":memory:", 4).unwrap();
+        conn.execute_batch(
+            r#"UPDATE sync_position SET since = 's4', user_id = '@a:x' WHERE id = 1;
+               INSERT INTO rooms (room_id, membership) VALUES ('!r:x', 'join');
+               INSERT INTO outbox (room_id, txn_id, device_id, kind, event_type, content, state, queued_ts)
+                   VALUES ('!r:x', 't1', 'D', 'message', 'm.room.message', '{"body":"b"}', 'sending', 1);"#,
+        )
+        .unwrap();
+        migrate(&mut conn, ":memory:").unwrap();
+        assert_eq!(version(&conn).unwrap(), LATEST);
+        let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(
+            count("SELECT COUNT(*) FROM outbox WHERE state = 'sending'"),
+            1
+        );
+        assert_eq!(count("SELECT COUNT(*) FROM rooms"), 1);
+        // Updates before v5 were not recorded: nothing to hand over.
+        assert_eq!(count("SELECT COUNT(*) FROM room_changes"), 0);
+        conn.execute_batch(
+            "INSERT INTO room_changes (room_id, before, after) VALUES ('!r:x', NULL, 'join');
+             INSERT INTO room_watch_cursors (watcher, seq) VALUES ('w', 1);",
         )
         .unwrap();
     }

@@ -21,6 +21,7 @@ pub(crate) mod position;
 mod reader;
 mod receipts;
 mod relations;
+pub(crate) mod room_changes;
 mod room_name;
 mod watch_cursors;
 

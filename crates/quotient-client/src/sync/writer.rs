@@ -21,7 +21,7 @@ use super::event_head::EventHead;
 use super::stream;
 use super::timeline_events::{store_text, Shape};
 use crate::error::Result;
-use crate::store::{outbox, position, Membership, Store};
+use crate::store::{outbox, position, room_changes, Membership, Store};
 
 /// What a committed batch changed: told to watchers after the commit.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -67,6 +67,7 @@ pub fn apply_sync_body(store: &mut Store, body: &[u8]) -> Result<SyncChanges> {
         changes: SyncChanges::default(),
     };
     let next_batch = stream::fold(&mut w, body)?;
+    room_changes::record(&tx, &w.changes)?;
     outbox::prune_delivered(&tx)?;
     position::set_since(&tx, &next_batch)?;
     let mut changes = w.changes;

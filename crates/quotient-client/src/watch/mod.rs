@@ -13,7 +13,9 @@
 //!   event in flight, never an event skipped, never an event committed
 //!   redelivered. Events back-paginated are history, not handed over.
 //! - [`RoomWatcher`] ([`Client::watch_rooms`]): rooms new and changed,
-//!   our membership changes and invites, live (from now on).
+//!   our membership changes and invites, live (from now on);
+//!   [`DurableRoomWatcher`] ([`Client::watch_rooms_durably`]) the same
+//!   from the store, each once across restarts, by name.
 //! - [`LiveTimeline`] ([`Client::live_timeline`]): a timeline watcher
 //!   with this client's local echoes, each replaced by its synced event
 //!   (never shown twice).
@@ -25,5 +27,5 @@ mod rooms;
 mod timeline;
 
 pub use live::{LiveTimeline, TimelineUpdate};
-pub use rooms::{MemberChange, RoomUpdate, RoomWatcher};
+pub use rooms::{DurableRoomWatcher, MemberChange, RoomUpdate, RoomWatcher};
 pub use timeline::TimelineWatcher;

@@ -89,6 +89,24 @@ impl Client {
         }
     }
 
+    /// The durable room watcher `name`: every room update committed since
+    /// it last handled one, in order, each once across restarts (see
+    /// [`DurableRoomWatcher`]). A name never used before starts after the
+    /// newest stored update. Invites and membership changes that came
+    /// while the app was down are handed over when it is back.
+    pub fn watch_rooms_durably(&self, name: &str) -> crate::Result<DurableRoomWatcher> {
+        // Subscribed before the first read: no commit falls in between.
+        let changes = self.changes();
+        self.store()?.start_room_watcher(name)?;
+        Ok(DurableRoomWatcher {
+            client: self.clone(),
+            name: name.to_owned(),
+            changes,
+            pending: Default::default(),
+            handed: None,
+        })
+    }
+
     /// Runs `handler(update)` for each room update from now on, one at a
     /// time, in order (an invite: `update.is_invite()`). The task ends when
     /// the client is gone (abort the handle to stop it sooner). Must be
@@ -104,6 +122,61 @@ impl Client {
                 handler(update).await;
             }
         })
+    }
+}
+
+/// Room updates handed over in order, each once across restarts, under a
+/// name; made by [`Client::watch_rooms_durably`]. Delivered, then
+/// committed, as the [`TimelineWatcher`](super::TimelineWatcher) is: the
+/// update last handed over is committed by the next
+/// [`next`](Self::next) (or [`ack`](Self::ack)); a crash before that hands
+/// it over again, and no update is skipped.
+#[derive(Debug)]
+pub struct DurableRoomWatcher {
+    client: Client,
+    name: String,
+    changes: broadcast::Receiver<SyncChanges>,
+    pending: std::collections::VecDeque<(i64, RoomUpdate)>,
+    handed: Option<i64>,
+}
+
+/// How many room updates one store read brings.
+const PAGE: u32 = 100;
+
+impl DurableRoomWatcher {
+    /// The next room update; waits for the next committed batch when
+    /// every stored one was handed over. Calling it again commits the one
+    /// it returned before.
+    pub async fn next(&mut self) -> crate::Result<RoomUpdate> {
+        self.ack()?;
+        loop {
+            if let Some((seq, update)) = self.pending.pop_front() {
+                self.handed = Some(seq);
+                return Ok(update);
+            }
+            let page = self.client.store()?.room_changes_after(&self.name, PAGE)?;
+            if !page.is_empty() {
+                self.pending = page.into();
+                continue;
+            }
+            match self.changes.recv().await {
+                // Lagged: the store has it all; read it again.
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                // Cannot happen while this watcher holds the client.
+                Err(RecvError::Closed) => std::future::pending::<()>().await,
+            }
+        }
+    }
+
+    /// Commits the update last returned as handled now.
+    pub fn ack(&mut self) -> crate::Result<()> {
+        if let Some(seq) = self.handed.take() {
+            if let Err(e) = self.client.store()?.advance_room_watcher(&self.name, seq) {
+                self.handed = Some(seq);
+                return Err(e);
+            }
+        }
+        Ok(())
     }
 }
 
