@@ -8,6 +8,7 @@
 //! Scenarios run A/B interleaved (ABBA rounds) so machine drift cancels out.
 
 mod clients;
+mod cpu;
 #[cfg(feature = "matrix-sdk")]
 mod sdk;
 mod s7;
@@ -87,25 +88,32 @@ async fn child(scenario: &str, client: &str, addr: &str) {
         "matrix-sdk" => Box::new(sdk::Sdk::new(base, limit).await),
         _ => Box::new(Quotient::new(base, limit).await),
     };
+    let ops: usize = std::env::var("OPS").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000);
     match scenario {
+        "s1" => cpu::child_loop(&*c, clients::Op::Versions, ops, 200).await,
+        "s2" => cpu::child_loop(&*c, clients::Op::TokenFlow, ops, 100).await,
         "s3" => {
             let flows = 1000;
             let rss_before = vm("VmRSS:");
-            let start = Instant::now();
+            let (start, cpu) = (Instant::now(), cpu::process_cpu());
             c.concurrent_flows(flows).await;
             let secs = start.elapsed().as_secs_f64();
-            println!("{} {} {}", flows as f64 / secs, vm("VmHWM:"), rss_before);
+            let cpu_us = (cpu::process_cpu() - cpu).as_secs_f64() * 1e6 / flows as f64;
+            println!("{} {} {} {}", flows as f64 / secs, vm("VmHWM:"), rss_before, cpu_us);
         }
         _ => {
             let jobs: usize = std::env::var("S4_JOBS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
             let before = vm("VmRSS:");
+            let cpu_start = cpu::process_cpu();
             let pending = c.hold_pending(jobs).await;
             tokio::time::sleep(Duration::from_millis(300)).await;
             let during = vm("VmRSS:");
             let start = Instant::now();
             pending.abandon_all().await;
             let abandon = start.elapsed();
-            println!("{} {}", (during.saturating_sub(before)) as f64 * 1024.0 / jobs as f64, abandon.as_secs_f64() * 1000.0);
+            // Starting, holding (the sleep costs nothing) and abandoning, per job.
+            let cpu_us = (cpu::process_cpu() - cpu_start).as_secs_f64() * 1e6 / jobs as f64;
+            println!("{} {} {}", (during.saturating_sub(before)) as f64 * 1024.0 / jobs as f64, abandon.as_secs_f64() * 1000.0, cpu_us);
         }
     }
 }
@@ -224,13 +232,35 @@ async fn main() {
         return;
     }
 
+    // S1 and S2 client CPU: each client in its own process (the stub stays
+    // here), rounds alternating the clients' order, the median round.
+    let addr_s = addr.to_string();
+    let cpu_rounds = if quick { 2 } else { 5 };
+    for (scenario, title, ops) in [("s1", "S1 client CPU, GET /versions", 20_000 / scale), ("s2", "S2 client CPU, get_token flow", 5_000 / scale)] {
+        let mut wall: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+        let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+        for round in 0..cpu_rounds {
+            let order: Vec<usize> = if round % 2 == 0 { (0..names.len()).collect() } else { (0..names.len()).rev().collect() };
+            for i in order {
+                let r = run_child(scenario, names[i], &addr_s, &[("OPS", ops.to_string())]);
+                wall[i].push(r[0]);
+                cpu[i].push(r[1]);
+            }
+        }
+        let cpu: Vec<f64> = cpu.iter_mut().map(|v| cpu::median(v)).collect();
+        for (i, name) in names.iter().enumerate() {
+            let value = format!("{:.1} µs CPU per op (wall {:.1} µs), median of {cpu_rounds} runs of {ops}", cpu[i], cpu::median(&mut wall[i]));
+            row(title, name, value, Some(cpu[i] / cpu[0]));
+        }
+    }
+
     // S3: 1,000 concurrent flows, each client in a fresh process (peak RSS),
     // first with no limit on requests in flight, then with 16 for all.
-    let addr_s = addr.to_string();
     let rounds = if quick { 1 } else { 3 };
     for limit in [None, Some(16)] {
         let env: Vec<(&str, String)> = limit.map(|l: usize| ("S3_LIMIT", l.to_string())).into_iter().collect();
         let mut s3: Vec<(f64, f64, usize, usize)> = vec![(0.0, 0.0, 0, 0); names.len()];
+        let mut s3_cpu: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
         for round in 0..rounds {
             let order: Vec<usize> = if round % 2 == 0 { (0..names.len()).collect() } else { (0..names.len()).rev().collect() };
             for i in order {
@@ -238,6 +268,7 @@ async fn main() {
                 let r = run_child("s3", names[i], &addr_s, &env);
                 let (accepted, most_open) = stub::take_connection_counts();
                 s3[i].0 += r[0];
+                s3_cpu[i].push(r[3]);
                 s3[i].1 = s3[i].1.max(r[1]);
                 s3[i].2 = s3[i].2.max(accepted);
                 s3[i].3 = s3[i].3.max(most_open);
@@ -248,8 +279,16 @@ async fn main() {
             None => "S3 1,000 concurrent flows, no limit".to_owned(),
             Some(l) => format!("S3 1,000 concurrent flows, {l} requests in flight"),
         };
+        let cpu: Vec<f64> = s3_cpu.iter_mut().map(|v| cpu::median(v)).collect();
         for (i, name) in names.iter().enumerate() {
-            let value = format!("{:.0} flows/s, peak RSS {:.1} MiB, {} connections", s3[i].0 / rounds, s3[i].1 / 1024.0, s3[i].2);
+            let value = format!(
+                "{:.0} flows/s, {:.1} µs CPU per flow ({:.2}× raw's), peak RSS {:.1} MiB, {} connections",
+                s3[i].0 / rounds,
+                cpu[i],
+                cpu[i] / cpu[0],
+                s3[i].1 / 1024.0,
+                s3[i].2
+            );
             row(&title, name, value, Some((s3[0].0 / rounds) / (s3[i].0 / rounds)));
         }
     }
@@ -258,7 +297,7 @@ async fn main() {
     let jobs = if quick { 2_000 } else { 10_000 };
     for name in &names {
         let r = run_child("s4", name, &addr_s, &[("S4_JOBS", jobs.to_string())]);
-        row(&format!("S4 {jobs} pending long-polls"), name, format!("{:.2} KiB RSS per job, abandon all in {:.1} ms", r[0] / 1024.0, r[1]), None);
+        row(&format!("S4 {jobs} pending long-polls"), name, format!("{:.2} KiB RSS per job, abandon all in {:.1} ms, {:.1} µs CPU per job (start, hold, abandon)", r[0] / 1024.0, r[1], r[2]), None);
     }
 
     // S5: decoding a deterministic /sync body.

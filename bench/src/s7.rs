@@ -350,6 +350,8 @@ pub async fn child_quotient(addr: &str, batches: usize) {
         user_id: USER.parse().expect("user id"),
         device_id: "BENCHDEV".into(),
         access_token: TOKEN.into(),
+        refresh_token: None,
+        soft_logout: false,
     })
     .await
     .expect("session");
