@@ -2,6 +2,7 @@
 //!
 //!   quotient-bench [--quick]             run S1–S5, print the table
 //!   quotient-bench [--quick] --latency   only S1 and S2
+//!   quotient-bench [--quick] --no-s7     S1–S5 without S7
 //!   quotient-bench --profile raw|quotient N [token|s3]   one client, N times, for perf
 //!   quotient-bench --child S C ADDR      one measured run in a fresh process
 //!
@@ -335,5 +336,7 @@ async fn main() {
     }
 
     // S7: a whole account's initial sync and 100 batches into each client's store.
-    s7::run(quick, &s7_names);
+    if !args.iter().any(|a| a == "--no-s7") {
+        s7::run(quick, &s7_names);
+    }
 }
