@@ -47,8 +47,8 @@ mod session;
 pub mod store;
 
 pub use auth::{
-    LoginOptions, LoginToken, LoginTokenOptions, PasswordHandler, SessionUpdate, UiaAnswer,
-    UiaHandler, UiaStep,
+    Device, LoginOptions, LoginToken, LoginTokenOptions, LoginTokenUri, PasswordHandler,
+    SessionUpdate, UiaAnswer, UiaHandler, UiaStep, LOGIN_TOKEN_URI_SCHEME,
 };
 pub use connection::{
     Connection, ConnectionBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONCURRENT_JOBS,
