@@ -1,6 +1,7 @@
 //! One module per subcommand; each is a thin layer over the library.
 
 pub mod api;
+pub mod devices;
 pub mod login;
 pub mod login_token;
 pub mod media;
