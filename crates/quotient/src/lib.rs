@@ -48,7 +48,8 @@ pub mod store;
 
 pub use auth::{
     Device, LoginOptions, LoginToken, LoginTokenOptions, LoginTokenUri, PasswordHandler,
-    SessionUpdate, UiaAnswer, UiaHandler, UiaStep, LOGIN_TOKEN_URI_SCHEME,
+    SessionUpdate, SsoLogin, SsoOptions, UiaAnswer, UiaHandler, UiaStep, DEFAULT_SSO_TIMEOUT,
+    LOGIN_TOKEN_URI_SCHEME,
 };
 pub use connection::{
     Connection, ConnectionBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONCURRENT_JOBS,
