@@ -53,7 +53,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Sign in with a password, or with a login token from another device.
+    /// Sign in with a password, through the browser (--sso), or with a
+    /// login token from another device.
     Login(LoginArgs),
     /// Mint a single-use login token for another device (with a QR code).
     ///
@@ -378,7 +379,7 @@ pub struct LoginArgs {
     #[arg(long, value_name = "URL")]
     pub homeserver: Option<String>,
     /// The user ID (@name:server) or, with --homeserver, just the name.
-    #[arg(long, value_name = "USER", required_unless_present = "token_stdin")]
+    #[arg(long, value_name = "USER", required_unless_present_any = ["token_stdin", "sso"])]
     pub user: Option<String>,
     /// Read the password from stdin instead of prompting.
     #[arg(long, conflicts_with = "token_stdin")]
@@ -389,6 +390,19 @@ pub struct LoginArgs {
     /// token with --homeserver.
     #[arg(long, conflicts_with = "user")]
     pub token_stdin: bool,
+    /// Sign in through the browser (single sign-on): the server's SSO
+    /// page opens in $BROWSER or xdg-open when there is a display, or its
+    /// URL is printed; the browser comes back to a listener on 127.0.0.1
+    /// only, which serves that one callback.
+    #[arg(long, conflicts_with_all = ["user", "password_stdin", "token_stdin"])]
+    pub sso: bool,
+    /// With --sso: this identity provider (an ID from `quotient server`)
+    /// instead of the server's choice page.
+    #[arg(long, value_name = "ID", requires = "sso")]
+    pub idp: Option<String>,
+    /// With --sso: how long to wait for the browser, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300, requires = "sso")]
+    pub sso_timeout: u64,
     /// A name for the new device.
     #[arg(long, value_name = "NAME")]
     pub device_name: Option<String>,

@@ -2,7 +2,9 @@
 
 use quotient::api::UserId;
 use quotient::server::Discovery;
-use quotient::{LoginOptions, LoginTokenUri, SecretString, Session, StatusCode};
+use std::time::Duration;
+
+use quotient::{LoginOptions, LoginTokenUri, SecretString, Session, SsoOptions, StatusCode};
 use url::Url;
 
 use crate::cli::LoginArgs;
@@ -51,6 +53,9 @@ pub async fn run(store: &Store, out: &Output, args: LoginArgs) -> Result<(), Fai
                 Failure::from_error(&format!("cannot find the homeserver of {user_id}"), &e)
             })?
         }
+        (None, None, _, None) if args.sso => {
+            return Err(Failure::usage("--sso needs --homeserver URL"))
+        }
         (None, None, _, None) if args.token_stdin => {
             return Err(Failure::usage(
                 "a bare login token does not say which homeserver: pass --homeserver URL, or the matrix-login-token: URI that `quotient login-token` prints",
@@ -73,7 +78,16 @@ pub async fn run(store: &Store, out: &Output, args: LoginArgs) -> Result<(), Fai
         );
         options = options.device_id(session.device_id.clone());
     }
-    let result = if let Some(token) = token {
+    let result = if args.sso {
+        let sso = SsoOptions::new()
+            .timeout(Duration::from_secs(args.sso_timeout))
+            .login_options(options);
+        let sso = match &args.idp {
+            Some(idp) => sso.idp(idp),
+            None => sso,
+        };
+        super::sso::sign_in(&conn, sso).await
+    } else if let Some(token) = token {
         let _spin = out.spinner("signing in");
         conn.login_with_token_using(token.token, &options).await
     } else {

@@ -11,6 +11,7 @@ pub mod rooms;
 pub mod send;
 pub mod server;
 pub mod session;
+pub mod sso;
 pub mod sync;
 
 use quotient::Session;
