@@ -129,6 +129,10 @@ fn the_round_trip_through_the_provider_signs_in_on_a_loopback_only_listener() {
     // 127.0.0.1 (0100007F) and nothing else: not 0.0.0.0, not IPv6.
     assert_eq!(listening_on(cb.port().unwrap()), ["0100007F"]);
 
+    // A spare connection that sends nothing, as browsers open: it must not
+    // hold the callback up (the suite would then take 10 s longer).
+    let _idle = TcpStream::connect(("127.0.0.1", cb.port().unwrap())).unwrap();
+    let started = std::time::Instant::now();
     let browser = Command::new("python3")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sso_browser.py"))
         .arg(url.as_str())
@@ -140,6 +144,11 @@ fn the_round_trip_through_the_provider_signs_in_on_a_loopback_only_listener() {
         page.starts_with("200\n"),
         "{page}\n{}",
         String::from_utf8_lossy(&browser.stderr)
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "the idle connection held the sign-in up: {:?}",
+        started.elapsed()
     );
     let user_id = format!("@{name}:localhost");
     assert!(page.contains(&format!("Signed in as {user_id}")), "{page}");

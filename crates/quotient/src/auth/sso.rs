@@ -27,6 +27,8 @@ pub const DEFAULT_SSO_TIMEOUT: Duration = Duration::from_secs(300);
 const CALLBACK_PATH: &str = "/callback";
 /// A request head larger than this is not a browser coming back.
 const MAX_REQUEST_HEAD: usize = 16 * 1024;
+/// Connections whose request head is still awaited, at most.
+const MAX_PENDING_CONNECTIONS: usize = 32;
 /// Time a connection gets to send its request head.
 const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -194,21 +196,37 @@ impl SsoLogin {
     /// the timeout; the listener is closed in every case.
     pub async fn finish(self) -> Result<Session, Error> {
         let deadline = Instant::now() + self.options.timeout;
+        // Browsers open spare connections and may send nothing on them:
+        // each request head is read on its own task, so an idle one
+        // cannot hold the callback up.
+        let mut heads = tokio::task::JoinSet::new();
         loop {
-            let accepted = tokio::time::timeout_at(deadline, self.listener.accept()).await;
-            let Ok(accepted) = accepted else {
-                return Err(Error::new(
-                    StatusCode::Timeout,
-                    format!(
-                        "the browser did not come back within {} s; the SSO sign-in was given up",
-                        self.options.timeout.as_secs()
-                    ),
-                ));
+            let (mut stream, target) = tokio::select! {
+                accepted = self.listener.accept() => {
+                    // A connection that failed before we got it, or more
+                    // waiting at once than any browser opens: dropped.
+                    if let Ok((mut stream, _)) = accepted {
+                        if heads.len() < MAX_PENDING_CONNECTIONS {
+                            heads.spawn(async move {
+                                let target = read_request_target(&mut stream).await;
+                                (stream, target)
+                            });
+                        }
+                    }
+                    continue;
+                }
+                Some(Ok(read)) = heads.join_next(), if !heads.is_empty() => read,
+                () = tokio::time::sleep_until(deadline) => {
+                    return Err(Error::new(
+                        StatusCode::Timeout,
+                        format!(
+                            "the browser did not come back within {} s; the SSO sign-in was given up",
+                            self.options.timeout.as_secs()
+                        ),
+                    ));
+                }
             };
-            let Ok((mut stream, _)) = accepted else {
-                continue; // a connection that failed before we got it
-            };
-            let Some(target) = read_request_target(&mut stream).await else {
+            let Some(target) = target else {
                 respond(
                     &mut stream,
                     400,
