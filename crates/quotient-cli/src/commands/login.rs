@@ -1,9 +1,9 @@
 //! `quotient login`
 
-use quotient::api::UserId;
-use quotient::server::Discovery;
 use std::time::Duration;
 
+use quotient::api::UserId;
+use quotient::server::Discovery;
 use quotient::{LoginOptions, LoginTokenUri, SecretString, Session, SsoOptions, StatusCode};
 use url::Url;
 
