@@ -147,6 +147,37 @@ IRC_LOCATION = {"alias": "#irc_#matrix:localhost", "protocol": "irc",
 IRC_USER = {"userid": "@irc_someone:localhost", "protocol": "irc",
             "fields": {"network": "irc.example.org", "nickname": "someone"}}
 
+# `--sso`: two identity providers on the one OpenID Connect provider that
+# scripts/oidc_provider.mjs runs on 127.0.0.1 (plain http, so Synapse's
+# https check is skipped), and loopback redirect URLs allowed without
+# Synapse's confirmation page.
+SSO = """\
+oidc_providers:
+  - idp_id: test
+    idp_name: "Test OIDC"
+    issuer: "http://127.0.0.1:{oidc_port}"
+    client_id: synapse
+    client_secret: "{oidc_secret}"
+    scopes: ["openid", "profile"]
+    skip_verification: true
+    user_mapping_provider:
+      config:
+        localpart_template: "{{{{ user.sub }}}}"
+        display_name_template: "{{{{ user.name }}}}"
+  - idp_id: other
+    idp_name: "Other OIDC"
+    issuer: "http://127.0.0.1:{oidc_port}"
+    client_id: synapse
+    client_secret: "{oidc_secret}"
+    scopes: ["openid", "profile"]
+    skip_verification: true
+    user_mapping_provider:
+      config:
+        localpart_template: "{{{{ user.sub }}}}"
+sso:
+  client_whitelist: ["http://127.0.0.1:"]
+"""
+
 LOG_CONFIG = """\
 version: 1
 formatters:
@@ -191,6 +222,12 @@ def start(args):
     d = os.path.abspath(args.dir)
     os.makedirs(os.path.join(d, "media"), exist_ok=True)
     port = free_port()
+    sso = ""
+    if args.sso:
+        oidc_port, oidc_secret = free_port(), secrets.token_hex(16)
+        sso = SSO.format(oidc_port=oidc_port, oidc_secret=oidc_secret)
+        start_oidc_provider(d, oidc_port, oidc_secret,
+                            "http://127.0.0.1:%d/_synapse/client/oidc/callback" % port)
     with open(os.path.join(d, "homeserver.yaml"), "w") as f:
         f.write(CONFIG.format(
             port=port, dir=d, secret=secrets.token_hex(16), macaroon=secrets.token_hex(16),
@@ -202,7 +239,7 @@ def start(args):
             extra=(CONFORMANCE.format(turn=secrets.token_hex(16), dir=d) if args.conformance else "")
             + ("refreshable_access_token_lifetime: %s\nnonrefreshable_access_token_lifetime: %s\n"
                % (args.refreshable_lifetime, args.refreshable_lifetime)
-               if args.refreshable_lifetime else "")))
+               if args.refreshable_lifetime else "") + sso))
     if args.conformance:
         as_port = free_port()
         with open(os.path.join(d, "appservice.yaml"), "w") as f:
@@ -229,6 +266,7 @@ def start(args):
     url = "http://127.0.0.1:%d" % port
     if not wait_ready(url, proc, time.monotonic() + args.wait):
         stop_pid(proc.pid)
+        stop_helpers(d)
         tail = open(os.path.join(d, "stdout.log"), errors="replace").read()[-3000:]
         sys.exit("homeserver: Synapse did not answer /versions within %ds\n%s" % (args.wait, tail))
     with open(os.path.join(d, "url"), "w") as f:
@@ -236,7 +274,8 @@ def start(args):
     if args.watch_pid:
         # A detached watchdog: when the test process is gone, so is Synapse.
         subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "watch", str(args.watch_pid), str(proc.pid)],
+            [sys.executable, os.path.abspath(__file__), "watch", str(args.watch_pid), str(proc.pid),
+             d],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True)
     print("url=%s" % url)
@@ -277,16 +316,48 @@ def watch(args):
     while alive(args.watched):
         time.sleep(0.5)
     stop_pid(args.server)
+    if args.dir:
+        stop_helpers(args.dir)
 
 
 def stop(args):
     d = os.path.abspath(args.dir)
     with open(os.path.join(d, "pid")) as f:
         stop_pid(int(f.read().strip()))
-    stub = os.path.join(d, "appservice.pid")
-    if os.path.exists(stub):
-        with open(stub) as f:
-            stop_pid(int(f.read().strip()), grace=2.0)
+    stop_helpers(d)
+
+
+def stop_helpers(d):
+    """The stub bridge and the OpenID Connect provider, where started."""
+    for name in ("appservice.pid", "oidc.pid"):
+        path = os.path.join(d, name)
+        if os.path.exists(path):
+            with open(path) as f:
+                stop_pid(int(f.read().strip()), grace=2.0)
+
+
+def start_oidc_provider(d, port, secret, redirect_uri):
+    """scripts/oidc_provider.mjs on PORT, its node_modules from
+    OIDC_PROVIDER_MODULES (scripts/homeserver installs them); waits until
+    it says `ready`."""
+    modules = os.environ.get("OIDC_PROVIDER_MODULES", "")
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "oidc_provider.mjs")
+    log_path = os.path.join(d, "oidc.log")
+    log = open(log_path, "ab")
+    # Its output goes to the log (a pipe left unread would break it).
+    proc = subprocess.Popen(
+        ["node", script, str(port), "synapse", secret, redirect_uri],
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        start_new_session=True, env=dict(os.environ, OIDC_PROVIDER_MODULES=modules))
+    with open(os.path.join(d, "oidc.pid"), "w") as f:
+        f.write(str(proc.pid))
+    deadline = time.monotonic() + 30
+    while b"ready" not in open(log_path, "rb").read():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_pid(proc.pid)
+            tail = open(log_path, errors="replace").read()[-2000:]
+            sys.exit("homeserver: the OpenID Connect provider did not start\n%s" % tail)
+        time.sleep(0.05)
 
 
 def appservice(args):
@@ -369,6 +440,8 @@ def main():
                         "nonrefreshable_access_token_lifetime, default unlimited)")
     s.add_argument("--watch-pid", type=int)
     s.add_argument("--wait", type=int, default=60)
+    s.add_argument("--sso", action="store_true",
+                   help="OpenID Connect sign-in through scripts/oidc_provider.mjs")
     s.set_defaults(func=start)
     s = sub.add_parser("stop")
     s.add_argument("dir")
@@ -386,6 +459,7 @@ def main():
     s = sub.add_parser("watch")
     s.add_argument("watched", type=int)
     s.add_argument("server", type=int)
+    s.add_argument("dir", nargs="?", help="also stop the helpers started in DIR")
     s.set_defaults(func=watch)
     args = p.parse_args()
     args.func(args)

@@ -53,14 +53,32 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Sign in with a password, or with a login token from another device.
+    /// Sign in with a password, through the browser (--sso), or with a
+    /// login token from another device.
     Login(LoginArgs),
     /// Mint a single-use login token for another device (with a QR code).
+    ///
+    /// Prints a matrix-login-token: URI holding the homeserver and the
+    /// token (docs/login-token.md); the QR code holds the same. With
+    /// --json: {"login_token","homeserver","uri","expires_in_ms",
+    /// "expires_at"}.
     LoginToken(LoginTokenArgs),
     /// Show who the stored session belongs to.
     Whoami,
     /// Invalidate the session's token on the server and forget it here.
-    Logout,
+    ///
+    /// With --all, every device of the account is logged out (all their
+    /// access tokens stop working), this one included.
+    /// With --json: {"logged_out":true,"user_id","device_id","all":bool}.
+    Logout(LogoutArgs),
+    /// List the account's devices, or rename or delete one.
+    ///
+    /// The list shows each device's ID, name, last-seen IP address and
+    /// time, and marks this session's device with `*`. With --json: an
+    /// array of {"device_id","display_name","last_seen_ip","last_seen_ts"
+    /// (ms since the epoch),"last_seen" (RFC 3339),"current" (bool)};
+    /// absent values are null.
+    Devices(DevicesArgs),
     /// Show what a homeserver supports.
     Server(ServerArgs),
     /// Call any Client-Server endpoint, or `api list` the known ones.
@@ -361,14 +379,30 @@ pub struct LoginArgs {
     #[arg(long, value_name = "URL")]
     pub homeserver: Option<String>,
     /// The user ID (@name:server) or, with --homeserver, just the name.
-    #[arg(long, value_name = "USER", required_unless_present = "token_stdin")]
+    #[arg(long, value_name = "USER", required_unless_present_any = ["token_stdin", "sso"])]
     pub user: Option<String>,
     /// Read the password from stdin instead of prompting.
     #[arg(long, conflicts_with = "token_stdin")]
     pub password_stdin: bool,
-    /// Sign in with a login token read from stdin.
+    /// Sign in with a login token read from stdin: the
+    /// matrix-login-token: URI that `quotient login-token` prints (it
+    /// names the homeserver, so --homeserver is not needed), or a bare
+    /// token with --homeserver.
     #[arg(long, conflicts_with = "user")]
     pub token_stdin: bool,
+    /// Sign in through the browser (single sign-on): the server's SSO
+    /// page opens in $BROWSER or xdg-open when there is a display, or its
+    /// URL is printed; the browser comes back to a listener on 127.0.0.1
+    /// only, which serves that one callback.
+    #[arg(long, conflicts_with_all = ["user", "password_stdin", "token_stdin"])]
+    pub sso: bool,
+    /// With --sso: this identity provider (an ID from `quotient server`)
+    /// instead of the server's choice page.
+    #[arg(long, value_name = "ID", requires = "sso")]
+    pub idp: Option<String>,
+    /// With --sso: how long to wait for the browser, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300, requires = "sso")]
+    pub sso_timeout: u64,
     /// A name for the new device.
     #[arg(long, value_name = "NAME")]
     pub device_name: Option<String>,
@@ -384,6 +418,51 @@ pub struct LoginArgs {
     /// keeps the device).
     #[arg(long)]
     pub new_device: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// Log out every device of the account, not only this one.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DevicesArgs {
+    #[command(subcommand)]
+    pub action: Option<DevicesAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevicesAction {
+    /// Give a device a new display name (others may see it).
+    ///
+    /// With --json: {"device_id","display_name"}.
+    Rename {
+        /// The device's ID (see `quotient devices`).
+        #[arg(value_name = "ID")]
+        device_id: String,
+        /// Its new name.
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+    /// Delete a device: its session ends and its keys are forgotten. The
+    /// server asks for the account's password again.
+    ///
+    /// This session's own device is refused unless --force (then the
+    /// session here ends too, as after `logout`). With --json:
+    /// {"device_id","deleted":true,"current":bool}.
+    Delete {
+        /// The device's ID (see `quotient devices`).
+        #[arg(value_name = "ID")]
+        device_id: String,
+        /// Read the password from stdin instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Allow deleting this session's own device.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@ mod cli;
 mod client;
 mod commands;
 mod exit;
+mod reauth;
 mod store;
 mod terminal;
 
@@ -94,7 +95,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Login(args) => commands::login::run(&store, &out, args).await,
         Command::LoginToken(args) => commands::login_token::run(&store, &out, args).await,
         Command::Whoami => commands::session::whoami(&store, &out).await,
-        Command::Logout => commands::session::logout(&store, &out).await,
+        Command::Logout(args) => commands::session::logout(&store, &out, args).await,
+        Command::Devices(args) => commands::devices::run(&store, &out, args).await,
         Command::Server(args) => commands::server::run(&store, &out, args).await,
         Command::Api(args) => commands::api::run(&store, &out, args).await,
         Command::Sync(args) => commands::sync::sync(&store, &out, args).await,

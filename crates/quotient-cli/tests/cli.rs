@@ -362,6 +362,12 @@ fn pseudo_terminal_prompt_qr_and_countdown() {
         screen.contains("Login token (single use): syl_"),
         "{screen}"
     );
+    assert!(
+        screen.contains(
+            "Sign-in URI (homeserver and token): matrix-login-token:?hs=http%3A%2F%2F127.0.0.1%3A"
+        ),
+        "{screen}"
+    );
     let blocks = screen
         .chars()
         .filter(|c| matches!(c, '█' | '▀' | '▄'))
@@ -764,4 +770,79 @@ sys.exit(os.waitstatus_to_exitcode(status))
         screen.contains("refusing to write media to a terminal"),
         "{screen}"
     );
+}
+
+/// What `login-token` prints when piped is the matrix-login-token: URI;
+/// fed to `login --token-stdin` on another store it signs in there with no
+/// --homeserver. A --homeserver that disagrees with the URI is refused.
+#[test]
+fn the_printed_uri_signs_another_store_in_without_a_homeserver() {
+    let hs = homeserver(Config::Default);
+    let user = fresh_user(hs, "handoffuri");
+    let (a, b, c) = (store("uri-a"), store("uri-b"), store("uri-c"));
+    login(&a, Config::Default, &user);
+    let minted = quotient(
+        &a,
+        &["login-token", "--password-stdin"],
+        &format!("{}\n", user.password),
+    );
+    assert_eq!(code(&minted), 0, "{}", stderr(&minted));
+    let printed = String::from_utf8_lossy(&minted.stdout).into_owned();
+    let uri = printed.trim();
+    assert_eq!(
+        printed.lines().count(),
+        1,
+        "the URI alone on stdout: {printed}"
+    );
+    assert!(uri.starts_with("matrix-login-token:?hs="), "{uri}");
+    assert!(
+        stderr(&minted).contains("expires at"),
+        "{}",
+        stderr(&minted)
+    );
+
+    // A --homeserver that names another server: refused before any request,
+    // without echoing the token.
+    let other = quotient(
+        &c,
+        &[
+            "login",
+            "--homeserver",
+            "http://127.0.0.1:9",
+            "--token-stdin",
+        ],
+        uri,
+    );
+    assert_eq!(code(&other), 2, "{}", stderr(&other));
+    assert!(
+        stderr(&other).contains("leave out --homeserver"),
+        "{}",
+        stderr(&other)
+    );
+    let token = uri.rsplit("token=").next().unwrap();
+    assert!(!stderr(&other).contains(token), "{}", stderr(&other));
+
+    // The whole output piped in, no --homeserver: signed in as the same user.
+    let b_login = json(&quotient(
+        &b,
+        &["--json", "login", "--token-stdin"],
+        &printed,
+    ));
+    assert_eq!(b_login["user_id"], user.user_id);
+    assert_eq!(b_login["homeserver"], hs.url.to_string());
+    let who_b = json(&quotient(&b, &["--json", "whoami"], ""));
+    assert_eq!(who_b["user_id"], user.user_id);
+
+    // A bare token still needs to be told where.
+    let bare = quotient(&c, &["login", "--token-stdin"], "syl_whatever");
+    assert_eq!(code(&bare), 2, "{}", stderr(&bare));
+    assert!(stderr(&bare).contains("--homeserver"), "{}", stderr(&bare));
+    // A broken URI is a usage error that says what is missing.
+    let broken = quotient(
+        &c,
+        &["login", "--token-stdin"],
+        "matrix-login-token:?token=x",
+    );
+    assert_eq!(code(&broken), 2, "{}", stderr(&broken));
+    assert!(stderr(&broken).contains("`hs`"), "{}", stderr(&broken));
 }

@@ -47,8 +47,9 @@ mod session;
 pub mod store;
 
 pub use auth::{
-    LoginOptions, LoginToken, LoginTokenOptions, PasswordHandler, SessionUpdate, UiaAnswer,
-    UiaHandler, UiaStep,
+    Device, LoginOptions, LoginToken, LoginTokenOptions, LoginTokenUri, PasswordHandler,
+    SessionUpdate, SsoLogin, SsoOptions, UiaAnswer, UiaHandler, UiaStep, DEFAULT_SSO_TIMEOUT,
+    LOGIN_TOKEN_URI_SCHEME,
 };
 pub use connection::{
     Connection, ConnectionBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONCURRENT_JOBS,

@@ -1,8 +1,11 @@
 //! `quotient login`
 
+use std::time::Duration;
+
 use quotient::api::UserId;
 use quotient::server::Discovery;
-use quotient::{LoginOptions, Session, StatusCode};
+use quotient::{LoginOptions, LoginTokenUri, SecretString, Session, SsoOptions, StatusCode};
+use url::Url;
 
 use crate::cli::LoginArgs;
 use crate::exit::{self, Failure};
@@ -12,22 +15,53 @@ use crate::{connect, parse_homeserver};
 
 pub async fn run(store: &Store, out: &Output, args: LoginArgs) -> Result<(), Failure> {
     store.check_private()?;
+    // A login-token URI says which homeserver; a bare token does not.
+    let token = if args.token_stdin {
+        Some(read_token()?)
+    } else {
+        None
+    };
+    let from_uri = token.as_ref().and_then(|t| t.homeserver.clone());
     let previous = check_stored_session(store, out, args.force).await?;
     // A soft-logged-out session signs in again to its own device, so the
     // device (and, later, its keys) is kept; `--new-device` opts out.
-    let resume = previous
-        .filter(|s| s.soft_logout && !args.new_device && same_user(s, args.user.as_deref()));
-    let homeserver = match (&args.homeserver, &args.user, &resume) {
-        (Some(url), _, _) => parse_homeserver(url)?,
-        (None, _, Some(session)) => session.homeserver.clone(),
-        (None, Some(user), None) if user.starts_with('@') => {
+    let resume = previous.filter(|s| {
+        s.soft_logout
+            && !args.new_device
+            && same_user(s, args.user.as_deref())
+            && from_uri
+                .as_ref()
+                .is_none_or(|hs| same_server(hs, &s.homeserver))
+    });
+    let homeserver = match (&args.homeserver, &from_uri, &args.user, &resume) {
+        (Some(url), Some(hs), _, _) => {
+            let url = parse_homeserver(url)?;
+            if !same_server(&url, hs) {
+                return Err(Failure::usage(format!(
+                    "the login-token URI is for {hs}, but --homeserver says {url}: leave out --homeserver, or use a token from {url}"
+                )));
+            }
+            url
+        }
+        (Some(url), None, _, _) => parse_homeserver(url)?,
+        (None, Some(hs), _, _) => hs.clone(),
+        (None, None, _, Some(session)) => session.homeserver.clone(),
+        (None, None, Some(user), None) if user.starts_with('@') => {
             let user_id: UserId = user.parse().map_err(|e| Failure::usage(format!("{e}")))?;
             let _spin = out.spinner(&format!("looking up {}", user_id.server_name()));
             Discovery::default().discover(&user_id).await.map_err(|e| {
                 Failure::from_error(&format!("cannot find the homeserver of {user_id}"), &e)
             })?
         }
-        (None, _, None) => {
+        (None, None, _, None) if args.sso => {
+            return Err(Failure::usage("--sso needs --homeserver URL"))
+        }
+        (None, None, _, None) if args.token_stdin => {
+            return Err(Failure::usage(
+                "a bare login token does not say which homeserver: pass --homeserver URL, or the matrix-login-token: URI that `quotient login-token` prints",
+            ))
+        }
+        (None, None, _, None) => {
             return Err(Failure::usage(
                 "pass --homeserver URL, or a full user ID (@name:server) to look the server up",
             ))
@@ -44,10 +78,18 @@ pub async fn run(store: &Store, out: &Output, args: LoginArgs) -> Result<(), Fai
         );
         options = options.device_id(session.device_id.clone());
     }
-    let result = if args.token_stdin {
-        let token = terminal::secret_from_stdin("login token", false)?;
+    let result = if args.sso {
+        let sso = SsoOptions::new()
+            .timeout(Duration::from_secs(args.sso_timeout))
+            .login_options(options);
+        let sso = match &args.idp {
+            Some(idp) => sso.idp(idp),
+            None => sso,
+        };
+        super::sso::sign_in(&conn, sso).await
+    } else if let Some(token) = token {
         let _spin = out.spinner("signing in");
-        conn.login_with_token_using(token, &options).await
+        conn.login_with_token_using(token.token, &options).await
     } else {
         let user = args.user.as_deref().unwrap_or_default();
         let password = if args.password_stdin {
@@ -80,6 +122,34 @@ pub async fn run(store: &Store, out: &Output, args: LoginArgs) -> Result<(), Fai
         )
     });
     Ok(())
+}
+
+/// What `--token-stdin` read: a bare token, or a login-token URI with
+/// its homeserver.
+struct StdinToken {
+    token: SecretString,
+    homeserver: Option<Url>,
+}
+
+fn read_token() -> Result<StdinToken, Failure> {
+    let text = terminal::secret_from_stdin("login token", false)?;
+    if !LoginTokenUri::is_login_token_uri(text.expose()) {
+        return Ok(StdinToken {
+            token: text,
+            homeserver: None,
+        });
+    }
+    let uri = LoginTokenUri::parse(text.expose())
+        .map_err(|e| Failure::usage(format!("cannot read stdin: {}", e.message())))?;
+    Ok(StdinToken {
+        token: uri.token,
+        homeserver: Some(uri.homeserver),
+    })
+}
+
+/// The same base URL, with or without a trailing slash.
+fn same_server(a: &Url, b: &Url) -> bool {
+    a.as_str().trim_end_matches('/') == b.as_str().trim_end_matches('/')
 }
 
 /// Whether `user` (a user ID, a localpart, or none given) names the

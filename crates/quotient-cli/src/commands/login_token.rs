@@ -2,86 +2,23 @@
 
 use std::time::{Duration, SystemTime};
 
-use quotient::api::AuthData;
-use quotient::{LoginTokenOptions, SecretString, StatusCode, UiaAnswer, UiaHandler, UiaStep};
+use quotient::{LoginTokenOptions, LoginTokenUri, SecretString, StatusCode};
 
 use crate::cli::LoginTokenArgs;
 use crate::exit::{self, Failure};
+use crate::reauth::PasswordPrompt;
 use crate::store::Store;
 use crate::terminal::{self, Output};
-
-/// Password prompts at a terminal before giving up.
-const MAX_PROMPTS: usize = 3;
-
-/// Answers UIA: the password from stdin (once) or the terminal (asking
-/// again after a wrong one), dummy stages by itself.
-struct CliHandler {
-    user: String,
-    from_stdin: bool,
-    interactive: bool,
-    prompts: usize,
-    failure: Option<Failure>,
-}
-
-impl UiaHandler for CliHandler {
-    fn supports(&self, stage: &str) -> bool {
-        matches!(stage, "m.login.password" | "m.login.dummy")
-    }
-
-    async fn answer(&mut self, step: &UiaStep<'_>) -> UiaAnswer {
-        match step.stage {
-            "m.login.dummy" => UiaAnswer::Stage(AuthData::stage("m.login.dummy", None)),
-            "m.login.password" => {
-                if let Some(error) = step.previous_error() {
-                    if self.from_stdin || self.prompts >= MAX_PROMPTS {
-                        return UiaAnswer::Cancel;
-                    }
-                    eprintln!("The server said: {error}");
-                }
-                let password = if self.from_stdin {
-                    terminal::secret_from_stdin("password", true)
-                } else if self.interactive {
-                    self.prompts += 1;
-                    terminal::prompt_password(&format!("Password for {} (to confirm): ", self.user))
-                } else {
-                    Err(Failure::usage("the server asks for the password and there is no terminal: pass it with --password-stdin"))
-                };
-                match password {
-                    Ok(password) => {
-                        UiaAnswer::Stage(AuthData::password(&self.user, password, None))
-                    }
-                    Err(failure) => {
-                        self.failure = Some(failure);
-                        UiaAnswer::Cancel
-                    }
-                }
-            }
-            other => {
-                let url = step
-                    .fallback_url()
-                    .map(|u| u.to_string())
-                    .unwrap_or_default();
-                self.failure = Some(Failure::new(
-                    exit::NOT_SUPPORTED,
-                    format!("the server asks for `{other}`, which this client cannot do; complete it in a browser at {url} — or use another client"),
-                ));
-                UiaAnswer::Cancel
-            }
-        }
-    }
-}
 
 pub async fn run(store: &Store, out: &Output, args: LoginTokenArgs) -> Result<(), Failure> {
     let (conn, session) = store.connection()?;
     let mut waited = false;
     let token = loop {
-        let mut handler = CliHandler {
-            user: session.user_id.to_string(),
-            from_stdin: args.password_stdin,
-            interactive: out.interactive,
-            prompts: 0,
-            failure: None,
-        };
+        let mut handler = PasswordPrompt::new(
+            session.user_id.as_str(),
+            args.password_stdin,
+            out.interactive,
+        );
         let result = conn
             .generate_login_token_with(&mut handler, LoginTokenOptions::default())
             .await;
@@ -89,7 +26,7 @@ pub async fn run(store: &Store, out: &Output, args: LoginTokenArgs) -> Result<()
             Ok(token) => break token,
             Err(e) => e,
         };
-        if let Some(failure) = handler.failure {
+        if let Some(failure) = handler.take_failure() {
             return Err(failure);
         }
         if error.status() == StatusCode::TooManyRequests {
@@ -120,22 +57,28 @@ pub async fn run(store: &Store, out: &Output, args: LoginTokenArgs) -> Result<()
         }
         return Err(Failure::from_error("cannot generate a login token", &error));
     };
-    print_token(out, &args, &token.token, token.expires_in, token.expires_at).await;
+    let handoff = LoginTokenUri::new(conn.homeserver().clone(), token.token);
+    print_token(out, &args, &handoff, token.expires_in, token.expires_at).await;
     Ok(())
 }
 
+/// The URI carries the homeserver with the token (docs/login-token.md):
+/// it is the plain output and what the QR code holds.
 async fn print_token(
     out: &Output,
     args: &LoginTokenArgs,
-    token: &SecretString,
+    handoff: &LoginTokenUri,
     expires_in: Duration,
     expires_at: SystemTime,
 ) {
+    let uri: SecretString = handoff.to_uri();
     let expires_at_text = humantime::format_rfc3339_seconds(expires_at).to_string();
     if out.json {
         out.print(
             serde_json::json!({
-                "login_token": token.expose(),
+                "login_token": handoff.token.expose(),
+                "homeserver": handoff.homeserver.as_str(),
+                "uri": uri.expose(),
                 "expires_in_ms": expires_in.as_millis() as u64,
                 "expires_at": expires_at_text,
             }),
@@ -144,15 +87,17 @@ async fn print_token(
         return;
     }
     if !out.fancy {
-        // Piped: the token alone on the first line, for scripts.
-        println!("{}", token.expose());
-        println!("expires at {expires_at_text}");
+        // Piped: the URI alone on stdout, so that
+        // `quotient login-token | quotient login --token-stdin` works.
+        println!("{}", uri.expose());
+        eprintln!("The login token expires at {expires_at_text}.");
         return;
     }
-    println!("Login token (single use): {}", token.expose());
-    println!("On the new device: quotient login --homeserver URL --token-stdin, or scan:");
+    println!("Login token (single use): {}", handoff.token.expose());
+    println!("Sign-in URI (homeserver and token): {}", uri.expose());
+    println!("On the new device: quotient login --token-stdin (paste the URI), or scan:");
     if !args.no_qr {
-        if let Some(qr) = terminal::qr(token.expose()) {
+        if let Some(qr) = terminal::qr(uri.expose()) {
             println!("{qr}");
         }
     }

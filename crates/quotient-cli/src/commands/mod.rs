@@ -1,6 +1,7 @@
 //! One module per subcommand; each is a thin layer over the library.
 
 pub mod api;
+pub mod devices;
 pub mod login;
 pub mod login_token;
 pub mod media;
@@ -10,6 +11,7 @@ pub mod rooms;
 pub mod send;
 pub mod server;
 pub mod session;
+pub mod sso;
 pub mod sync;
 
 use quotient::Session;

@@ -2,6 +2,7 @@
 
 use quotient::StatusCode;
 
+use crate::cli::LogoutArgs;
 use crate::exit::Failure;
 use crate::store::Store;
 use crate::terminal::Output;
@@ -31,15 +32,24 @@ pub async fn whoami(store: &Store, out: &Output) -> Result<(), Failure> {
     Ok(())
 }
 
-pub async fn logout(store: &Store, out: &Output) -> Result<(), Failure> {
+pub async fn logout(store: &Store, out: &Output, args: LogoutArgs) -> Result<(), Failure> {
     let (conn, session) = store.connection()?;
-    let spin = out.spinner("signing out");
-    let result = conn.logout().await;
+    let spin = out.spinner(if args.all {
+        "signing out every device"
+    } else {
+        "signing out"
+    });
+    let result = if args.all {
+        conn.logout_all().await
+    } else {
+        conn.logout().await
+    };
     drop(spin);
     let note = match result {
         Ok(()) => "",
-        // Already invalid on the server: forgetting it here finishes the job.
-        Err(e) if e.status() == StatusCode::Unauthorised => {
+        // Already invalid on the server: forgetting it here finishes the
+        // job. Not for --all: the other devices are still signed in.
+        Err(e) if e.status() == StatusCode::Unauthorised && !args.all => {
             " (the server had already invalidated the token)"
         }
         Err(e) => {
@@ -50,9 +60,14 @@ pub async fn logout(store: &Store, out: &Output) -> Result<(), Failure> {
         }
     };
     store.remove()?;
+    let all = if args.all {
+        " and every other device"
+    } else {
+        ""
+    };
     out.print(
-        serde_json::json!({"logged_out": true, "user_id": session.user_id.as_str(), "device_id": session.device_id}),
-        || format!("Signed out {} (device {}){note}", session.user_id, session.device_id),
+        serde_json::json!({"logged_out": true, "user_id": session.user_id.as_str(), "device_id": session.device_id, "all": args.all}),
+        || format!("Signed out {} (device {}){all}{note}", session.user_id, session.device_id),
     );
     Ok(())
 }

@@ -28,6 +28,10 @@ pub enum Config {
     /// Access tokens from a login live 3 seconds, with a refresh token or
     /// without (`--refreshable-lifetime 3s`).
     ShortAccessTokens,
+    /// `scripts/homeserver start --sso`: two OpenID Connect identity
+    /// providers (`oidc-test`, `oidc-other`) on one real provider
+    /// (scripts/oidc_provider.mjs, npm `oidc-provider`) on 127.0.0.1.
+    Sso,
     /// `scripts/homeserver start --conformance`: open registration,
     /// presence, user directory, TURN, legacy media, higher rate limits.
     Conformance,
@@ -68,6 +72,9 @@ fn start(config: Config) -> Homeserver {
         Config::ShortAccessTokens => {
             cmd.args(["--refreshable-lifetime", "3s"]);
         }
+        Config::Sso => {
+            cmd.arg("--sso");
+        }
     }
     let out = cmd.output().expect("scripts/homeserver can be run");
     assert!(
@@ -93,6 +100,7 @@ pub fn homeserver(config: Config) -> &'static Homeserver {
     static CONFORMANCE: OnceLock<Homeserver> = OnceLock::new();
     static SMALL_UPLOADS: OnceLock<Homeserver> = OnceLock::new();
     static SHORT_ACCESS: OnceLock<Homeserver> = OnceLock::new();
+    static SSO: OnceLock<Homeserver> = OnceLock::new();
     let cell = match config {
         Config::Default => &DEFAULT,
         Config::ShortTokens => &SHORT,
@@ -100,6 +108,7 @@ pub fn homeserver(config: Config) -> &'static Homeserver {
         Config::Conformance => &CONFORMANCE,
         Config::SmallUploads => &SMALL_UPLOADS,
         Config::ShortAccessTokens => &SHORT_ACCESS,
+        Config::Sso => &SSO,
     };
     cell.get_or_init(|| start(config))
 }

@@ -1,0 +1,162 @@
+//! `quotient devices`: list, rename and delete the account's devices.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use quotient::{Device, Session};
+
+use crate::cli::{DevicesAction, DevicesArgs};
+use crate::exit::Failure;
+use crate::reauth::PasswordPrompt;
+use crate::store::Store;
+use crate::terminal::Output;
+
+pub async fn run(store: &Store, out: &Output, args: DevicesArgs) -> Result<(), Failure> {
+    match args.action {
+        None => list(store, out).await,
+        Some(DevicesAction::Rename { device_id, name }) => {
+            rename(store, out, &device_id, &name).await
+        }
+        Some(DevicesAction::Delete {
+            device_id,
+            password_stdin,
+            force,
+        }) => delete(store, out, &device_id, password_stdin, force).await,
+    }
+}
+
+async fn list(store: &Store, out: &Output) -> Result<(), Failure> {
+    let (conn, session) = store.connection()?;
+    let spin = out.spinner("asking the server");
+    let devices = conn
+        .devices()
+        .await
+        .map_err(|e| Failure::from_error("cannot list the devices", &e))?;
+    drop(spin);
+    let is_current = |d: &Device| d.device_id == session.device_id;
+    if out.json {
+        let rows: Vec<_> = devices
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "device_id": d.device_id,
+                    "display_name": d.display_name,
+                    "last_seen_ip": d.last_seen_ip,
+                    "last_seen_ts": d.last_seen_ts,
+                    "last_seen": d.last_seen_ts.and_then(rfc3339),
+                    "current": is_current(d),
+                })
+            })
+            .collect();
+        out.print(serde_json::Value::Array(rows), String::new);
+        return Ok(());
+    }
+    let rows: Vec<[String; 4]> = devices
+        .iter()
+        .map(|d| {
+            [
+                d.device_id.clone(),
+                d.display_name.clone().unwrap_or_else(|| "-".into()),
+                d.last_seen_ip.clone().unwrap_or_else(|| "-".into()),
+                d.last_seen_ts
+                    .and_then(rfc3339)
+                    .unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    let header = [
+        "DEVICE".to_owned(),
+        "NAME".into(),
+        "LAST SEEN IP".into(),
+        "LAST SEEN".into(),
+    ];
+    let mut widths = [0; 4];
+    for row in rows.iter().chain([&header]) {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |mark: &str, row: &[String; 4]| {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        format!("{mark} {}", cells.join("  ").trim_end())
+    };
+    println!("{}", line(" ", &header));
+    for (device, row) in devices.iter().zip(&rows) {
+        println!("{}", line(if is_current(device) { "*" } else { " " }, row));
+    }
+    println!("(* this session's device; {} in all)", devices.len());
+    Ok(())
+}
+
+async fn rename(store: &Store, out: &Output, device_id: &str, name: &str) -> Result<(), Failure> {
+    let (conn, _) = store.connection()?;
+    let spin = out.spinner("renaming");
+    conn.rename_device(device_id, name)
+        .await
+        .map_err(|e| Failure::from_error(&format!("cannot rename device {device_id}"), &e))?;
+    drop(spin);
+    out.print(
+        serde_json::json!({"device_id": device_id, "display_name": name}),
+        || format!("Device {device_id} is now called “{name}”"),
+    );
+    Ok(())
+}
+
+async fn delete(
+    store: &Store,
+    out: &Output,
+    device_id: &str,
+    password_stdin: bool,
+    force: bool,
+) -> Result<(), Failure> {
+    let (conn, session) = store.connection()?;
+    let current = device_id == session.device_id;
+    if current && !force {
+        return Err(Failure::usage(format!(
+            "{device_id} is this session's own device: deleting it signs this store out (use `quotient logout`, or pass --force to delete it anyway)"
+        )));
+    }
+    let mut handler =
+        PasswordPrompt::new(session.user_id.as_str(), password_stdin, out.interactive);
+    let result = conn.delete_device(device_id, &mut handler).await;
+    if let Err(e) = result {
+        return Err(handler.take_failure().unwrap_or_else(|| {
+            Failure::from_error(&format!("cannot delete device {device_id}"), &e)
+        }));
+    }
+    if current {
+        forget(store, &session)?;
+    }
+    out.print(
+        serde_json::json!({"device_id": device_id, "deleted": true, "current": current}),
+        || {
+            if current {
+                format!("Deleted device {device_id}, this session's own: signed out here")
+            } else {
+                format!("Deleted device {device_id}")
+            }
+        },
+    );
+    Ok(())
+}
+
+/// The session's device is gone on the server: the stored token is dead.
+fn forget(store: &Store, session: &Session) -> Result<(), Failure> {
+    store.remove().map_err(|f| {
+        Failure::new(
+            f.code,
+            format!("deleted device {} but {}", session.device_id, f.message),
+        )
+    })
+}
+
+fn rfc3339(ms: i64) -> Option<String> {
+    let ms = u64::try_from(ms).ok()?;
+    let at = UNIX_EPOCH.checked_add(Duration::from_millis(ms))?;
+    // humantime formats years up to 9999 only.
+    (at < SystemTime::UNIX_EPOCH + Duration::from_secs(253_402_300_799))
+        .then(|| humantime::format_rfc3339_seconds(at).to_string())
+}
