@@ -16,8 +16,9 @@ Exit codes:
   6  network failure, timeout or unreachable server
   7  not signed in";
 
-/// A Matrix client for the command line: sign in, hand a login token to a
-/// new device, sync, read and follow rooms, send, react, edit and redact
+/// A Matrix client for the command line: sign in (password, browser SSO
+/// or a login token), hand a login token to a new device, manage devices,
+/// sync, read and follow rooms, send, react, edit and redact
 /// (through an outbox that survives restarts), upload and download media,
 /// join, leave, invite, create rooms, inspect a server, call any
 /// Client-Server endpoint.
