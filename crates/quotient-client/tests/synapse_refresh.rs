@@ -1,6 +1,8 @@
 //! Refresh tokens against a real Synapse whose access tokens live 3 s,
 //! behind a proxy that counts requests: 200 jobs meeting an expired token
-//! cause one `/refresh` and all succeed, each resent once; a sync loop
+//! cause one `/refresh` and all succeed, each resent once (or, where the
+//! connection knows the token's lifetime, refreshed ahead and sent once);
+//! a sync loop
 //! runs across ten token lifetimes without missing an event.
 //!
 //! Run in one process: `cargo test -p quotient-client --test synapse_refresh`.
@@ -107,20 +109,34 @@ async fn user(prefix: &'static str) -> homeserver::User {
 async fn two_hundred_jobs_meeting_an_expired_token_cause_one_refresh_and_all_succeed() {
     let user = user("crowd").await;
     let (url, counts) = counting_proxy(server().url.clone()).await;
-    let conn = Connection::builder(url).build().unwrap();
     let options = quotient::LoginOptions::new().refresh_token(true);
-    let session = conn
-        .login_with_password_using(&user.user_id, user.password.clone().into(), &options)
-        .await
-        .unwrap();
-    assert!(
-        session.refresh_token.is_some(),
-        "Synapse gave a refresh token"
-    );
+    let user_ref = &user;
+    let login = |device: &'static str| {
+        let (url, user) = (url.clone(), user_ref);
+        let options = options.clone().device_name(device);
+        async move {
+            let conn = Connection::builder(url).build().unwrap();
+            let session = conn
+                .login_with_password_using(&user.user_id, user.password.clone().into(), &options)
+                .await
+                .unwrap();
+            assert!(
+                session.refresh_token.is_some(),
+                "Synapse gave a refresh token"
+            );
+            (conn, session)
+        }
+    };
+    let (_, session) = login("restored").await;
+    let (ahead, _) = login("ahead").await;
+    // A process that restored its session from a file does not know when
+    // the token expires: it learns it from the 401 (the reactive path).
+    let restored = Connection::builder(url.clone()).build().unwrap();
+    restored.adopt_session(session.clone());
     tokio::time::sleep(LIFETIME + Duration::from_millis(500)).await;
 
     let jobs: Vec<_> = (0..200)
-        .map(|_| conn.submit(GetTokenOwner::new()))
+        .map(|_| restored.submit(GetTokenOwner::new()))
         .collect();
     for job in jobs {
         let owner = job.await.expect("every job succeeds").into_value();
@@ -133,7 +149,22 @@ async fn two_hundred_jobs_meeting_an_expired_token_cause_one_refresh_and_all_suc
     );
     // Each job went out once with the expired token and once again.
     assert_eq!(counts.whoami.load(Ordering::SeqCst), 400);
-    let now = conn.session().unwrap();
+
+    // The connection that signed in knows the token's lifetime: the jobs
+    // find it due, one refresh goes first, and no job is refused.
+    let jobs: Vec<_> = (0..200)
+        .map(|_| ahead.submit(GetTokenOwner::new()))
+        .collect();
+    for job in jobs {
+        job.await.expect("every job succeeds");
+    }
+    assert_eq!(
+        counts.refresh.load(Ordering::SeqCst),
+        2,
+        "one refresh for all, ahead"
+    );
+    assert_eq!(counts.whoami.load(Ordering::SeqCst), 600, "each sent once");
+    let now = restored.session().unwrap();
     assert_ne!(now.access_token, session.access_token);
     assert_ne!(now.refresh_token, session.refresh_token);
 }

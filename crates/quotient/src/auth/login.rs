@@ -93,6 +93,7 @@ impl Connection {
             ..Session::new(self.homeserver().clone(), user_id, device_id, access_token)
         };
         self.set_session(Some(session.clone()));
+        self.inner().note_expiry(expires_in_ms);
         tracing::debug!(user_id = %session.user_id, device_id = session.device_id, refreshable = session.refresh_token.is_some(), expires_in_ms, "logged in");
         Ok(session)
     }

@@ -10,6 +10,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use quotient_api::generated::refresh::{Refresh, RefreshResponse};
 use quotient_api::SecretString;
@@ -80,6 +81,64 @@ impl Connection {
         after_refusal(self.inner().clone(), current, refusal)
             .await
             .map(drop)
+    }
+}
+
+/// How long before its expiry an access token is refreshed: a fifth of
+/// its life, at most a minute (a 5-minute token at 4 minutes; a 3 s one
+/// 0.6 s before).
+fn refresh_margin(lifetime: Duration) -> Duration {
+    (lifetime / 5).min(Duration::from_secs(60))
+}
+
+impl ConnectionInner {
+    /// Records when the access token expires (`expires_in_ms` from login
+    /// or refresh; `None`: not said, or a new session).
+    pub(crate) fn note_expiry(&self, expires_in_ms: Option<i64>) {
+        let expiry = expires_in_ms
+            .and_then(|ms| u64::try_from(ms).ok())
+            .map(Duration::from_millis)
+            .map(|life| (std::time::Instant::now() + life, life));
+        *self
+            .token_expiry
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = expiry;
+    }
+
+    /// Whether the access token expires within its refresh margin and a
+    /// refresh token is there to renew it.
+    pub(crate) fn refresh_due(&self) -> bool {
+        let expiry = *self
+            .token_expiry
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some((at, life)) = expiry else {
+            return false;
+        };
+        at.saturating_duration_since(std::time::Instant::now()) <= refresh_margin(life)
+            && read(&self.refresh_token).is_some()
+    }
+}
+
+/// Refreshes `current` ahead of its expiry (one flight for every job that
+/// finds it due). Only a refused refresh token is an error: any other
+/// failure leaves the job to go on with the token it has, which a 401
+/// later still refreshes.
+pub(crate) async fn ahead_of_expiry(
+    inner: Arc<ConnectionInner>,
+    current: SecretString,
+) -> Result<SecretString, Error> {
+    let reason = Error::new(
+        StatusCode::Unauthorised,
+        "the access token is about to expire",
+    );
+    match after_refusal(inner, current.clone(), reason).await {
+        Ok(token) => Ok(token),
+        Err(e) if e.session_ended() => Err(e),
+        Err(e) => {
+            tracing::debug!(error = %e.message(), "refreshing ahead of the expiry failed; going on with the token as it is");
+            Ok(current)
+        }
     }
 }
 
@@ -182,6 +241,7 @@ async fn fly(inner: &Arc<ConnectionInner>, refusal: Error) -> Result<SecretStrin
     *write(&inner.refresh_token) = refreshed.refresh_token;
     inner.soft_logout.store(false, Ordering::Release);
     conn.set_access_token(Some(access_token.clone()));
+    inner.note_expiry(expires_in_ms);
     tracing::debug!(expires_in_ms, "access token refreshed");
     Ok(access_token)
 }

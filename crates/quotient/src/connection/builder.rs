@@ -144,6 +144,7 @@ impl ConnectionBuilder {
                 gate: Gate::new(self.max_concurrent_jobs),
                 pauses: EndpointPauses::default(),
                 spare_timer: Mutex::new(None),
+                token_expiry: Mutex::new(None),
             }),
         })
     }

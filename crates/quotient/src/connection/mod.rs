@@ -57,6 +57,9 @@ pub(crate) struct ConnectionInner {
     pub(crate) refresh: RefreshFlight,
     /// Told of new tokens (before they are used) and of the session's end.
     pub(crate) session_hook: RwLock<Option<SessionHook>>,
+    /// When the access token expires and how long it lived, when the
+    /// server said (login, refresh): it is refreshed shortly before.
+    pub(crate) token_expiry: Mutex<Option<(std::time::Instant, Duration)>>,
     /// User and device of the signed-in session, if any.
     identity: RwLock<Option<(UserId, String)>>,
     versions: RwLock<Option<Arc<ServerVersions>>>,
@@ -193,6 +196,7 @@ impl Connection {
         *write(&self.inner.identity) = identity;
         *write(&self.inner.refresh_token) = refresh;
         self.inner.soft_logout.store(soft, Ordering::Release);
+        self.inner.note_expiry(None);
         self.set_access_token(token);
         *write(&self.inner.capabilities) = None;
     }

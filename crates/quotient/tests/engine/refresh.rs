@@ -243,3 +243,79 @@ async fn no_token_reaches_a_trace_log_or_an_error_through_a_refresh_and_its_refu
         }
     }
 }
+
+#[tokio::test]
+async fn a_token_about_to_expire_is_refreshed_before_the_request_goes_out() {
+    let server = FakeServer::start().await;
+    server
+        .push(
+            REFRESH,
+            Reply::json(
+                200,
+                json!({"access_token": "a2", "refresh_token": "r2", "expires_in_ms": 1000}),
+            ),
+        )
+        .push(
+            REFRESH,
+            Reply::json(
+                200,
+                json!({"access_token": "a3", "refresh_token": "r3", "expires_in_ms": 60000}),
+            ),
+        )
+        .push(WHOAMI, owner())
+        .push(WHOAMI, owner());
+    let (conn, seen) = signed_in(&server, Some("r1"));
+    // The server says how long the new token lives: one second, refreshed
+    // a fifth of that (200 ms) before its end.
+    conn.refresh_access_token().await.unwrap();
+    conn.whoami().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(850)).await;
+    conn.whoami().await.unwrap();
+    let requests = server.requests();
+    let paths: Vec<_> = requests.iter().map(|r| r.target.as_str()).collect();
+    assert_eq!(
+        paths,
+        [REFRESH, WHOAMI, REFRESH, WHOAMI],
+        "no 401 on the way"
+    );
+    assert_eq!(requests[1].header("authorization"), Some("Bearer a2"));
+    assert_eq!(
+        requests[3].header("authorization"),
+        Some("Bearer a3"),
+        "the fresh token"
+    );
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["refreshed a2 r2 false", "refreshed a3 r3 false"],
+        "stored before used, each time"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_refresh_ahead_of_the_expiry_leaves_the_request_to_go_out_as_it_is() {
+    let server = FakeServer::start().await;
+    server
+        .push(
+            REFRESH,
+            Reply::json(
+                200,
+                json!({"access_token": "a2", "refresh_token": "r2", "expires_in_ms": 100}),
+            ),
+        )
+        .push(
+            REFRESH,
+            Reply::json(500, json!({"errcode": "M_UNKNOWN", "error": "busy"})),
+        )
+        .push(WHOAMI, owner());
+    let (conn, _) = signed_in(&server, Some("r1"));
+    conn.refresh_access_token().await.unwrap();
+    // Due 90 ms later (100 ms life, 20 ms margin); the server fails the
+    // refresh, and the request still goes out with a2.
+    tokio::time::sleep(std::time::Duration::from_millis(90)).await;
+    conn.whoami().await.unwrap();
+    assert_eq!(server.count(REFRESH), 2, "the refresh ahead was tried");
+    let requests = server.requests();
+    let last = requests.last().unwrap();
+    assert_eq!(last.target, WHOAMI);
+    assert_eq!(last.header("authorization"), Some("Bearer a2"));
+}

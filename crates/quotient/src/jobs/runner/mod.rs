@@ -216,6 +216,9 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
         if self.job.is_cancelled() {
             return Err(abandoned());
         }
+        if self.spec.token.is_some() && self.conn.refresh_due() {
+            self.refresh_ahead().await?;
+        }
         let deadline = self
             .spec
             .options
@@ -273,6 +276,22 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
                 Next::Refresh(refusal) => self.refresh(refusal, attempt).await?,
             }
         }
+    }
+
+    /// Swaps the job's token for a fresh one before its first attempt,
+    /// when it is about to expire (boxed, as a refresh is: only jobs that
+    /// find the token due need its state).
+    async fn refresh_ahead(&mut self) -> Result<(), Error> {
+        let Some(current) = self.spec.token.clone() else {
+            return Ok(());
+        };
+        let flight = Box::pin(crate::auth::refresh::ahead_of_expiry(
+            self.conn.clone(),
+            current,
+        ));
+        let token = self.unless_abandoned(flight).await??;
+        self.spec.token = Some(token);
+        Ok(())
     }
 
     /// Swaps the job's refused token for a refreshed one (one refresh for
