@@ -148,9 +148,9 @@ pub enum Command {
     ///
     /// The message is stored in the outbox before it goes out. If it is
     /// not sent within --wait seconds (or on Ctrl-C), the command exits 6
-    /// and says so, with the message still queued: the next `send`, `sync`
-    /// or `tail` sends it with the same transaction ID, so it arrives
-    /// once. A message the server refuses (forbidden, too large) stays in
+    /// and says so, with the message still queued: the next `send`, `tail`
+    /// or `sync` (without --once) sends it with the same transaction ID,
+    /// so it arrives once. A message the server refuses (forbidden, too large) stays in
     /// the outbox as failed (exit 1; see `quotient outbox`). With --json:
     /// {"room_id","event_id","txn_id","state":"sent"}.
     Send(SendArgs),
