@@ -9,6 +9,8 @@
 
 #[path = "../../quotient/tests/synapse/homeserver.rs"]
 mod homeserver;
+#[path = "../../quotient/tests/synapse/png.rs"]
+mod png;
 mod support;
 
 use std::future::Future;
@@ -513,70 +515,12 @@ async fn a_redirected_download_gets_the_bytes_and_the_token_stays_home() {
     );
 }
 
-/// A real PNG (RGB, 8 bits, no compression: stored deflate blocks), so
-/// Synapse's thumbnailer has an image to work on.
-fn png(width: u32, height: u32) -> Vec<u8> {
-    fn crc32(bytes: &[u8]) -> u32 {
-        let mut crc = 0xffff_ffffu32;
-        for &b in bytes {
-            crc ^= u32::from(b);
-            for _ in 0..8 {
-                crc = if crc & 1 == 1 {
-                    (crc >> 1) ^ 0xedb8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
-    }
-    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let start = out.len();
-        out.extend_from_slice(kind);
-        out.extend_from_slice(data);
-        let crc = crc32(&out[start..]);
-        out.extend_from_slice(&crc.to_be_bytes());
-    }
-    let mut raw = Vec::new();
-    for y in 0..height {
-        raw.push(0); // filter: none
-        for x in 0..width {
-            raw.extend_from_slice(&[(x * 4) as u8, (y * 4) as u8, 128]);
-        }
-    }
-    let mut zlib = vec![0x78, 0x01];
-    let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
-    for (i, block) in blocks.iter().enumerate() {
-        zlib.push(u8::from(i + 1 == blocks.len()));
-        let len = block.len() as u16;
-        zlib.extend_from_slice(&len.to_le_bytes());
-        zlib.extend_from_slice(&(!len).to_le_bytes());
-        zlib.extend_from_slice(block);
-    }
-    let (mut a, mut b) = (1u32, 0u32);
-    for &byte in &raw {
-        a = (a + u32::from(byte)) % 65_521;
-        b = (b + a) % 65_521;
-    }
-    zlib.extend_from_slice(&((b << 16) | a).to_be_bytes());
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&width.to_be_bytes());
-    ihdr.extend_from_slice(&height.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    chunk(&mut out, b"IHDR", &ihdr);
-    chunk(&mut out, b"IDAT", &zlib);
-    chunk(&mut out, b"IEND", &[]);
-    out
-}
-
 #[tokio::test]
 async fn a_thumbnail_of_an_uploaded_image_is_an_image_of_the_size_asked() {
     use quotient_client::media::{ThumbnailMethod, ThumbnailSize};
     let hs = synapse(Config::Default).await;
     let client = client_at(Config::Default, hs.url.clone(), "thumb").await;
-    let image = png(64, 48);
+    let image = png::png(64, 48);
     let uploaded = client
         .media()
         .upload_bytes(image.clone().into(), "image/png", Some("square.png"))

@@ -15,6 +15,8 @@
 
 #[path = "../synapse/homeserver.rs"]
 mod homeserver;
+#[path = "../synapse/png.rs"]
+mod png;
 
 mod account;
 mod appservice;
