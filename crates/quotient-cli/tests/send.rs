@@ -10,12 +10,10 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::homeserver::{fresh_user, homeserver, Config};
-use support::{code, json, login, quotient, stderr, store};
+use support::{code, json, kill_at_pause, login, quotient, stderr, store};
 
 fn ok(out: &std::process::Output) {
     assert_eq!(code(out), 0, "stderr: {}", stderr(out));
@@ -157,29 +155,12 @@ fn every_kind_of_message_is_sent_and_read_back() {
 #[test]
 fn a_send_killed_after_the_server_took_it_is_resent_with_the_same_transaction_id_and_lands_once() {
     let (s, room) = room_for("sendkill");
-    let marker = s.with_extension("paused");
-    let _ = std::fs::remove_file(&marker);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_quotient"))
-        .arg("--store")
-        .arg(&s)
-        .args(["send", &room, "first"])
-        .env("QUOTIENT_CLIENT_TEST_PAUSE_AFTER_SEND", &marker)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !marker.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the send never paused"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
     // The server has the event; its answer is not stored yet.
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_at_pause(
+        &s,
+        &["send", &room, "first"],
+        "QUOTIENT_CLIENT_TEST_PAUSE_AFTER_SEND",
+    );
     let entries = outbox(&s);
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert_eq!(entries[0]["state"], "sending");

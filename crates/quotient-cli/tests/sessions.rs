@@ -10,12 +10,11 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use support::homeserver::{fresh_user, homeserver, Config, User};
-use support::{code, json, quotient, stderr, store};
+use support::{code, json, kill_at_pause, quotient, stderr, store};
 
 /// Longer than the server's 3 s token lifetime.
 const EXPIRED: Duration = Duration::from_millis(3500);
@@ -49,29 +48,8 @@ fn a_run_killed_right_after_refresh_answered_leaves_a_session_that_works() {
     assert!(before["refresh_token"].is_string(), "{before}");
 
     std::thread::sleep(EXPIRED);
-    let marker = s.with_extension("paused");
-    let _ = std::fs::remove_file(&marker);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_quotient"))
-        .arg("--store")
-        .arg(&s)
-        .arg("whoami")
-        .env("QUOTIENT_TEST_PAUSE_AFTER_REFRESH", &marker)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !marker.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the refresh never paused"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
     // The server has handed out a new pair; it is not stored yet.
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_at_pause(&s, &["whoami"], "QUOTIENT_TEST_PAUSE_AFTER_REFRESH");
     assert_eq!(session_file(&s), before, "nothing half-written");
 
     // The next run refreshes with the stored (still valid) refresh token.

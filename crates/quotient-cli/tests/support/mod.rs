@@ -164,3 +164,32 @@ impl Running {
         (status.code(), rest)
     }
 }
+
+/// Runs `quotient --store STORE ARGS` with the test-only pause variable
+/// `pause_var` naming a marker file, waits (at most 30 s) until the
+/// process has reached the pause and written the marker, and kills it
+/// there with SIGKILL.
+pub fn kill_at_pause(store: &Path, args: &[&str], pause_var: &str) {
+    let marker = store.with_extension("paused");
+    let _ = std::fs::remove_file(&marker);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quotient"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .env(pause_var, &marker)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !marker.exists() {
+        if start.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("quotient {args:?} never reached the pause {pause_var}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
