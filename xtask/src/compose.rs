@@ -1,6 +1,7 @@
 //! Composing schemas: `$ref` with sibling keys, and `allOf`.
 
-use crate::model::{parse_abs_ref, Model};
+use crate::model::Model;
+use crate::spec::parse_abs_ref;
 use crate::spec::Location;
 use crate::spec::Spec;
 use crate::yaml::Node;

@@ -12,7 +12,7 @@ pub use crate::types::*;
 use crate::compose::is_object_like;
 use crate::names::{pascal, snake};
 use crate::rules::{id_type, is_event_schema, is_secret_property, shared_enum, RESERVED_NAMES};
-use crate::spec::{Location, Spec};
+use crate::spec::{file_stem, parse_abs_ref, Location, Spec};
 use crate::yaml::Node;
 
 pub const DEFINITIONS: &str = "definitions";
@@ -488,22 +488,4 @@ pub(crate) fn single_all_of_ref(node: &Node) -> Option<&str> {
         return None;
     }
     members[0].str("$ref")
-}
-
-pub fn file_stem(path: &Path) -> String {
-    path.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
-/// `$ref`s are made absolute when files are loaded (see spec.rs).
-pub(crate) fn parse_abs_ref(reference: &str) -> Result<Location, String> {
-    let (file, pointer) = reference.split_once('#').unwrap_or((reference, ""));
-    if file.is_empty() {
-        return Err(format!("unresolved relative $ref {reference}"));
-    }
-    Ok(Location {
-        file: file.into(),
-        pointer: pointer.to_owned(),
-    })
 }

@@ -1,11 +1,10 @@
 //! Operations: every method of every path in the client-server files.
 
 use crate::model::{
-    examples_in, file_stem, Body, ExampleUse, Kept, Model, Operation, Param, ParamIn, Response, Ty,
-    SEP,
+    examples_in, Body, ExampleUse, Kept, Model, Operation, Param, ParamIn, Response, Ty, SEP,
 };
 use crate::names::{module, operation_type, pascal, snake};
-use crate::spec::Spec;
+use crate::spec::{file_stem, Spec};
 use crate::yaml::Node;
 
 /// POSTs that are safe to send again when their answer was lost, and why.

@@ -136,3 +136,22 @@ fn normalize(path: &Path) -> PathBuf {
     }
     out
 }
+
+/// A spec file's name without its extension (the module it becomes).
+pub fn file_stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// A `$ref`, made absolute when its file was loaded, as a location.
+pub(crate) fn parse_abs_ref(reference: &str) -> Result<Location, String> {
+    let (file, pointer) = reference.split_once('#').unwrap_or((reference, ""));
+    if file.is_empty() {
+        return Err(format!("unresolved relative $ref {reference}"));
+    }
+    Ok(Location {
+        file: file.into(),
+        pointer: pointer.to_owned(),
+    })
+}
