@@ -9,7 +9,8 @@ use url::Url;
 
 use super::{Connection, ConnectionInner, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_CONCURRENT_JOBS};
 use crate::auth::refresh::RefreshFlight;
-use crate::jobs::gate::{EndpointPauses, Gate};
+use crate::jobs::gate::Gate;
+use crate::jobs::pauses::EndpointPauses;
 use crate::jobs::{Error, JobOptions, StatusCode};
 
 impl Connection {
@@ -115,8 +116,10 @@ impl ConnectionBuilder {
                 "the homeserver URL has no host",
             ));
         }
+        let gate = Gate::new(self.max_concurrent_jobs);
         let http = reqwest::Client::builder()
             .user_agent(self.user_agent)
+            .connector_layer(super::opening::CountConnects::new(&gate))
             .connect_timeout(self.connect_timeout)
             // A redirect could carry the token to another host or turn a
             // POST into a GET. The transport follows the few the spec uses
@@ -141,7 +144,7 @@ impl ConnectionBuilder {
                 versions: RwLock::new(None),
                 capabilities: RwLock::new(None),
                 defaults: Arc::new(self.defaults),
-                gate: Gate::new(self.max_concurrent_jobs),
+                gate,
                 pauses: EndpointPauses::default(),
                 spare_timer: Mutex::new(None),
                 token_expiry: Mutex::new(None),

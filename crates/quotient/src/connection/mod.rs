@@ -1,6 +1,7 @@
 //! A connection to one homeserver: where jobs are submitted.
 
 mod builder;
+mod opening;
 
 pub(crate) use builder::is_loopback;
 pub use builder::ConnectionBuilder;
@@ -16,7 +17,8 @@ use tokio::time::Sleep;
 use url::Url;
 
 use crate::auth::refresh::{RefreshFlight, SessionHook};
-use crate::jobs::gate::{EndpointPauses, Gate};
+use crate::jobs::gate::Gate;
+use crate::jobs::pauses::EndpointPauses;
 use crate::jobs::runner;
 use crate::jobs::{Error, EventSink as _, Job, JobEvent, JobOptions, JobShared, StatusCode};
 use crate::server::ServerVersions;
@@ -47,7 +49,8 @@ pub struct Connection {
 pub(crate) struct ConnectionInner {
     homeserver: Url,
     pub(crate) http: reqwest::Client,
-    access_token: RwLock<Option<SecretString>>,
+    /// Shared with the jobs that send it (one allocation, not one per job).
+    access_token: RwLock<Option<Arc<SecretString>>>,
     /// Traded for a new access token when the old one expires.
     pub(crate) refresh_token: RwLock<Option<SecretString>>,
     /// The server soft-logged-out the session and there was no refresh
@@ -73,6 +76,11 @@ pub(crate) struct ConnectionInner {
 
 impl ConnectionInner {
     pub(crate) fn access_token(&self) -> Option<SecretString> {
+        self.shared_access_token().as_deref().cloned()
+    }
+
+    /// The access token, shared: what a job holds.
+    pub(crate) fn shared_access_token(&self) -> Option<Arc<SecretString>> {
         self.access_token
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -145,12 +153,12 @@ impl Connection {
 
     /// Sets (or clears) the access token sent with authenticated requests.
     pub fn set_access_token(&self, token: Option<SecretString>) {
-        *write(&self.inner.access_token) = token;
+        *write(&self.inner.access_token) = token.map(Arc::new);
     }
 
     /// Whether an access token is set.
     pub fn has_access_token(&self) -> bool {
-        self.inner.access_token().is_some()
+        read(&self.inner.access_token).is_some()
     }
 
     /// The signed-in session, if there is one.
@@ -252,7 +260,8 @@ impl Connection {
                 format!("cannot build the request: {e}"),
             )
         });
-        self.spawn_job(E::METADATA, built, request.server_wait(), options, None)
+        let meta = runner::MetaRef::Static(const { &E::METADATA });
+        self.spawn_job(meta, built, request.server_wait(), options, None)
     }
 
     /// Starts a job whose successful answer's body is written to `sink`
@@ -287,7 +296,7 @@ impl Connection {
             )
         });
         self.spawn_job(
-            E::METADATA,
+            runner::MetaRef::Static(const { &E::METADATA }),
             built,
             request.server_wait(),
             Arc::new(options),
@@ -311,12 +320,13 @@ impl Connection {
         // A known long-poll gets the wait its query asks for, as its typed
         // request would: `GET /sync?timeout=31000` is not cut at 30 s.
         let server_wait = meta.server_wait_in(&request.path_and_query);
+        let meta = runner::MetaRef::Owned(Box::new(meta));
         self.spawn_job(meta, Ok(request), server_wait, Arc::new(options), None)
     }
 
     fn spawn_job<R>(
         &self,
-        meta: quotient_api::Metadata,
+        meta: runner::MetaRef,
         request: Result<quotient_api::HttpRequest, Error>,
         server_wait: Option<Duration>,
         options: Arc<JobOptions>,
@@ -332,14 +342,22 @@ impl Connection {
                 StatusCode::Unprepared,
                 "jobs must be submitted from within a Tokio runtime",
             );
-            shared.finish(StatusCode::Unprepared, Err(error));
+            shared.fail(error);
             return Job::new(shared, operation_id);
         };
         match runner::prepare(&self.inner, meta, request, server_wait, options) {
             Ok(mut spec) => {
-                spec.sink = sink.map(crate::jobs::SinkSlot::new);
-                let job = runner::CloseOnDrop(shared.clone());
-                runtime.spawn(runner::run(self.inner.clone(), spec, job));
+                spec.sink = sink.map(|sink| Box::new(crate::jobs::SinkSlot::new(sink)));
+                shared.emit(JobEvent::StatusChanged {
+                    status: StatusCode::Pending,
+                });
+                let record = Box::new(runner::Record {
+                    conn: self.inner.clone(),
+                    spec,
+                    job: runner::CloseOnDrop(shared.clone()),
+                    runtime,
+                });
+                runner::launch(record, &shared);
             }
             Err(error) => {
                 // The same events as a job failing in its runner, minus a task.
@@ -347,7 +365,7 @@ impl Connection {
                 shared.emit(JobEvent::StatusChanged {
                     status: StatusCode::Pending,
                 });
-                shared.finish(error.status(), Err(error));
+                shared.fail(error);
             }
         }
         Job::new(shared, operation_id)

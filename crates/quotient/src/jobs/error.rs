@@ -1,5 +1,6 @@
 //! The error a failed job resolves to.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -22,7 +23,8 @@ pub struct Error {
 
 struct Inner {
     status: StatusCode,
-    message: String,
+    /// Most messages are fixed text, not allocated.
+    message: Cow<'static, str>,
     http_status: Option<u16>,
     errcode: Option<ErrorCode>,
     server_error: Option<String>,
@@ -96,10 +98,19 @@ fn server_suffix(errcode: Option<&ErrorCode>, text: Option<&str>) -> String {
 impl Error {
     /// An error with a status and the library's message.
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self::with_message(status, Cow::Owned(message.into()))
+    }
+
+    /// [`new`](Self::new) with a fixed message.
+    pub(crate) fn fixed(status: StatusCode, message: &'static str) -> Self {
+        Self::with_message(status, Cow::Borrowed(message))
+    }
+
+    fn with_message(status: StatusCode, message: Cow<'static, str>) -> Self {
         Self {
             inner: Box::new(Inner {
                 status,
-                message: message.into(),
+                message,
                 http_status: None,
                 errcode: None,
                 server_error: None,
@@ -170,7 +181,7 @@ impl Error {
     /// body or the source, which cannot be copied.
     pub(crate) fn duplicate(&self) -> Self {
         let i = &self.inner;
-        let mut copy = Error::new(i.status, i.message.clone());
+        let mut copy = Error::with_message(i.status, i.message.clone());
         copy.inner.http_status = i.http_status;
         copy.inner.errcode = i.errcode.clone();
         copy.inner.server_error = i.server_error.clone();
@@ -187,7 +198,7 @@ impl Error {
 
     pub(crate) fn with_status(mut self, status: StatusCode, message: impl Into<String>) -> Self {
         self.inner.status = status;
-        self.inner.message = message.into();
+        self.inner.message = Cow::Owned(message.into());
         self
     }
 

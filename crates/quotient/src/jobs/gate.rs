@@ -1,37 +1,142 @@
-//! Connection-wide limits: a concurrency gate with priorities, and
-//! per-endpoint pauses after a rate limit.
+//! The connection's gate: at most `limit` attempts on the wire, foreground
+//! before background, and a bound on connections being opened at once.
+//!
+//! **Opening connections** (docs/jobs.md, "Concurrency and priority"). An
+//! attempt that finds every HTTP connection busy makes the HTTP client
+//! open a new one. A burst of a thousand jobs would open a thousand,
+//! though most of them would have found a connection free a moment later,
+//! and opening one costs more than the request (TCP, TLS, buffers on both
+//! sides). So the gate keeps count of the connections (told by the
+//! connector, `connection/opening.rs`) and lets an attempt in
+//!
+//! - at once while a connection should be idle;
+//! - as an *opener* while fewer than [`MAX_OPENING`] openers await their
+//!   answer's head;
+//! - otherwise not yet: it waits for the first connection to come free
+//!   or for an opener to get its head.
+//!
+//! A long-poll holds its connection for as long as the server waits, so it
+//! is always let in as an opener of its own, not counted. Over HTTP/2 one
+//! connection carries every request and the bound is off.
 
-use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::{Context, Poll};
 
-use quotient_api::Method;
 use tokio::sync::oneshot;
-use tokio::time::Instant;
 
+use super::queue::{Entry, Queue, QueuedJob, TaskWaiter};
 use super::Priority;
 
-/// At most `limit` attempts on the wire at once; when full, foreground
-/// jobs are let in before background ones, each in arrival order.
+/// Attempts that may be opening a connection at once (awaiting the head
+/// of their answer on a connection made for them).
+pub(crate) const MAX_OPENING: usize = 8;
+
 #[derive(Debug)]
 pub(crate) struct Gate {
     state: Mutex<GateState>,
 }
 
-#[derive(Debug)]
 struct GateState {
     limit: usize,
+    /// Attempts on the wire.
     in_use: usize,
-    foreground: VecDeque<oneshot::Sender<Permit>>,
-    background: VecDeque<oneshot::Sender<Permit>>,
+    /// Openers still awaiting their answer's head.
+    opening: usize,
+    /// Connections being opened (connect started, not finished).
+    connecting: usize,
+    /// Connections believed open: one more per connect, corrected down
+    /// whenever a connect shows that none was idle.
+    open: usize,
+    /// The server speaks HTTP/2: requests share connections.
+    multiplexed: bool,
+    foreground: Queue,
+    background: Queue,
+    /// A hand-over is under way (see `pump`).
+    pumping: bool,
+    /// Something changed during a hand-over: look at the queues again.
+    again: bool,
+}
+
+impl std::fmt::Debug for GateState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GateState")
+            .field("limit", &self.limit)
+            .field("in_use", &self.in_use)
+            .field("opening", &self.opening)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a queued job waits, so that abandoning it can take it out.
+#[derive(Debug)]
+pub(crate) struct Ticket {
+    gate: Weak<Gate>,
+    priority: Priority,
+    seq: u64,
 }
 
 /// A slot on the connection; dropping it lets the next job in.
 #[derive(Debug)]
 pub(crate) struct Permit {
-    gate: Option<Arc<Gate>>,
+    gate: Arc<Gate>,
+    /// Counted in `opening` until the answer's head (or the end).
+    opener: AtomicBool,
+}
+
+/// What `Gate::admit` decided.
+pub(crate) enum Admission {
+    /// Go now.
+    Now(Permit),
+    /// The job waits in the queue.
+    Queued(Ticket),
+}
+
+impl GateState {
+    fn queue(&mut self, priority: Priority) -> &mut Queue {
+        match priority {
+            Priority::Foreground => &mut self.foreground,
+            Priority::Background => &mut self.background,
+        }
+    }
+
+    /// Whether an attempt may go now, and if so whether as an opener.
+    fn admits(&self, long_poll: bool) -> Option<bool> {
+        if self.in_use >= self.limit {
+            return None;
+        }
+        // Attempts that hold a connection: the others await a connect.
+        let holding = self.in_use.saturating_sub(self.connecting);
+        if self.multiplexed || holding < self.open {
+            return Some(false);
+        }
+        if long_poll {
+            return Some(false);
+        }
+        (self.opening < MAX_OPENING).then_some(true)
+    }
+
+    /// Counts a new attempt in.
+    fn enter(&mut self, opener: bool) {
+        self.in_use += 1;
+        self.opening += usize::from(opener);
+    }
+
+    /// The next waiter, if it may go now.
+    fn next(&mut self) -> Option<(Entry, bool)> {
+        let priority = if !self.foreground.is_empty() {
+            Priority::Foreground
+        } else {
+            Priority::Background
+        };
+        let long_poll = self.queue(priority).front()?.long_poll();
+        let opener = self.admits(long_poll)?;
+        let entry = self.queue(priority).pop()?;
+        self.enter(opener);
+        Some((entry, opener))
+    }
 }
 
 impl Gate {
@@ -40,62 +145,144 @@ impl Gate {
             state: Mutex::new(GateState {
                 limit: limit.max(1),
                 in_use: 0,
-                foreground: VecDeque::new(),
-                background: VecDeque::new(),
+                opening: 0,
+                connecting: 0,
+                open: 0,
+                multiplexed: false,
+                foreground: Queue::default(),
+                background: Queue::default(),
+                pumping: false,
+                again: false,
             }),
         })
     }
 
-    /// Waits for a slot. The future is small and `Unpin`: a queued job
-    /// holds it for as long as it waits.
-    pub(crate) fn acquire(self: &Arc<Self>, priority: Priority) -> Acquire<'_> {
+    fn lock(&self) -> MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn permit(self: &Arc<Self>, opener: bool) -> Permit {
+        Permit {
+            gate: self.clone(),
+            opener: AtomicBool::new(opener),
+        }
+    }
+
+    /// A slot now if one is free and nobody of the same or a higher
+    /// priority waits; otherwise `job()` is queued.
+    pub(crate) fn admit(
+        self: &Arc<Self>,
+        priority: Priority,
+        long_poll: bool,
+        job: impl FnOnce() -> Box<dyn QueuedJob>,
+    ) -> Admission {
+        let mut state = self.lock();
+        let nobody_ahead = state.foreground.is_empty()
+            && (priority == Priority::Foreground || state.background.is_empty());
+        if nobody_ahead {
+            if let Some(opener) = state.admits(long_poll) {
+                state.enter(opener);
+                return Admission::Now(self.permit(opener));
+            }
+        }
+        let seq = state.queue(priority).push(job());
+        Admission::Queued(Ticket {
+            gate: Arc::downgrade(self),
+            priority,
+            seq,
+        })
+    }
+
+    /// Takes a queued job out before it started; `None` if it has already
+    /// been let in.
+    pub(crate) fn withdraw(ticket: &Ticket) -> Option<Box<dyn QueuedJob>> {
+        let gate = ticket.gate.upgrade()?;
+        let entry = gate.lock().queue(ticket.priority).withdraw(ticket.seq)?;
+        // Tickets are only given for jobs, and numbers are never reused.
+        debug_assert!(!entry.is_task());
+        Some(entry)
+    }
+
+    /// Waits for a slot, as a running job's task. The future is small and
+    /// `Unpin`; dropping it leaves the queue.
+    pub(crate) fn acquire(self: &Arc<Self>, priority: Priority, long_poll: bool) -> Acquire<'_> {
         Acquire {
             gate: self,
             priority,
+            long_poll,
             queued: None,
         }
     }
 
-    /// Hands the slot to the next waiter, or frees it.
-    fn release(self: &Arc<Self>) {
+    /// Lets in every waiter that may go now. The hand-over happens outside
+    /// the lock: starting a job spawns it, and a permit dropped during the
+    /// hand-over (its waiter gave up, or the runtime is shutting down and
+    /// drops what is spawned) comes back here. Such a nested call only
+    /// marks that something changed; the loop below goes on, so a queue of
+    /// any length is worked through without recursion.
+    fn pump<'a>(self: &'a Arc<Self>, mut state: MutexGuard<'a, GateState>) {
+        if state.pumping {
+            state.again = true;
+            return;
+        }
+        state.pumping = true;
         loop {
-            let next = {
-                let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-                match state
-                    .foreground
-                    .pop_front()
-                    .or_else(|| state.background.pop_front())
-                {
-                    Some(tx) => tx,
-                    None => {
-                        state.in_use -= 1;
-                        return;
-                    }
+            let Some((entry, opener)) = state.next() else {
+                if std::mem::take(&mut state.again) {
+                    continue;
                 }
+                state.pumping = false;
+                return;
             };
-            match next.send(Permit {
-                gate: Some(self.clone()),
-            }) {
-                Ok(()) => return,
-                // That waiter gave up (its job was abandoned). Keep the slot
-                // counted and offer it to the next one, without re-entering
-                // release through the permit's Drop.
-                Err(mut permit) => permit.gate = None,
-            }
+            drop(state);
+            entry.start(self.permit(opener));
+            state = self.lock();
         }
     }
 
+    /// A connect started: the HTTP client found no idle connection.
+    pub(crate) fn connect_started(&self) {
+        let mut state = self.lock();
+        state.connecting += 1;
+        let holding = state.in_use.saturating_sub(state.connecting);
+        state.open = state.open.min(holding);
+    }
+
+    /// A connect ended, with a connection (`opened`) or without.
+    pub(crate) fn connect_finished(self: &Arc<Self>, opened: bool) {
+        let mut state = self.lock();
+        state.connecting = state.connecting.saturating_sub(1);
+        state.open += usize::from(opened);
+        self.pump(state);
+    }
+
     #[cfg(test)]
-    fn in_use(&self) -> usize {
-        self.state.lock().unwrap().in_use
+    pub(crate) fn in_use(&self) -> usize {
+        self.lock().in_use
+    }
+}
+
+impl Permit {
+    /// The attempt's answer head arrived (over HTTP/2 when `multiplexed`):
+    /// an opener's connection is made.
+    pub(crate) fn head_arrived(&self, multiplexed: bool) {
+        let opener = self.opener.swap(false, Ordering::AcqRel);
+        if !opener && !multiplexed {
+            return;
+        }
+        let mut state = self.gate.lock();
+        state.opening -= usize::from(opener);
+        state.multiplexed |= multiplexed;
+        self.gate.pump(state);
     }
 }
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        if let Some(gate) = self.gate.take() {
-            gate.release();
-        }
+        let mut state = self.gate.lock();
+        state.in_use -= 1;
+        state.opening -= usize::from(*self.opener.get_mut());
+        self.gate.pump(state);
     }
 }
 
@@ -103,8 +290,9 @@ impl Drop for Permit {
 pub(crate) struct Acquire<'a> {
     gate: &'a Arc<Gate>,
     priority: Priority,
-    /// Where the permit arrives once the job is queued.
-    queued: Option<oneshot::Receiver<Permit>>,
+    long_poll: bool,
+    /// Where the permit arrives once queued, and the place in the queue.
+    queued: Option<(oneshot::Receiver<Permit>, u64)>,
 }
 
 impl Future for Acquire<'_> {
@@ -113,70 +301,61 @@ impl Future for Acquire<'_> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Permit> {
         let this = &mut *self;
         if this.queued.is_none() {
-            let mut state = this
-                .gate
-                .state
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if state.in_use < state.limit {
-                state.in_use += 1;
-                return Poll::Ready(Permit {
-                    gate: Some(this.gate.clone()),
-                });
+            let mut state = this.gate.lock();
+            let nobody_ahead = state.foreground.is_empty()
+                && (this.priority == Priority::Foreground || state.background.is_empty());
+            if nobody_ahead {
+                if let Some(opener) = state.admits(this.long_poll) {
+                    state.enter(opener);
+                    drop(state);
+                    return Poll::Ready(this.gate.permit(opener));
+                }
             }
             let (tx, rx) = oneshot::channel();
-            match this.priority {
-                Priority::Foreground => state.foreground.push_back(tx),
-                Priority::Background => state.background.push_back(tx),
-            }
-            this.queued = Some(rx);
+            let seq = state.queue(this.priority).push(Box::new(TaskWaiter {
+                tx,
+                long_poll: this.long_poll,
+            }));
+            this.queued = Some((rx, seq));
         }
-        let rx = this.queued.as_mut().expect("queued above");
-        // The sender is only dropped inside `release`, after a failed hand
-        // over, which cannot happen while we still hold `rx`.
-        Pin::new(rx)
-            .poll(cx)
-            .map(|r| r.unwrap_or(Permit { gate: None }))
+        let (rx, _) = this.queued.as_mut().expect("queued above");
+        match Pin::new(rx).poll(cx) {
+            Poll::Ready(Ok(permit)) => {
+                this.queued = None;
+                Poll::Ready(permit)
+            }
+            // The sender is dropped only after a hand-over or a withdrawal,
+            // and neither leaves the receiver waiting.
+            Poll::Ready(Err(_)) | Poll::Pending => Poll::Pending,
+        }
     }
 }
 
-/// Until when each endpoint is paused after a 429, so that other jobs on
-/// the same endpoint wait too while unrelated endpoints go on.
-#[derive(Debug, Default)]
-pub(crate) struct EndpointPauses {
-    until: Mutex<HashMap<(Method, &'static str), Instant>>,
-}
-
-impl EndpointPauses {
-    pub(crate) fn pause(&self, key: (Method, &'static str), until: Instant) {
-        let mut map = self.until.lock().unwrap_or_else(PoisonError::into_inner);
-        let entry = map.entry(key).or_insert(until);
-        *entry = (*entry).max(until);
-    }
-
-    /// When the endpoint may be used again, if it is paused now.
-    pub(crate) fn paused_until(&self, key: (Method, &'static str)) -> Option<Instant> {
-        let mut map = self.until.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = Instant::now();
-        map.retain(|_, until| *until > now);
-        map.get(&key).copied()
+impl Drop for Acquire<'_> {
+    fn drop(&mut self) {
+        if let Some((_, seq)) = self.queued.take() {
+            let entry = self.gate.lock().queue(self.priority).withdraw(seq);
+            drop(entry);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex as StdMutex;
 
     #[tokio::test]
     async fn foreground_waiters_go_first_and_abandoned_waiters_are_skipped() {
         let gate = Gate::new(1);
-        let held = gate.acquire(Priority::Foreground).await;
-        let order = Arc::new(Mutex::new(Vec::new()));
+        gate.lock().open = 1;
+        let held = gate.acquire(Priority::Foreground, false).await;
+        let order = Arc::new(StdMutex::new(Vec::new()));
         let spawn = |name: &'static str, p: Priority| {
             let gate = gate.clone();
             let order = order.clone();
             tokio::spawn(async move {
-                let _permit = gate.acquire(p).await;
+                let _permit = gate.acquire(p, false).await;
                 order.lock().unwrap().push(name);
             })
         };
@@ -188,6 +367,7 @@ mod tests {
         tokio::task::yield_now().await;
         abandoned.abort();
         let _ = abandoned.await;
+        assert_eq!(gate.lock().foreground.len(), 1, "the abandoned waiter left");
         drop(held);
         fg.await.unwrap();
         bg.await.unwrap();
@@ -195,14 +375,58 @@ mod tests {
         assert_eq!(gate.in_use(), 0);
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn pauses_are_per_endpoint_and_expire() {
-        let pauses = EndpointPauses::default();
-        let a = (Method::Post, "/a");
-        pauses.pause(a, Instant::now() + std::time::Duration::from_secs(5));
-        assert!(pauses.paused_until(a).is_some());
-        assert!(pauses.paused_until((Method::Get, "/a")).is_none());
-        tokio::time::advance(std::time::Duration::from_secs(6)).await;
-        assert!(pauses.paused_until(a).is_none());
+    #[tokio::test]
+    async fn openers_are_bounded_until_a_head_or_a_free_connection() {
+        let gate = Gate::new(usize::MAX);
+        let mut openers = Vec::new();
+        for _ in 0..MAX_OPENING {
+            openers.push(gate.acquire(Priority::Foreground, false).await);
+        }
+        assert_eq!(gate.lock().opening, MAX_OPENING);
+        // A long-poll still goes (it needs a connection of its own anyway);
+        // the next opener waits.
+        let long_poll = gate.acquire(Priority::Foreground, true).await;
+        assert!(!long_poll.opener.load(Ordering::Relaxed));
+        let waiting = tokio::spawn({
+            let gate = gate.clone();
+            async move { gate.acquire(Priority::Foreground, false).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        // An opener's head lets the waiter in, as an opener in its place.
+        openers[0].head_arrived(false);
+        let admitted = waiting.await.unwrap();
+        assert!(admitted.opener.load(Ordering::Relaxed));
+        assert_eq!(gate.lock().opening, MAX_OPENING);
+        // Connections made and then free are reused, not reopened.
+        for _ in 0..MAX_OPENING + 1 {
+            gate.connect_started();
+            gate.connect_finished(true);
+        }
+        drop(openers);
+        drop(admitted);
+        let reused = gate.acquire(Priority::Foreground, false).await;
+        assert!(!reused.opener.load(Ordering::Relaxed));
+        // A connect while the gate believed one idle corrects the count.
+        gate.connect_started();
+        let state = gate.lock();
+        assert!(state.open <= state.in_use, "{state:?}");
+        drop(state);
+        drop((reused, long_poll));
+        assert_eq!(gate.in_use(), 0);
+        assert_eq!(gate.lock().opening, 0);
+    }
+
+    #[tokio::test]
+    async fn http2_lifts_the_bound() {
+        let gate = Gate::new(usize::MAX);
+        let first = gate.acquire(Priority::Foreground, false).await;
+        first.head_arrived(true);
+        let mut many = Vec::new();
+        for _ in 0..100 {
+            many.push(gate.acquire(Priority::Foreground, false).await);
+        }
+        assert_eq!(gate.in_use(), 101);
+        assert_eq!(gate.lock().opening, 0);
     }
 }

@@ -57,7 +57,7 @@ impl LostAnswers {
 }
 
 pub(crate) fn abandoned() -> Error {
-    Error::new(StatusCode::Abandoned, "the job was abandoned")
+    Error::fixed(StatusCode::Abandoned, "the job was abandoned")
 }
 
 /// Abandoned while an attempt was on the wire: the request, or part of it,

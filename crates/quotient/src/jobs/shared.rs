@@ -12,6 +12,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use super::events::JobEvent;
+use super::gate::{Gate, Ticket};
 use super::{Error, Response, StatusCode};
 
 /// Where events go; the transport sees a job only through this.
@@ -48,6 +49,8 @@ pub(crate) struct Snapshot {
 pub(crate) struct JobShared<T> {
     /// Set by `abandon()`; read without the lock on every runner poll.
     cancelled: AtomicBool,
+    /// Set by `finish`, so that closing a finished job takes no lock.
+    done: AtomicBool,
     state: Mutex<State<T>>,
 }
 
@@ -55,18 +58,42 @@ struct State<T> {
     log: EventLog,
     /// The runner's waker, woken by `abandon()`.
     runner: Option<Waker>,
-    result: Option<Result<Response<T>, Error>>,
+    /// Where the job waits for its first slot, if it was queued.
+    ticket: Option<Ticket>,
+    result: Option<Outcome<T>>,
     /// The waker of whoever awaits the handle.
     awaiting: Option<Waker>,
     /// False once the handle is dropped: a result then has nowhere to go.
     handle_alive: bool,
 }
 
+/// A finished job's result as kept for the handle. A response is boxed, so
+/// that a pending job carries no room for one; an error is a box already.
+enum Outcome<T> {
+    Done(Box<Response<T>>),
+    Failed(Error),
+}
+
+impl<T> Outcome<T> {
+    fn into_result(self) -> Result<Response<T>, Error> {
+        match self {
+            Outcome::Done(response) => Ok(*response),
+            Outcome::Failed(error) => Err(error),
+        }
+    }
+}
+
 /// The non-generic part: status, the event log and its subscribers.
 struct EventLog {
     status: StatusCode,
     attempt: u32,
+    /// The first event, `StatusChanged { Pending }`, happened.
+    started: bool,
+    /// The events between the first and the last two. The ends are not
+    /// stored, only known (`started`, `finished` and `status`): a job that
+    /// waits in the queue, or is abandoned there, has no log to allocate.
     events: Vec<JobEvent>,
+    /// `StatusChanged { status }` and `Finished { status }` happened.
     finished: bool,
     /// The runner went away without finishing (its runtime shut down).
     closed: bool,
@@ -74,19 +101,40 @@ struct EventLog {
 }
 
 impl EventLog {
-    /// Appends `event` (nothing after `Finished`) and returns whether a
+    /// Appends `event` (nothing after the end) and returns whether a
     /// subscriber waits for it.
     fn push(&mut self, event: JobEvent) -> bool {
         if self.finished {
             return false;
         }
         match &event {
-            JobEvent::StatusChanged { status } => self.status = *status,
-            JobEvent::AboutToSend { attempt } => self.attempt = *attempt,
-            JobEvent::Finished { .. } => self.finished = true,
-            _ => {}
+            JobEvent::StatusChanged { status } if !self.started => {
+                debug_assert_eq!(*status, StatusCode::Pending);
+                self.started = true;
+                self.status = StatusCode::Pending;
+            }
+            JobEvent::StatusChanged { status } | JobEvent::Finished { status } => {
+                // A job ends with `end`; these would be out of order.
+                debug_assert!(false, "{status:?} pushed as an event");
+                return false;
+            }
+            JobEvent::AboutToSend { attempt } => {
+                self.attempt = *attempt;
+                self.events.push(event);
+            }
+            _ => self.events.push(event),
         }
-        self.events.push(event);
+        self.subscribers.iter().any(Option::is_some)
+    }
+
+    /// The last two events, `StatusChanged { status }` and `Finished`;
+    /// returns whether a subscriber waits for them.
+    fn end(&mut self, status: StatusCode) -> bool {
+        if self.finished {
+            return false;
+        }
+        self.finished = true;
+        self.status = status;
         self.subscribers.iter().any(Option::is_some)
     }
 
@@ -98,15 +146,35 @@ impl EventLog {
             .collect()
     }
 
+    /// The event at `index` of the whole log, ends included.
+    fn event(&self, index: usize) -> Option<JobEvent> {
+        let first = usize::from(self.started);
+        if index < first {
+            return Some(JobEvent::StatusChanged {
+                status: StatusCode::Pending,
+            });
+        }
+        let index = index - first;
+        if let Some(event) = self.events.get(index) {
+            return Some(event.clone());
+        }
+        let status = self.status;
+        match (self.finished, index - self.events.len()) {
+            (true, 0) => Some(JobEvent::StatusChanged { status }),
+            (true, 1) => Some(JobEvent::Finished { status }),
+            _ => None,
+        }
+    }
+
     fn poll_event(
         &mut self,
         cursor: &mut usize,
         slot: &mut Option<usize>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<JobEvent>> {
-        if let Some(event) = self.events.get(*cursor) {
+        if let Some(event) = self.event(*cursor) {
             *cursor += 1;
-            return Poll::Ready(Some(event.clone()));
+            return Poll::Ready(Some(event));
         }
         if self.finished || self.closed {
             return Poll::Ready(None);
@@ -133,16 +201,19 @@ impl<T> JobShared<T> {
     pub(crate) fn new() -> Self {
         Self {
             cancelled: AtomicBool::new(false),
+            done: AtomicBool::new(false),
             state: Mutex::new(State {
                 log: EventLog {
                     status: StatusCode::Unprepared,
                     attempt: 0,
+                    started: false,
                     events: Vec::new(),
                     finished: false,
                     closed: false,
                     subscribers: Vec::new(),
                 },
                 runner: None,
+                ticket: None,
                 result: None,
                 awaiting: None,
                 handle_alive: true,
@@ -167,15 +238,27 @@ impl<T> JobShared<T> {
         self.cancelled.load(Ordering::SeqCst)
     }
 
-    /// Asks the runner to stop.
+    /// Asks the runner to stop; a job still queued for its first slot is
+    /// taken out of the queue and ends here.
     pub(crate) fn abandon(&self) {
         if self.cancelled.swap(true, Ordering::SeqCst) {
             return;
         }
-        let runner = self.lock().runner.take();
+        let (runner, ticket) = {
+            let mut state = self.lock();
+            (state.runner.take(), state.ticket.take())
+        };
         if let Some(w) = runner {
             w.wake();
         }
+        if let Some(job) = ticket.as_ref().and_then(Gate::withdraw) {
+            job.abandon();
+        }
+    }
+
+    /// Remembers where the job waits in the queue.
+    pub(crate) fn set_ticket(&self, ticket: Ticket) {
+        self.lock().ticket = Some(ticket);
     }
 
     /// Remembers the runner's waker for `abandon()`. The caller checks
@@ -192,11 +275,25 @@ impl<T> JobShared<T> {
     /// handle. Both under one lock, so a handle that sees the result also
     /// sees the job finished.
     pub(crate) fn finish(&self, status: StatusCode, result: Result<Response<T>, Error>) {
+        self.end(
+            status,
+            match result {
+                Ok(response) => Outcome::Done(Box::new(response)),
+                Err(error) => Outcome::Failed(error),
+            },
+        );
+    }
+
+    /// [`finish`](Self::finish) with an error (no response-sized moves).
+    pub(crate) fn fail(&self, error: Error) {
+        self.end(error.status(), Outcome::Failed(error));
+    }
+
+    fn end(&self, status: StatusCode, result: Outcome<T>) {
+        self.done.store(true, Ordering::Release);
         let (subscribers, awaiting, dropped) = {
             let mut state = self.lock();
-            let a = state.log.push(JobEvent::StatusChanged { status });
-            let b = state.log.push(JobEvent::Finished { status });
-            let subscribers = if a || b {
+            let subscribers = if state.log.end(status) {
                 state.log.take_wakers()
             } else {
                 Vec::new()
@@ -221,6 +318,9 @@ impl<T> JobShared<T> {
     /// The runner is gone without finishing (its task was dropped): the
     /// handle and the subscribers must not wait forever.
     pub(crate) fn close(&self) {
+        if self.done.load(Ordering::Acquire) {
+            return;
+        }
         let (subscribers, awaiting) = {
             let mut state = self.lock();
             if state.log.finished {
@@ -242,7 +342,8 @@ impl<T> JobShared<T> {
     ) -> Poll<Option<Result<Response<T>, Error>>> {
         let mut state = self.lock();
         if let Some(result) = state.result.take() {
-            return Poll::Ready(Some(result));
+            drop(state);
+            return Poll::Ready(Some(result.into_result()));
         }
         if state.log.closed || state.log.finished {
             // Closed, or the result was already taken.
@@ -257,6 +358,11 @@ impl<T> JobShared<T> {
 
     /// The handle was dropped: a result arriving later is discarded.
     pub(crate) fn drop_handle(&self) {
+        if self.done.load(Ordering::Acquire) {
+            // Nothing more will be stored; an untaken result goes with the
+            // shared state.
+            return;
+        }
         let result = {
             let mut state = self.lock();
             state.handle_alive = false;

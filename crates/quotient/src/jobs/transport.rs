@@ -17,6 +17,7 @@ use zeroize::Zeroizing;
 
 use super::clock::{AttemptClock, UploadState};
 use super::events::JobEvent;
+use super::gate::Permit;
 use super::redirect::{self, RedirectRefused};
 use super::shared::EventSink;
 use super::sink::SinkSlot;
@@ -44,6 +45,8 @@ pub(crate) struct AttemptRequest<'a> {
     pub follow_redirects: bool,
     /// Where a 2xx body goes instead of memory, if anywhere.
     pub sink: Option<&'a SinkSlot>,
+    /// The attempt's slot, told when the answer's head arrives.
+    pub permit: &'a Permit,
 }
 
 #[derive(Debug)]
@@ -157,6 +160,8 @@ pub(crate) async fn send(req: AttemptRequest<'_>) -> Result<RawResponse, Transpo
             }
         }
         let response = send_once(&req, &url, hop_headers, &sent_reported).await?;
+        req.permit
+            .head_arrived(response.version() >= reqwest::Version::HTTP_2);
         let status = response.status().as_u16();
         if req.follow_redirects && redirect::is_redirect(status) {
             let next = redirect::next_hop(&url, response.headers(), followed)

@@ -9,6 +9,7 @@ mod discovery;
 mod lifecycle;
 mod login_token;
 mod outcomes;
+mod queueing;
 mod rate_limits;
 mod redirects;
 mod refresh;

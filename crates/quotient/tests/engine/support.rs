@@ -102,11 +102,14 @@ struct Shared {
     script: HashMap<String, VecDeque<Reply>>,
     requests: Vec<Recorded>,
     paces: HashMap<String, ReadPace>,
+    /// Answers leave the connection open for the next request.
+    keep_alive: bool,
 }
 
 pub struct FakeServer {
     pub addr: std::net::SocketAddr,
     shared: Arc<Mutex<Shared>>,
+    accepted: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl FakeServer {
@@ -124,16 +127,36 @@ impl FakeServer {
         Self::serve_on(socket.listen(16).unwrap())
     }
 
+    /// A server that keeps connections open after an answer (the others
+    /// close them, so every request is a connection of its own).
+    pub async fn start_keep_alive() -> Self {
+        let server = Self::start().await;
+        server.shared.lock().unwrap().keep_alive = true;
+        server
+    }
+
     fn serve_on(listener: TcpListener) -> Self {
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Mutex::new(Shared::default()));
         let accept_shared = shared.clone();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = accepted.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tokio::spawn(serve(stream, accept_shared.clone()));
             }
         });
-        Self { addr, shared }
+        Self {
+            addr,
+            shared,
+            accepted,
+        }
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn url(&self) -> url::Url {
@@ -175,9 +198,20 @@ impl FakeServer {
 }
 
 async fn serve(mut stream: TcpStream, shared: Arc<Mutex<Shared>>) {
-    let Some(request) = read_request(&mut stream, &shared).await else {
-        return;
-    };
+    let keep_alive = shared.lock().unwrap().keep_alive;
+    while let Some(request) = read_request(&mut stream, &shared).await {
+        if !answer(&mut stream, &shared, request, keep_alive).await {
+            return;
+        }
+    }
+}
+
+async fn answer(
+    stream: &mut TcpStream,
+    shared: &Mutex<Shared>,
+    request: Recorded,
+    keep_alive: bool,
+) -> bool {
     let path = request.target.split('?').next().unwrap_or("").to_owned();
     let reply = {
         let mut shared = shared.lock().unwrap();
@@ -190,10 +224,12 @@ async fn serve(mut stream: TcpStream, shared: Arc<Mutex<Shared>>) {
             serde_json::json!({"errcode": "M_UNRECOGNIZED", "error": "no script"}),
         )
     });
-    act(&mut stream, reply).await;
+    act(stream, reply, keep_alive).await
 }
 
-async fn act(stream: &mut TcpStream, reply: Reply) {
+/// Carries out `reply`; returns whether the connection stays open for
+/// another request (only after an answer, on a keep-alive server).
+async fn act(stream: &mut TcpStream, reply: Reply, keep_alive: bool) -> bool {
     let mut reply = reply;
     loop {
         match reply {
@@ -207,7 +243,7 @@ async fn act(stream: &mut TcpStream, reply: Reply) {
             Reply::Reset => {
                 // SO_LINGER 0 makes close() send RST instead of FIN.
                 let _ = stream.set_zero_linger();
-                return;
+                return false;
             }
             Reply::Stream {
                 claimed,
@@ -218,19 +254,19 @@ async fn act(stream: &mut TcpStream, reply: Reply) {
                     .unwrap_or_default();
                 let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{length}Connection: close\r\n\r\n");
                 if stream.write_all(head.as_bytes()).await.is_err() {
-                    return;
+                    return false;
                 }
                 let chunk = vec![b' '; 64 * 1024];
                 let mut sent = 0u64;
                 while sent < total {
                     let n = chunk.len().min((total - sent) as usize);
                     if stream.write_all(&chunk[..n]).await.is_err() {
-                        return; // the client hung up, as it should
+                        return false; // the client hung up, as it should
                     }
                     sent += n as u64;
                 }
                 let _ = stream.shutdown().await;
-                return;
+                return false;
             }
             Reply::Trickle {
                 chunk,
@@ -242,7 +278,7 @@ async fn act(stream: &mut TcpStream, reply: Reply) {
                 let total = chunk * chunks;
                 let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {total}\r\nConnection: close\r\n\r\n");
                 if stream.write_all(head.as_bytes()).await.is_err() {
-                    return;
+                    return false;
                 }
                 let mut body = vec![b' '; total];
                 body[total - json.len()..].copy_from_slice(json);
@@ -252,29 +288,37 @@ async fn act(stream: &mut TcpStream, reply: Reply) {
                     }
                     tokio::time::sleep(every).await;
                     if stream.write_all(piece).await.is_err() {
-                        return;
+                        return false;
                     }
                 }
                 let _ = stream.shutdown().await;
-                return;
+                return false;
             }
             Reply::Answer {
                 status,
                 headers,
                 body,
             } => {
+                let close = if keep_alive {
+                    ""
+                } else {
+                    "Connection: close\r\n"
+                };
                 let mut head = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\n{close}",
                     body.len()
                 );
                 for (name, value) in headers {
                     head.push_str(&format!("{name}: {value}\r\n"));
                 }
                 head.push_str("\r\n");
-                let _ = stream.write_all(head.as_bytes()).await;
-                let _ = stream.write_all(&body).await;
+                let written = stream.write_all(head.as_bytes()).await.is_ok()
+                    && stream.write_all(&body).await.is_ok();
+                if keep_alive && written {
+                    return true;
+                }
                 let _ = stream.shutdown().await;
-                return;
+                return false;
             }
         }
     }

@@ -23,7 +23,7 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
             Attempt::Answered(Err(e)) => self.transport_error(e),
             Attempt::Answered(Ok(raw)) => self.interpret(raw),
         };
-        let options = &self.spec.options;
+        let options = &self.rec.spec.options;
         match verdict {
             Verdict::Done(result) => ControlFlow::Break(result),
             Verdict::Refresh(error) => ControlFlow::Continue(Next::Refresh(error)),
@@ -56,7 +56,7 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
                 }
                 *retries += 1;
                 tracing::debug!(status = %error.status(), ?wait, "retry scheduled: {error}");
-                self.job.emit(JobEvent::RetryScheduled {
+                self.rec.job.emit(JobEvent::RetryScheduled {
                     status: error.status(),
                     next_attempt: attempt + 1,
                     wait,
@@ -87,11 +87,12 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
                 if deadline.is_some_and(|d| resume >= d) {
                     return refuse("rate-limited: the wait would pass the job's deadline".into());
                 }
-                self.conn
+                self.rec
+                    .conn
                     .pauses
-                    .pause((self.spec.meta.method, self.spec.meta.path), resume);
+                    .pause((self.rec.spec.meta.method, self.rec.spec.meta.path), resume);
                 tracing::debug!(?wait, "rate-limited");
-                self.job.emit(JobEvent::RateLimited { wait });
+                self.rec.job.emit(JobEvent::RateLimited { wait });
                 ControlFlow::Continue(Next::At(resume))
             }
         }
@@ -100,9 +101,9 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
     /// Time the attempt after `retries` retries may wait for its head: a
     /// long-poll gets its server-side wait plus the margin.
     pub(super) fn head_timeout(&self, retries: u32) -> Duration {
-        let backoff = &self.spec.options.backoff;
+        let backoff = &self.rec.spec.options.backoff;
         let timeout = backoff.attempt_timeout(retries);
-        match self.spec.server_wait {
+        match self.rec.spec.server_wait {
             Some(wait) => timeout.max(wait.saturating_add(backoff.long_poll_margin)),
             None => timeout,
         }
@@ -139,7 +140,7 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
 
     /// The request may have reached the server: resend only if that is safe.
     fn transport_failure(&self, error: Error, wait: RetryWait) -> Verdict<R> {
-        if self.spec.meta.idempotent {
+        if self.rec.spec.meta.idempotent {
             Verdict::Retry { error, wait }
         } else {
             Verdict::Done(Err(not_resent(error)))
@@ -172,7 +173,7 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
         tracing::debug!(http_status = raw.status, %status, errcode = ?error.errcode(), uia = error.uia_challenge().is_some(), "server answered with an error");
         if status == StatusCode::Unauthorised
             && error.soft_logout()
-            && self.spec.token.is_some()
+            && self.rec.spec.token.is_some()
             && !self.refreshed
         {
             return Verdict::Refresh(error);

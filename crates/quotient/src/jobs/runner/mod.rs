@@ -10,7 +10,8 @@ use std::task::Poll;
 use std::time::Duration;
 
 use quotient_api::{
-    AuthRequirement, HttpRequest, IncomingResponse, Metadata, ResponseParts, SecretString,
+    AuthRequirement, HttpRequest, IncomingResponse, Metadata, RequestBody, ResponseParts,
+    SecretString,
 };
 use tokio::time::{Instant, Sleep};
 use tracing::Instrument as _;
@@ -21,8 +22,10 @@ use super::abandon::UnlessAbandoned;
 use super::answer::error_from_shared_answer;
 use super::clock::{fmt_duration, later, AttemptClock, Expired};
 use super::events::JobEvent;
+use super::gate::{Admission, Permit};
 use super::outcome::{abandoned, abandoned_on_the_wire, not_resent, LostAnswers};
-use super::shared::EventSink;
+use super::queue::QueuedJob;
+use super::shared::{EventSink, JobShared};
 use super::sink::SinkSlot;
 use super::transport::{self, AttemptRequest, RawResponse, TransportError};
 use super::{Error, JobOptions, Response, StatusCode};
@@ -31,15 +34,43 @@ use crate::connection::ConnectionInner;
 /// A job ready to run: what was fixed when it was submitted, in one
 /// allocation the runner reads from.
 pub(crate) struct Prepared {
-    pub meta: Metadata,
-    pub request: HttpRequest,
+    pub meta: MetaRef,
+    /// Header parameters and body; none for a plain GET, which is what
+    /// most queued jobs (long-polls) are.
+    pub payload: Option<Box<Payload>>,
     pub url: Url,
-    pub token: Option<SecretString>,
+    pub token: Option<Arc<SecretString>>,
     pub server_wait: Option<Duration>,
     /// Shared with the connection's defaults unless the job has its own.
     pub options: Arc<JobOptions>,
     /// Where a 2xx body goes instead of memory (a download to a file).
-    pub sink: Option<SinkSlot>,
+    pub sink: Option<Box<SinkSlot>>,
+}
+
+/// What a request carries besides its URL.
+pub(crate) struct Payload {
+    pub headers: Vec<(String, String)>,
+    pub body: RequestBody,
+}
+
+static NO_BODY: RequestBody = RequestBody::Empty;
+
+/// A job's metadata: the generated endpoint's own (static), or one made at
+/// run time for `submit_request`.
+pub(crate) enum MetaRef {
+    Static(&'static Metadata),
+    Owned(Box<Metadata>),
+}
+
+impl std::ops::Deref for MetaRef {
+    type Target = Metadata;
+
+    fn deref(&self) -> &Metadata {
+        match self {
+            MetaRef::Static(meta) => meta,
+            MetaRef::Owned(meta) => meta,
+        }
+    }
 }
 
 /// Checks what can be checked before anything runs: the request was built,
@@ -47,11 +78,11 @@ pub(crate) struct Prepared {
 /// A job failing here finishes at once, without a task.
 pub(crate) fn prepare(
     conn: &ConnectionInner,
-    meta: Metadata,
+    meta: MetaRef,
     request: Result<HttpRequest, Error>,
     server_wait: Option<Duration>,
     options: Arc<JobOptions>,
-) -> Result<Box<Prepared>, Error> {
+) -> Result<Prepared, Error> {
     let request = request?;
     meta.check_path(&request.path_and_query).map_err(|e| {
         Error::new(
@@ -61,7 +92,7 @@ pub(crate) fn prepare(
     })?;
     let token = match meta.auth {
         AuthRequirement::None => None,
-        AuthRequirement::Optional | AuthRequirement::Required => conn.access_token(),
+        AuthRequirement::Optional | AuthRequirement::Required => conn.shared_access_token(),
     };
     if meta.auth == AuthRequirement::Required && token.is_none() {
         return Err(Error::new(
@@ -73,15 +104,85 @@ pub(crate) fn prepare(
         ));
     }
     let url = conn.url_for(&request.path_and_query)?;
-    Ok(Box::new(Prepared {
+    let HttpRequest { headers, body, .. } = request;
+    let payload = (!headers.is_empty() || !matches!(body, RequestBody::Empty))
+        .then(|| Box::new(Payload { headers, body }));
+    Ok(Prepared {
         meta,
-        request,
+        payload,
         url,
         token,
         server_wait,
         options,
         sink: None,
-    }))
+    })
+}
+
+/// A job ready to run, in one allocation: what was fixed when it was
+/// submitted, and the connection and job it belongs to. A job waiting for
+/// its first connection slot is only this, queued at the gate.
+pub(crate) struct Record<R> {
+    pub conn: Arc<ConnectionInner>,
+    pub spec: Prepared,
+    pub job: CloseOnDrop<R>,
+    /// Where the job's task is spawned.
+    pub runtime: tokio::runtime::Handle,
+}
+
+impl<R> Record<R> {
+    /// A long-poll keeps its connection while the server waits.
+    fn long_poll(&self) -> bool {
+        self.spec.server_wait.is_some_and(|w| !w.is_zero())
+    }
+}
+
+impl<R: IncomingResponse + Send + 'static> QueuedJob for Record<R> {
+    fn start(self: Box<Self>, permit: Permit) {
+        let runtime = self.runtime.clone();
+        runtime.spawn(run(self, Some(permit)));
+    }
+
+    fn long_poll(&self) -> bool {
+        Record::long_poll(self)
+    }
+
+    fn abandon(self: Box<Self>) {
+        tracing::debug!(
+            op = self.spec.meta.operation_id,
+            "job abandoned while it waited for a connection slot"
+        );
+        self.job.fail(abandoned());
+    }
+}
+
+/// Starts a job: its task now, with a slot if one is free; otherwise the
+/// job waits in the gate's queue as a record and its task is spawned when
+/// a slot is there. A job with a deadline waits as a task, so that the
+/// deadline bounds the wait.
+pub(crate) fn launch<R: IncomingResponse + Send + 'static>(
+    record: Box<Record<R>>,
+    shared: &JobShared<R>,
+) {
+    let options = &record.spec.options;
+    if options.backoff.deadline.is_some() {
+        let runtime = record.runtime.clone();
+        runtime.spawn(run(record, None));
+        return;
+    }
+    let (priority, long_poll) = (options.priority, record.long_poll());
+    let gate = record.conn.gate.clone();
+    let mut record = Some(record);
+    let admission = gate.admit(priority, long_poll, || {
+        record.take().expect("taken once") as Box<dyn QueuedJob>
+    });
+    match admission {
+        Admission::Now(permit) => {
+            let record = record.expect("not queued");
+            let runtime = record.runtime.clone();
+            runtime.spawn(run(record, Some(permit)));
+        }
+        Admission::Queued(ticket) => shared.set_ticket(ticket),
+    }
 }
 
 /// How one attempt on the wire ended.
@@ -134,47 +235,42 @@ enum Next {
 /// [`Prepared`], and an attempt on the wire or a wait in a box that lives
 /// only as long as it does.
 pub(crate) async fn run<R: IncomingResponse + Send + 'static>(
-    conn: Arc<ConnectionInner>,
-    spec: Box<Prepared>,
-    job: CloseOnDrop<R>,
+    rec: Box<Record<R>>,
+    permit: Option<Permit>,
 ) {
     let span = tracing::debug_span!(
         "job",
-        op = spec.meta.operation_id,
-        method = spec.meta.method.as_str(),
-        path = spec.meta.path,
+        op = rec.spec.meta.operation_id,
+        method = rec.spec.meta.method.as_str(),
+        path = rec.spec.meta.path,
         attempt = tracing::field::Empty,
     );
     let mut runner = Runner {
-        conn,
-        spec,
-        job,
+        rec,
         span,
         lost: LostAnswers::default(),
         refreshed: false,
     };
     let span = runner.span.clone();
-    let mut result = runner.run_attempts().instrument(span).await;
+    let mut result = runner.run_attempts(permit).instrument(span).await;
     if let Err(e) = result {
-        result = Err(runner.lost.honest(runner.spec.meta.method, e));
+        result = Err(runner.lost.honest(runner.rec.spec.meta.method, e));
     }
     let status = match &mut result {
         Ok(_) => StatusCode::Success,
         Err(e) => {
-            e.set_attempts(runner.job.snapshot().attempt);
+            e.set_attempts(runner.rec.job.snapshot().attempt);
             e.status()
         }
     };
     runner
         .span
         .in_scope(|| tracing::debug!(%status, "job finished"));
-    runner.job.finish(status, result);
+    runner.rec.job.finish(status, result);
 }
 
 struct Runner<R> {
-    conn: Arc<ConnectionInner>,
-    spec: Box<Prepared>,
-    job: CloseOnDrop<R>,
+    rec: Box<Record<R>>,
     span: tracing::Span,
     lost: LostAnswers,
     /// The job refreshed its token once; a second refusal is final.
@@ -200,7 +296,7 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
     fn unless_abandoned<F: Future + Unpin>(&self, fut: F) -> UnlessAbandoned<'_, F, R> {
         UnlessAbandoned {
             fut,
-            job: &self.job,
+            job: &self.rec.job,
         }
     }
 
@@ -209,17 +305,17 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
         self.unless_abandoned(Box::pin(tokio::time::sleep_until(until)))
     }
 
-    async fn run_attempts(&mut self) -> Result<Response<R>, Error> {
-        self.job.emit(JobEvent::StatusChanged {
-            status: StatusCode::Pending,
-        });
-        if self.job.is_cancelled() {
+    /// The attempts, the first with `ready` if the job was let in before
+    /// its task started.
+    async fn run_attempts(&mut self, mut ready: Option<Permit>) -> Result<Response<R>, Error> {
+        if self.rec.job.is_cancelled() {
             return Err(abandoned());
         }
-        if self.spec.token.is_some() && self.conn.refresh_due() {
+        if self.rec.spec.token.is_some() && self.rec.conn.refresh_due() {
             self.refresh_ahead().await?;
         }
         let deadline = self
+            .rec
             .spec
             .options
             .backoff
@@ -228,9 +324,11 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
         let (mut attempt, mut retries, mut rate_rounds) = (0u32, 0u32, 0u32);
         loop {
             attempt += 1;
-            let key = (self.spec.meta.method, self.spec.meta.path);
+            let key = (self.rec.spec.meta.method, self.rec.spec.meta.path);
             let permit = loop {
-                if let Some(until) = self.conn.pauses.paused_until(key) {
+                if let Some(until) = self.rec.conn.pauses.paused_until(key) {
+                    // No slot is held while paused.
+                    ready = None;
                     if deadline.is_some_and(|d| until > d) {
                         return Err(Error::new(
                             StatusCode::TooManyRequests,
@@ -240,17 +338,19 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
                     }
                     self.sleep_until(until).await?;
                 }
-                let permit = self
-                    .unless_abandoned(self.conn.gate.acquire(self.spec.options.priority))
-                    .await?;
+                let permit = match ready.take() {
+                    Some(permit) => permit,
+                    None => self.acquire(deadline).await?,
+                };
                 // While this job queued for a slot, another job on the same
                 // endpoint may have been rate-limited: look again.
-                if self.conn.pauses.paused_until(key).is_none() {
+                if self.rec.conn.pauses.paused_until(key).is_none() {
                     break permit;
                 }
+                ready = Some(permit);
             };
             self.span.record("attempt", attempt);
-            self.job.emit(JobEvent::AboutToSend { attempt });
+            self.rec.job.emit(JobEvent::AboutToSend { attempt });
             if deadline.is_some_and(|d| d <= Instant::now()) {
                 return Err(Error::new(
                     StatusCode::Timeout,
@@ -258,7 +358,7 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
                 ));
             }
             let outcome = self
-                .send(attempt, self.head_timeout(retries), deadline)
+                .send(attempt, self.head_timeout(retries), deadline, &permit)
                 .await
                 .map_err(abandoned_on_the_wire)?;
             drop(permit);
@@ -278,19 +378,44 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
         }
     }
 
+    /// Waits for a connection slot, until the job's deadline if it has one.
+    async fn acquire(&self, deadline: Option<Instant>) -> Result<Permit, Error> {
+        let mut acquire = self
+            .rec
+            .conn
+            .gate
+            .acquire(self.rec.spec.options.priority, self.rec.long_poll());
+        let Some(at) = deadline else {
+            return self.unless_abandoned(acquire).await;
+        };
+        let mut timer = Box::pin(tokio::time::sleep_until(at));
+        self.unless_abandoned(std::future::poll_fn(|cx| {
+            if let Poll::Ready(permit) = Pin::new(&mut acquire).poll(cx) {
+                return Poll::Ready(Ok(permit));
+            }
+            timer.as_mut().poll(cx).map(|()| {
+                Err(Error::new(
+                    StatusCode::Timeout,
+                    "the job's deadline passed while it waited for a connection slot",
+                ))
+            })
+        }))
+        .await?
+    }
+
     /// Swaps the job's token for a fresh one before its first attempt,
     /// when it is about to expire (boxed, as a refresh is: only jobs that
     /// find the token due need its state).
     async fn refresh_ahead(&mut self) -> Result<(), Error> {
-        let Some(current) = self.spec.token.clone() else {
+        let Some(current) = self.rec.spec.token.as_deref().cloned() else {
             return Ok(());
         };
         let flight = Box::pin(crate::auth::refresh::ahead_of_expiry(
-            self.conn.clone(),
+            self.rec.conn.clone(),
             current,
         ));
         let token = self.unless_abandoned(flight).await??;
-        self.spec.token = Some(token);
+        self.rec.spec.token = Some(Arc::new(token));
         Ok(())
     }
 
@@ -299,18 +424,18 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
     /// is boxed: only jobs that meet an expired token need its state.
     async fn refresh(&mut self, refusal: Error, attempt: u32) -> Result<(), Error> {
         self.refreshed = true;
-        let Some(failed) = self.spec.token.clone() else {
+        let Some(failed) = self.rec.spec.token.as_deref().cloned() else {
             return Err(refusal);
         };
         let status = refusal.status();
         let flight = Box::pin(crate::auth::refresh::after_refusal(
-            self.conn.clone(),
+            self.rec.conn.clone(),
             failed,
             refusal,
         ));
         let token = self.unless_abandoned(flight).await??;
-        self.spec.token = Some(token);
-        self.job.emit(JobEvent::RetryScheduled {
+        self.rec.spec.token = Some(Arc::new(token));
+        self.rec.job.emit(JobEvent::RetryScheduled {
             status,
             next_attempt: attempt + 1,
             wait: Duration::ZERO,
@@ -325,25 +450,27 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
         attempt: u32,
         head_timeout: Duration,
         deadline: Option<Instant>,
+        permit: &Permit,
     ) -> Result<Attempt, Error> {
-        let spec = &*self.spec;
-        let events: Arc<dyn EventSink> = self.job.0.clone();
+        let spec = &self.rec.spec;
+        let events: Arc<dyn EventSink> = self.rec.job.0.clone();
         let clock = AttemptClock::new(head_timeout, spec.options.backoff.idle_timeout, deadline);
         // Boxed: an attempt's state is large, and keeping it out of the
         // job's own future keeps a queued job small.
         let mut send = Box::pin(transport::send(AttemptRequest {
-            client: &self.conn.http,
+            client: &self.rec.conn.http,
             url: &spec.url,
             method: spec.meta.method,
-            headers: &spec.request.headers,
-            token: spec.token.as_ref(),
-            body: &spec.request.body,
+            headers: spec.payload.as_ref().map_or(&[], |p| &p.headers),
+            token: spec.token.as_deref(),
+            body: spec.payload.as_ref().map_or(&NO_BODY, |p| &p.body),
             max_body_size: spec.options.max_body_size,
             events: &events,
             attempt,
             clock: &clock,
             follow_redirects: spec.meta.follows_redirects(),
-            sink: spec.sink.as_ref(),
+            sink: spec.sink.as_deref(),
+            permit,
         }));
         let mut timer = Box::pin(tokio::time::sleep_until(
             clock.expiry().map_or_else(never, |(at, _)| at),
@@ -379,7 +506,7 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
             }))
             .await;
         drop(send);
-        self.conn.keep_timer(timer);
+        self.rec.conn.keep_timer(timer);
         outcome
     }
 }
@@ -414,14 +541,20 @@ mod tests {
         let inner = conn.inner();
         let spec = prepare(
             inner,
-            E::METADATA,
+            MetaRef::Static(const { &E::METADATA }),
             Ok(request.build().unwrap()),
             request.server_wait(),
             Arc::new(JobOptions::default()),
         )
         .unwrap();
         let job = Arc::new(JobShared::<E::Response>::new());
-        std::mem::size_of_val(&run(inner.clone(), spec, CloseOnDrop(job)))
+        let record = Box::new(Record {
+            conn: inner.clone(),
+            spec,
+            job: CloseOnDrop(job),
+            runtime: tokio::runtime::Handle::current(),
+        });
+        std::mem::size_of_val(&run(record, None))
     }
 
     /// Every queued job is one of these futures, so its size is memory per
