@@ -35,13 +35,15 @@ pub fn encode_path_segment(value: &str) -> String {
 /// state key). `template` may be a template (`/rooms/{roomId}/…`) or, for
 /// a raw request, anything else: then only dot segments are checked.
 pub(crate) fn check_path(template: &str, path_and_query: &str) -> Result<(), crate::BuildError> {
+    // Every job goes through here: no allocation unless there is an error.
     let path = path_and_query.split('?').next().unwrap_or(path_and_query);
-    let segments: Vec<&str> = path.split('/').collect();
-    let template: Vec<&str> = template.split('/').collect();
-    let aligned = template.len() == segments.len();
-    for (i, segment) in segments.iter().enumerate() {
-        let name = aligned
-            .then(|| template[i])
+    let count = path.split('/').count();
+    let aligned = template.split('/').count() == count;
+    let mut names = template.split('/');
+    for (i, segment) in path.split('/').enumerate() {
+        let name = names
+            .next()
+            .filter(|_| aligned)
             .and_then(|t| t.strip_prefix('{'))
             .and_then(|t| t.strip_suffix('}'));
         let parameter =
@@ -52,7 +54,7 @@ pub(crate) fn check_path(template: &str, path_and_query: &str) -> Result<(), cra
                 parameter()
             )));
         }
-        if segment.is_empty() && name.is_some() && i + 1 < segments.len() {
+        if segment.is_empty() && name.is_some() && i + 1 < count {
             return Err(crate::BuildError::Path(format!(
                 "{} is empty, which would change the URL's path",
                 parameter()
@@ -64,8 +66,20 @@ pub(crate) fn check_path(template: &str, path_and_query: &str) -> Result<(), cra
 
 /// `.` or `..`, also percent-encoded: URL parsers treat `%2e` as a dot.
 fn is_dot_segment(segment: &str) -> bool {
-    let decoded = segment.replace("%2e", ".").replace("%2E", ".");
-    decoded == "." || decoded == ".."
+    match strip_dot(segment) {
+        Some("") => true,
+        Some(rest) => strip_dot(rest) == Some(""),
+        None => false,
+    }
+}
+
+/// `s` after one leading dot, plain or percent-encoded.
+fn strip_dot(s: &str) -> Option<&str> {
+    s.strip_prefix('.').or_else(|| {
+        s.get(..3)
+            .filter(|p| p.eq_ignore_ascii_case("%2e"))
+            .map(|_| &s[3..])
+    })
 }
 
 /// Builds a query string (`?a=1&b=x`) with every key and value encoded.
@@ -161,6 +175,27 @@ mod tests {
             ("?&=", "%3F%26%3D"),
         ] {
             assert_eq!(encode_path_segment(raw), encoded, "{raw}");
+        }
+    }
+
+    #[test]
+    fn dot_segments_are_what_a_url_parser_decodes_to_a_dot_or_two() {
+        // The reading URL parsers use: decode `%2e`, then compare.
+        let decoded = |s: &str| {
+            let d = s.replace("%2e", ".").replace("%2E", ".");
+            d == "." || d == ".."
+        };
+        let parts = [".", "%2e", "%2E", "%2", "e", "a", "%", "é"];
+        let mut cases = vec![String::new()];
+        for _ in 0..3 {
+            let longer: Vec<String> = cases
+                .iter()
+                .flat_map(|c| parts.iter().map(move |p| format!("{c}{p}")))
+                .collect();
+            cases.extend(longer);
+        }
+        for case in &cases {
+            assert_eq!(is_dot_segment(case), decoded(case), "{case:?}");
         }
     }
 

@@ -120,6 +120,7 @@ impl ConnectionBuilder {
         let http = reqwest::Client::builder()
             .user_agent(self.user_agent)
             .connector_layer(super::opening::CountConnects::new(&gate))
+            .pool_idle_timeout(crate::jobs::gate::POOL_IDLE_TIMEOUT)
             .connect_timeout(self.connect_timeout)
             // A redirect could carry the token to another host or turn a
             // POST into a GET. The transport follows the few the spec uses

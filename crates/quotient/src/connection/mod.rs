@@ -17,6 +17,7 @@ use tokio::time::Sleep;
 use url::Url;
 
 use crate::auth::refresh::{RefreshFlight, SessionHook};
+use crate::jobs::bearer::Bearer;
 use crate::jobs::gate::Gate;
 use crate::jobs::pauses::EndpointPauses;
 use crate::jobs::runner;
@@ -50,7 +51,7 @@ pub(crate) struct ConnectionInner {
     homeserver: Url,
     pub(crate) http: reqwest::Client,
     /// Shared with the jobs that send it (one allocation, not one per job).
-    access_token: RwLock<Option<Arc<SecretString>>>,
+    access_token: RwLock<Option<Arc<Bearer>>>,
     /// Traded for a new access token when the old one expires.
     pub(crate) refresh_token: RwLock<Option<SecretString>>,
     /// The server soft-logged-out the session and there was no refresh
@@ -76,11 +77,11 @@ pub(crate) struct ConnectionInner {
 
 impl ConnectionInner {
     pub(crate) fn access_token(&self) -> Option<SecretString> {
-        self.shared_access_token().as_deref().cloned()
+        self.shared_access_token().map(|t| t.secret().clone())
     }
 
     /// The access token, shared: what a job holds.
-    pub(crate) fn shared_access_token(&self) -> Option<Arc<SecretString>> {
+    pub(crate) fn shared_access_token(&self) -> Option<Arc<Bearer>> {
         self.access_token
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -153,7 +154,7 @@ impl Connection {
 
     /// Sets (or clears) the access token sent with authenticated requests.
     pub fn set_access_token(&self, token: Option<SecretString>) {
-        *write(&self.inner.access_token) = token.map(Arc::new);
+        *write(&self.inner.access_token) = token.map(|t| Arc::new(Bearer::new(t)));
     }
 
     /// Whether an access token is set.

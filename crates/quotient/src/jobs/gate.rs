@@ -10,22 +10,31 @@
 //! connector, `connection/opening.rs`) and lets an attempt in
 //!
 //! - at once while a connection should be idle;
-//! - as an *opener* while fewer than [`MAX_OPENING`] openers await their
-//!   answer's head;
-//! - otherwise not yet: it waits for the first connection to come free
-//!   or for an opener to get its head.
+//! - as an *opener* while fewer than [`MAX_OPENING`] openers are opening:
+//!   an opener stops counting when a connect finishes (the oldest opener
+//!   is credited: connects are not tied to attempts), when its answer's
+//!   head arrives, or when its attempt ends;
+//! - otherwise not yet: it waits for a connection to come free or to be
+//!   made.
+//!
+//! The count of open connections is corrected down whenever a connect
+//! shows that none was idle, and forgotten after the connection has been
+//! idle as long as the HTTP client keeps idle connections.
 //!
 //! A long-poll holds its connection for as long as the server waits, so it
 //! is always let in as an opener of its own, not counted. Over HTTP/2 one
 //! connection carries every request and the bound is off.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 
 use super::queue::{Entry, Queue, QueuedJob, TaskWaiter};
 use super::Priority;
@@ -33,6 +42,10 @@ use super::Priority;
 /// Attempts that may be opening a connection at once (awaiting the head
 /// of their answer on a connection made for them).
 pub(crate) const MAX_OPENING: usize = 8;
+
+/// How long the HTTP client keeps an idle connection (reqwest's default,
+/// set explicitly in the connection builder).
+pub(crate) const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
 #[derive(Debug)]
 pub(crate) struct Gate {
@@ -43,8 +56,13 @@ struct GateState {
     limit: usize,
     /// Attempts on the wire.
     in_use: usize,
-    /// Openers still awaiting their answer's head.
+    /// Openers still opening.
     opening: usize,
+    /// The openers' flags, oldest first (some already cleared): a finished
+    /// connect clears the oldest one still set.
+    openers: VecDeque<Arc<AtomicBool>>,
+    /// Since when no attempt has been on the wire.
+    idle_since: Option<Instant>,
     /// Connections being opened (connect started, not finished).
     connecting: usize,
     /// Connections believed open: one more per connect, corrected down
@@ -82,8 +100,8 @@ pub(crate) struct Ticket {
 #[derive(Debug)]
 pub(crate) struct Permit {
     gate: Arc<Gate>,
-    /// Counted in `opening` until the answer's head (or the end).
-    opener: AtomicBool,
+    /// Set while counted in `opening` (shared with the gate's `openers`).
+    opener: Option<Arc<AtomicBool>>,
 }
 
 /// What `Gate::admit` decided.
@@ -118,14 +136,43 @@ impl GateState {
         (self.opening < MAX_OPENING).then_some(true)
     }
 
-    /// Counts a new attempt in.
-    fn enter(&mut self, opener: bool) {
+    /// Counts a new attempt in; its opener flag, if it is one.
+    fn enter(&mut self, opener: bool) -> Option<Arc<AtomicBool>> {
         self.in_use += 1;
-        self.opening += usize::from(opener);
+        self.idle_since = None;
+        if !opener {
+            return None;
+        }
+        self.opening += 1;
+        let flag = Arc::new(AtomicBool::new(true));
+        if self.openers.len() > 2 * self.opening + 16 {
+            self.openers.retain(|f| f.load(Ordering::Acquire));
+        }
+        self.openers.push_back(flag.clone());
+        Some(flag)
     }
 
-    /// The next waiter, if it may go now.
-    fn next(&mut self) -> Option<(Entry, bool)> {
+    /// Stops counting an opener, once.
+    fn opened(&mut self, flag: &AtomicBool) {
+        if flag.swap(false, Ordering::AcqRel) {
+            self.opening -= 1;
+        }
+    }
+
+    /// Forgets the connections once they have been idle for as long as the
+    /// HTTP client keeps them.
+    fn forget_stale(&mut self) {
+        if self
+            .idle_since
+            .is_some_and(|since| since.elapsed() >= POOL_IDLE_TIMEOUT)
+        {
+            self.open = 0;
+            self.idle_since = None;
+        }
+    }
+
+    /// The next waiter, if it may go now, and its opener flag.
+    fn next(&mut self) -> Option<(Entry, Option<Arc<AtomicBool>>)> {
         let priority = if !self.foreground.is_empty() {
             Priority::Foreground
         } else {
@@ -134,8 +181,8 @@ impl GateState {
         let long_poll = self.queue(priority).front()?.long_poll();
         let opener = self.admits(long_poll)?;
         let entry = self.queue(priority).pop()?;
-        self.enter(opener);
-        Some((entry, opener))
+        let flag = self.enter(opener);
+        Some((entry, flag))
     }
 }
 
@@ -146,6 +193,8 @@ impl Gate {
                 limit: limit.max(1),
                 in_use: 0,
                 opening: 0,
+                openers: VecDeque::new(),
+                idle_since: None,
                 connecting: 0,
                 open: 0,
                 multiplexed: false,
@@ -161,10 +210,10 @@ impl Gate {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn permit(self: &Arc<Self>, opener: bool) -> Permit {
+    fn permit(self: &Arc<Self>, opener: Option<Arc<AtomicBool>>) -> Permit {
         Permit {
             gate: self.clone(),
-            opener: AtomicBool::new(opener),
+            opener,
         }
     }
 
@@ -177,12 +226,13 @@ impl Gate {
         job: impl FnOnce() -> Box<dyn QueuedJob>,
     ) -> Admission {
         let mut state = self.lock();
+        state.forget_stale();
         let nobody_ahead = state.foreground.is_empty()
             && (priority == Priority::Foreground || state.background.is_empty());
         if nobody_ahead {
             if let Some(opener) = state.admits(long_poll) {
-                state.enter(opener);
-                return Admission::Now(self.permit(opener));
+                let flag = state.enter(opener);
+                return Admission::Now(self.permit(flag));
             }
         }
         let seq = state.queue(priority).push(job());
@@ -197,9 +247,12 @@ impl Gate {
     /// been let in.
     pub(crate) fn withdraw(ticket: &Ticket) -> Option<Box<dyn QueuedJob>> {
         let gate = ticket.gate.upgrade()?;
-        let entry = gate.lock().queue(ticket.priority).withdraw(ticket.seq)?;
+        let mut state = gate.lock();
+        let entry = state.queue(ticket.priority).withdraw(ticket.seq)?;
         // Tickets are only given for jobs, and numbers are never reused.
         debug_assert!(!entry.is_task());
+        // The entry may have been the one holding the others back.
+        gate.pump(state);
         Some(entry)
     }
 
@@ -226,16 +279,27 @@ impl Gate {
             return;
         }
         state.pumping = true;
+        // Should starting a waiter panic, the gate must not stay "pumping"
+        // (nothing would ever be let in again). Disarmed on the way out,
+        // where the lock is held: it only acts while the lock is not.
+        struct Unwinding<'a>(&'a Gate);
+        impl Drop for Unwinding<'_> {
+            fn drop(&mut self) {
+                self.0.lock().pumping = false;
+            }
+        }
+        let guard = Unwinding(self);
         loop {
-            let Some((entry, opener)) = state.next() else {
+            let Some((entry, flag)) = state.next() else {
                 if std::mem::take(&mut state.again) {
                     continue;
                 }
                 state.pumping = false;
+                std::mem::forget(guard);
                 return;
             };
             drop(state);
-            entry.start(self.permit(opener));
+            entry.start(self.permit(flag));
             state = self.lock();
         }
     }
@@ -253,6 +317,13 @@ impl Gate {
         let mut state = self.lock();
         state.connecting = state.connecting.saturating_sub(1);
         state.open += usize::from(opened);
+        // Whether it made a connection or failed, some opener is done.
+        while let Some(flag) = state.openers.pop_front() {
+            if flag.load(Ordering::Acquire) {
+                state.opened(&flag);
+                break;
+            }
+        }
         self.pump(state);
     }
 
@@ -266,12 +337,17 @@ impl Permit {
     /// The attempt's answer head arrived (over HTTP/2 when `multiplexed`):
     /// an opener's connection is made.
     pub(crate) fn head_arrived(&self, multiplexed: bool) {
-        let opener = self.opener.swap(false, Ordering::AcqRel);
-        if !opener && !multiplexed {
+        let opener = self
+            .opener
+            .as_ref()
+            .filter(|flag| flag.load(Ordering::Acquire));
+        if opener.is_none() && !multiplexed {
             return;
         }
         let mut state = self.gate.lock();
-        state.opening -= usize::from(opener);
+        if let Some(flag) = opener {
+            state.opened(flag);
+        }
         state.multiplexed |= multiplexed;
         self.gate.pump(state);
     }
@@ -281,7 +357,12 @@ impl Drop for Permit {
     fn drop(&mut self) {
         let mut state = self.gate.lock();
         state.in_use -= 1;
-        state.opening -= usize::from(*self.opener.get_mut());
+        if state.in_use == 0 {
+            state.idle_since = Some(Instant::now());
+        }
+        if let Some(flag) = &self.opener {
+            state.opened(flag);
+        }
         self.gate.pump(state);
     }
 }
@@ -302,13 +383,14 @@ impl Future for Acquire<'_> {
         let this = &mut *self;
         if this.queued.is_none() {
             let mut state = this.gate.lock();
+            state.forget_stale();
             let nobody_ahead = state.foreground.is_empty()
                 && (this.priority == Priority::Foreground || state.background.is_empty());
             if nobody_ahead {
                 if let Some(opener) = state.admits(this.long_poll) {
-                    state.enter(opener);
+                    let flag = state.enter(opener);
                     drop(state);
-                    return Poll::Ready(this.gate.permit(opener));
+                    return Poll::Ready(this.gate.permit(flag));
                 }
             }
             let (tx, rx) = oneshot::channel();
@@ -324,9 +406,15 @@ impl Future for Acquire<'_> {
                 this.queued = None;
                 Poll::Ready(permit)
             }
-            // The sender is dropped only after a hand-over or a withdrawal,
-            // and neither leaves the receiver waiting.
-            Poll::Ready(Err(_)) | Poll::Pending => Poll::Pending,
+            Poll::Pending => Poll::Pending,
+            // The sender was dropped without a permit (it should not be:
+            // only this future withdraws its entry). Queue again rather
+            // than wait for nothing.
+            Poll::Ready(Err(_)) => {
+                this.queued = None;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
         }
     }
 }
@@ -334,7 +422,10 @@ impl Future for Acquire<'_> {
 impl Drop for Acquire<'_> {
     fn drop(&mut self) {
         if let Some((_, seq)) = self.queued.take() {
-            let entry = self.gate.lock().queue(self.priority).withdraw(seq);
+            let mut state = self.gate.lock();
+            let entry = state.queue(self.priority).withdraw(seq);
+            // Dropped outside the lock (a task waiter is a oneshot sender).
+            self.gate.pump(state);
             drop(entry);
         }
     }
@@ -386,7 +477,7 @@ mod tests {
         // A long-poll still goes (it needs a connection of its own anyway);
         // the next opener waits.
         let long_poll = gate.acquire(Priority::Foreground, true).await;
-        assert!(!long_poll.opener.load(Ordering::Relaxed));
+        assert!(long_poll.opener.is_none());
         let waiting = tokio::spawn({
             let gate = gate.clone();
             async move { gate.acquire(Priority::Foreground, false).await }
@@ -396,7 +487,10 @@ mod tests {
         // An opener's head lets the waiter in, as an opener in its place.
         openers[0].head_arrived(false);
         let admitted = waiting.await.unwrap();
-        assert!(admitted.opener.load(Ordering::Relaxed));
+        assert!(admitted
+            .opener
+            .as_ref()
+            .is_some_and(|f| f.load(Ordering::Relaxed)));
         assert_eq!(gate.lock().opening, MAX_OPENING);
         // Connections made and then free are reused, not reopened.
         for _ in 0..MAX_OPENING + 1 {
@@ -406,7 +500,7 @@ mod tests {
         drop(openers);
         drop(admitted);
         let reused = gate.acquire(Priority::Foreground, false).await;
-        assert!(!reused.opener.load(Ordering::Relaxed));
+        assert!(reused.opener.is_none());
         // A connect while the gate believed one idle corrects the count.
         gate.connect_started();
         let state = gate.lock();
@@ -415,6 +509,26 @@ mod tests {
         drop((reused, long_poll));
         assert_eq!(gate.in_use(), 0);
         assert_eq!(gate.lock().opening, 0);
+    }
+
+    #[tokio::test]
+    async fn a_permit_dropped_while_unwinding_lets_the_next_waiter_in() {
+        let gate = Gate::new(1);
+        let held = gate.acquire(Priority::Foreground, false).await;
+        let next = tokio::spawn({
+            let gate = gate.clone();
+            async move { drop(gate.acquire(Priority::Foreground, false).await) }
+        });
+        tokio::task::yield_now().await;
+        // As when a runtime is dropped during a panic: no deadlock.
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let _held = held;
+            panic!("unwinding");
+        }));
+        assert!(unwound.is_err());
+        next.await.unwrap();
+        assert_eq!(gate.in_use(), 0);
+        assert!(!gate.lock().pumping);
     }
 
     #[tokio::test]

@@ -6,6 +6,7 @@
 
 mod abandon;
 mod answer;
+pub(crate) mod bearer;
 mod classify;
 mod clock;
 mod error;

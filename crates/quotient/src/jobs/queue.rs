@@ -85,7 +85,7 @@ impl Queue {
 
     /// The entry that is next, if any.
     pub(crate) fn front(&self) -> Option<&Entry> {
-        // The ends are never empty places (see `trim`).
+        // The front is never an empty place (see `trim`).
         self.entries.front().and_then(Option::as_ref)
     }
 

@@ -290,7 +290,6 @@ impl<T> JobShared<T> {
     }
 
     fn end(&self, status: StatusCode, result: Outcome<T>) {
-        self.done.store(true, Ordering::Release);
         let (subscribers, awaiting, dropped) = {
             let mut state = self.lock();
             let subscribers = if state.log.end(status) {
@@ -305,6 +304,9 @@ impl<T> JobShared<T> {
             } else {
                 Some(result)
             };
+            // Under the lock, after the result is in place: a handle
+            // dropped from now on has nothing to discard.
+            self.done.store(true, Ordering::Release);
             (subscribers, state.awaiting.take(), dropped)
         };
         // A result nobody can receive is dropped outside the lock.
@@ -359,8 +361,9 @@ impl<T> JobShared<T> {
     /// The handle was dropped: a result arriving later is discarded.
     pub(crate) fn drop_handle(&self) {
         if self.done.load(Ordering::Acquire) {
-            // Nothing more will be stored; an untaken result goes with the
-            // shared state.
+            // The job has ended and nothing more will be stored; a result
+            // not taken goes with the shared state (when the last event
+            // stream lets go of it).
             return;
         }
         let result = {

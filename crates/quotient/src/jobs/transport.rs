@@ -8,13 +8,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
-use quotient_api::{Method, RequestBody, SecretString};
+use quotient_api::{Method, RequestBody};
 use reqwest::header::{
     HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE,
 };
 use url::Url;
-use zeroize::Zeroizing;
 
+use super::bearer::Bearer;
 use super::clock::{AttemptClock, UploadState};
 use super::events::JobEvent;
 use super::gate::Permit;
@@ -34,7 +34,7 @@ pub(crate) struct AttemptRequest<'a> {
     pub url: &'a Url,
     pub method: Method,
     pub headers: &'a [(String, String)],
-    pub token: Option<&'a SecretString>,
+    pub token: Option<&'a Bearer>,
     pub body: &'a RequestBody,
     pub max_body_size: u64,
     pub events: &'a Arc<dyn EventSink>,
@@ -135,13 +135,11 @@ pub(crate) async fn send(req: AttemptRequest<'_>) -> Result<RawResponse, Transpo
         headers.insert(name, value);
     }
     let authorization = match req.token {
-        Some(token) => {
-            let text = Zeroizing::new(format!("Bearer {}", token.expose()));
-            let mut value = HeaderValue::from_str(&text)
-                .map_err(|_| TransportError::InvalidHeader("Authorization".into()))?;
-            value.set_sensitive(true);
-            Some(value)
-        }
+        Some(token) => Some(
+            token
+                .header()
+                .ok_or_else(|| TransportError::InvalidHeader("Authorization".into()))?,
+        ),
         None => None,
     };
     let sent_reported = Arc::new(AtomicBool::new(false));
@@ -156,12 +154,14 @@ pub(crate) async fn send(req: AttemptRequest<'_>) -> Result<RawResponse, Transpo
         };
         if let Some(value) = &authorization {
             if redirect::keeps_token(req.url, &url) {
-                hop_headers.insert(AUTHORIZATION, value.clone());
+                hop_headers.insert(AUTHORIZATION, HeaderValue::clone(value));
             }
         }
         let response = send_once(&req, &url, hop_headers, &sent_reported).await?;
+        // Only the homeserver's own answer says how it speaks: a redirect
+        // may lead to a CDN on HTTP/2.
         req.permit
-            .head_arrived(response.version() >= reqwest::Version::HTTP_2);
+            .head_arrived(followed == 0 && response.version() >= reqwest::Version::HTTP_2);
         let status = response.status().as_u16();
         if req.follow_redirects && redirect::is_redirect(status) {
             let next = redirect::next_hop(&url, response.headers(), followed)
@@ -186,16 +186,22 @@ async fn send_once(
     sent_reported: &Arc<AtomicBool>,
 ) -> Result<reqwest::Response, TransportError> {
     let total = req.body.bytes().len() as u64;
-    let mut builder = req.client.request(reqwest_method(req.method), url.clone());
+    // The request is made directly, not through reqwest's builder, which
+    // would copy every header into a map of its own.
+    let mut request = reqwest::Request::new(reqwest_method(req.method), url.clone());
     if let Some(content_type) = req.body.content_type() {
-        let value = HeaderValue::from_str(content_type)
-            .map_err(|_| TransportError::InvalidHeader("Content-Type".into()))?;
+        let value = if content_type == "application/json" {
+            HeaderValue::from_static("application/json")
+        } else {
+            HeaderValue::from_str(content_type)
+                .map_err(|_| TransportError::InvalidHeader("Content-Type".into()))?
+        };
         headers.insert(CONTENT_TYPE, value);
         headers.insert(CONTENT_LENGTH, HeaderValue::from(total));
-        builder = if total > STREAM_THRESHOLD as u64 {
+        *request.body_mut() = Some(if total > STREAM_THRESHOLD as u64 {
             let upload = UploadState::new();
             req.clock.uploading(upload.clone());
-            builder.body(reqwest::Body::wrap_stream(UploadStream {
+            reqwest::Body::wrap_stream(UploadStream {
                 data: shared_bytes(req.body),
                 pos: 0,
                 throttle: ProgressThrottle::new(Some(total)),
@@ -203,14 +209,15 @@ async fn send_once(
                 attempt: req.attempt,
                 sent_reported: sent_reported.clone(),
                 upload,
-            }))
+            })
         } else {
-            builder.body(shared_bytes(req.body))
-        };
+            reqwest::Body::from(shared_bytes(req.body))
+        });
     }
-    let response = builder
-        .headers(headers)
-        .send()
+    *request.headers_mut() = headers;
+    let response = req
+        .client
+        .execute(request)
         .await
         .map_err(classify_send_error)?;
     if !sent_reported.swap(true, Ordering::SeqCst) {

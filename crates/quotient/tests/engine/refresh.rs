@@ -319,3 +319,49 @@ async fn a_failed_refresh_ahead_of_the_expiry_leaves_the_request_to_go_out_as_it
     assert_eq!(last.target, WHOAMI);
     assert_eq!(last.header("authorization"), Some("Bearer a2"));
 }
+
+#[tokio::test]
+async fn a_refresh_ahead_of_the_expiry_does_not_wait_behind_its_own_job() {
+    let server = FakeServer::start().await;
+    server
+        .push(
+            REFRESH,
+            Reply::json(
+                200,
+                json!({"access_token": "a2", "refresh_token": "r2", "expires_in_ms": 1000}),
+            ),
+        )
+        .push(
+            REFRESH,
+            Reply::json(
+                200,
+                json!({"access_token": "a3", "refresh_token": "r3", "expires_in_ms": 60000}),
+            ),
+        )
+        .push(WHOAMI, owner());
+    // One slot: the refresh, a job of its own, needs the slot the job that
+    // found the token due was let in with.
+    let conn = quotient::Connection::builder(server.url())
+        .max_concurrent_jobs(1)
+        .build()
+        .unwrap();
+    conn.adopt_session(Session {
+        refresh_token: Some("r1".into()),
+        ..Session::new(
+            server.url(),
+            "@a:hs".parse().unwrap(),
+            "DEV",
+            "old_access".into(),
+        )
+    });
+    conn.refresh_access_token().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(850)).await;
+    tokio::time::timeout(std::time::Duration::from_secs(5), conn.whoami())
+        .await
+        .expect("the job does not sit on the slot its refresh needs")
+        .unwrap();
+    let requests = server.requests();
+    let paths: Vec<_> = requests.iter().map(|r| r.target.as_str()).collect();
+    assert_eq!(paths, [REFRESH, REFRESH, WHOAMI]);
+    assert_eq!(requests[2].header("authorization"), Some("Bearer a3"));
+}

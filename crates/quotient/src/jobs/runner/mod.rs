@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use quotient_api::{
     AuthRequirement, HttpRequest, IncomingResponse, Metadata, RequestBody, ResponseParts,
-    SecretString,
 };
 use tokio::time::{Instant, Sleep};
 use tracing::Instrument as _;
@@ -20,6 +19,7 @@ use url::Url;
 pub(crate) use super::abandon::CloseOnDrop;
 use super::abandon::UnlessAbandoned;
 use super::answer::error_from_shared_answer;
+use super::bearer::Bearer;
 use super::clock::{fmt_duration, later, AttemptClock, Expired};
 use super::events::JobEvent;
 use super::gate::{Admission, Permit};
@@ -39,7 +39,7 @@ pub(crate) struct Prepared {
     /// most queued jobs (long-polls) are.
     pub payload: Option<Box<Payload>>,
     pub url: Url,
-    pub token: Option<Arc<SecretString>>,
+    pub token: Option<Arc<Bearer>>,
     pub server_wait: Option<Duration>,
     /// Shared with the connection's defaults unless the job has its own.
     pub options: Arc<JobOptions>,
@@ -312,6 +312,9 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
             return Err(abandoned());
         }
         if self.rec.spec.token.is_some() && self.rec.conn.refresh_due() {
+            // The refresh is a job of its own: it needs a slot, so this
+            // one must not sit on the one it was given.
+            ready = None;
             self.refresh_ahead().await?;
         }
         let deadline = self
@@ -407,7 +410,7 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
     /// when it is about to expire (boxed, as a refresh is: only jobs that
     /// find the token due need its state).
     async fn refresh_ahead(&mut self) -> Result<(), Error> {
-        let Some(current) = self.rec.spec.token.as_deref().cloned() else {
+        let Some(current) = self.rec.spec.token.as_ref().map(|t| t.secret().clone()) else {
             return Ok(());
         };
         let flight = Box::pin(crate::auth::refresh::ahead_of_expiry(
@@ -415,7 +418,7 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
             current,
         ));
         let token = self.unless_abandoned(flight).await??;
-        self.rec.spec.token = Some(Arc::new(token));
+        self.rec.spec.token = Some(Arc::new(Bearer::new(token)));
         Ok(())
     }
 
@@ -424,7 +427,7 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
     /// is boxed: only jobs that meet an expired token need its state.
     async fn refresh(&mut self, refusal: Error, attempt: u32) -> Result<(), Error> {
         self.refreshed = true;
-        let Some(failed) = self.rec.spec.token.as_deref().cloned() else {
+        let Some(failed) = self.rec.spec.token.as_ref().map(|t| t.secret().clone()) else {
             return Err(refusal);
         };
         let status = refusal.status();
@@ -434,7 +437,7 @@ impl<R: IncomingResponse + Send + 'static> Runner<R> {
             refusal,
         ));
         let token = self.unless_abandoned(flight).await??;
-        self.rec.spec.token = Some(Arc::new(token));
+        self.rec.spec.token = Some(Arc::new(Bearer::new(token)));
         self.rec.job.emit(JobEvent::RetryScheduled {
             status,
             next_attempt: attempt + 1,
