@@ -121,10 +121,16 @@ impl ConnectionInner {
             None => (path_and_query, None),
         };
         let mut url = self.homeserver.clone();
-        let mut full = String::with_capacity(url.path().len() + path.len());
-        full.push_str(url.path().trim_end_matches('/'));
-        full.push_str(path);
-        url.set_path(&full);
+        let base = url.path().trim_end_matches('/');
+        if base.is_empty() {
+            // A homeserver at the root (most are): no joined copy needed.
+            url.set_path(path);
+        } else {
+            let mut full = String::with_capacity(base.len() + path.len());
+            full.push_str(base);
+            full.push_str(path);
+            url.set_path(&full);
+        }
         url.set_query(query);
         url.set_fragment(None);
         Ok(url)
