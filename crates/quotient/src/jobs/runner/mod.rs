@@ -1,6 +1,7 @@
 //! The attempt loop: send → classify → decide → report, until one outcome.
 
 mod decide;
+mod record;
 
 use std::future::Future;
 use std::ops::ControlFlow;
@@ -9,12 +10,9 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use quotient_api::{
-    AuthRequirement, HttpRequest, IncomingResponse, Metadata, RequestBody, ResponseParts,
-};
+use quotient_api::{IncomingResponse, ResponseParts};
 use tokio::time::{Instant, Sleep};
 use tracing::Instrument as _;
-use url::Url;
 
 pub(crate) use super::abandon::CloseOnDrop;
 use super::abandon::UnlessAbandoned;
@@ -22,168 +20,14 @@ use super::answer::error_from_shared_answer;
 use super::bearer::Bearer;
 use super::clock::{fmt_duration, later, AttemptClock, Expired};
 use super::events::JobEvent;
-use super::gate::{Admission, Permit};
+use super::gate::Permit;
 use super::outcome::{abandoned, abandoned_on_the_wire, not_resent, LostAnswers};
 use super::queue::QueuedJob;
-use super::shared::{EventSink, JobShared};
-use super::sink::SinkSlot;
+use super::shared::EventSink;
 use super::transport::{self, AttemptRequest, RawResponse, TransportError};
-use super::{Error, JobOptions, Response, StatusCode};
-use crate::connection::ConnectionInner;
-
-/// A job ready to run: what was fixed when it was submitted, in one
-/// allocation the runner reads from.
-pub(crate) struct Prepared {
-    pub meta: MetaRef,
-    /// Header parameters and body; none for a plain GET, which is what
-    /// most queued jobs (long-polls) are.
-    pub payload: Option<Box<Payload>>,
-    pub url: Url,
-    pub token: Option<Arc<Bearer>>,
-    pub server_wait: Option<Duration>,
-    /// Shared with the connection's defaults unless the job has its own.
-    pub options: Arc<JobOptions>,
-    /// Where a 2xx body goes instead of memory (a download to a file).
-    pub sink: Option<Box<SinkSlot>>,
-}
-
-/// What a request carries besides its URL.
-pub(crate) struct Payload {
-    pub headers: Vec<(String, String)>,
-    pub body: RequestBody,
-}
-
-static NO_BODY: RequestBody = RequestBody::Empty;
-
-/// A job's metadata: the generated endpoint's own (static), or one made at
-/// run time for `submit_request`.
-pub(crate) enum MetaRef {
-    Static(&'static Metadata),
-    Owned(Box<Metadata>),
-}
-
-impl std::ops::Deref for MetaRef {
-    type Target = Metadata;
-
-    fn deref(&self) -> &Metadata {
-        match self {
-            MetaRef::Static(meta) => meta,
-            MetaRef::Owned(meta) => meta,
-        }
-    }
-}
-
-/// Checks what can be checked before anything runs: the request was built,
-/// the access token is there if the endpoint needs one, the URL is valid.
-/// A job failing here finishes at once, without a task.
-pub(crate) fn prepare(
-    conn: &ConnectionInner,
-    meta: MetaRef,
-    request: Result<HttpRequest, Error>,
-    server_wait: Option<Duration>,
-    options: Arc<JobOptions>,
-) -> Result<Prepared, Error> {
-    let request = request?;
-    meta.check_path(&request.path_and_query).map_err(|e| {
-        Error::new(
-            StatusCode::IncorrectRequest,
-            format!("cannot build the request: {e}"),
-        )
-    })?;
-    let token = match meta.auth {
-        AuthRequirement::None => None,
-        AuthRequirement::Optional | AuthRequirement::Required => conn.shared_access_token(),
-    };
-    if meta.auth == AuthRequirement::Required && token.is_none() {
-        return Err(Error::new(
-            StatusCode::Unauthorised,
-            format!(
-                "{} needs an access token and the connection has none",
-                meta.operation_id
-            ),
-        ));
-    }
-    let url = conn.url_for(&request.path_and_query)?;
-    let HttpRequest { headers, body, .. } = request;
-    let payload = (!headers.is_empty() || !matches!(body, RequestBody::Empty))
-        .then(|| Box::new(Payload { headers, body }));
-    Ok(Prepared {
-        meta,
-        payload,
-        url,
-        token,
-        server_wait,
-        options,
-        sink: None,
-    })
-}
-
-/// A job ready to run, in one allocation: what was fixed when it was
-/// submitted, and the connection and job it belongs to. A job waiting for
-/// its first connection slot is only this, queued at the gate.
-pub(crate) struct Record<R> {
-    pub conn: Arc<ConnectionInner>,
-    pub spec: Prepared,
-    pub job: CloseOnDrop<R>,
-    /// Where the job's task is spawned.
-    pub runtime: tokio::runtime::Handle,
-}
-
-impl<R> Record<R> {
-    /// A long-poll keeps its connection while the server waits.
-    fn long_poll(&self) -> bool {
-        self.spec.server_wait.is_some_and(|w| !w.is_zero())
-    }
-}
-
-impl<R: IncomingResponse + Send + 'static> QueuedJob for Record<R> {
-    fn start(self: Box<Self>, permit: Permit) {
-        let runtime = self.runtime.clone();
-        runtime.spawn(run(self, Some(permit)));
-    }
-
-    fn long_poll(&self) -> bool {
-        Record::long_poll(self)
-    }
-
-    fn abandon(self: Box<Self>) {
-        tracing::debug!(
-            op = self.spec.meta.operation_id,
-            "job abandoned while it waited for a connection slot"
-        );
-        self.job.fail(abandoned());
-    }
-}
-
-/// Starts a job: its task now, with a slot if one is free; otherwise the
-/// job waits in the gate's queue as a record and its task is spawned when
-/// a slot is there. A job with a deadline waits as a task, so that the
-/// deadline bounds the wait.
-pub(crate) fn launch<R: IncomingResponse + Send + 'static>(
-    record: Box<Record<R>>,
-    shared: &JobShared<R>,
-) {
-    let options = &record.spec.options;
-    if options.backoff.deadline.is_some() {
-        let runtime = record.runtime.clone();
-        runtime.spawn(run(record, None));
-        return;
-    }
-    let (priority, long_poll) = (options.priority, record.long_poll());
-    let gate = record.conn.gate.clone();
-    let mut record = Some(record);
-    let admission = gate.admit(priority, long_poll, || {
-        record.take().expect("taken once") as Box<dyn QueuedJob>
-    });
-    match admission {
-        Admission::Now(permit) => {
-            let record = record.expect("not queued");
-            let runtime = record.runtime.clone();
-            runtime.spawn(run(record, Some(permit)));
-        }
-        Admission::Queued(ticket) => shared.set_ticket(ticket),
-    }
-}
+use super::{Error, Response, StatusCode};
+use record::NO_BODY;
+pub(crate) use record::{launch, prepare, MetaRef, Record};
 
 /// How one attempt on the wire ended.
 enum Attempt {
@@ -230,10 +74,11 @@ enum Next {
 }
 
 /// Runs a job to its end and hands the outcome to its handle. This is the
-/// future that is spawned. It stays small — a queued job is mostly this —
-/// because what is large is elsewhere: the job's fixed data in
-/// [`Prepared`], and an attempt on the wire or a wait in a box that lives
-/// only as long as it does.
+/// future that is spawned: with the slot the job was let in with, or
+/// without one for a job that waits as a task. It stays small, because
+/// what is large is elsewhere: the job's fixed data in its [`Record`], and
+/// an attempt on the wire or a wait in a box that lives only as long as
+/// it does.
 pub(crate) async fn run<R: IncomingResponse + Send + 'static>(
     rec: Box<Record<R>>,
     permit: Option<Permit>,
@@ -534,7 +379,7 @@ mod tests {
     use quotient_api::Endpoint;
 
     use super::*;
-    use crate::jobs::JobShared;
+    use crate::jobs::{JobOptions, JobShared};
     use crate::Connection;
 
     fn queued_size<E: Endpoint>(conn: &Connection, request: E) -> usize
@@ -560,9 +405,10 @@ mod tests {
         std::mem::size_of_val(&run(record, None))
     }
 
-    /// Every queued job is one of these futures, so its size is memory per
-    /// pending job (benchmark S4). It used to be 2.5 KB, and a result held
-    /// across an await made it grow with the response type.
+    /// Every running job (and every job waiting as a task) is one of these
+    /// futures. It used to be 2.5 KB, and a result held across an await
+    /// made it grow with the response type. (A job queued for its first
+    /// slot is a `Record`, not this.)
     #[tokio::test]
     async fn a_queued_job_future_is_small_whatever_the_response_type() {
         let conn = Connection::builder("http://127.0.0.1:1".parse().unwrap())
