@@ -16,6 +16,13 @@ fn unlimited(server: &FakeServer) -> Connection {
         .unwrap()
 }
 
+fn one_slot(server: &FakeServer) -> Connection {
+    Connection::builder(server.url())
+        .max_concurrent_jobs(1)
+        .build()
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_jobs_at_once_do_not_open_a_thousand_connections() {
     let server = FakeServer::start_keep_alive().await;
@@ -73,10 +80,7 @@ async fn long_polls_each_get_a_connection_and_hold_back_nothing() {
 async fn a_deadline_ends_a_job_still_waiting_for_a_slot() {
     let server = FakeServer::start().await;
     server.push(THING, Reply::Stall);
-    let conn = Connection::builder(server.url())
-        .max_concurrent_jobs(1)
-        .build()
-        .unwrap();
+    let conn = one_slot(&server);
     let holder = conn.submit(GetThing::default());
     tokio::time::sleep(Duration::from_millis(10)).await;
     let options = JobOptions {
@@ -101,10 +105,7 @@ async fn a_deadline_ends_a_job_still_waiting_for_a_slot() {
 async fn a_job_abandoned_in_the_queue_has_the_whole_event_order() {
     let server = FakeServer::start().await;
     server.push(THING, Reply::Stall);
-    let conn = Connection::builder(server.url())
-        .max_concurrent_jobs(1)
-        .build()
-        .unwrap();
+    let conn = one_slot(&server);
     let holder = conn.submit(GetThing::default());
     let queued: Vec<_> = (0..100).map(|_| conn.submit(GetOther::default())).collect();
     // Abandoned from the back, the middle and the front of the queue.
@@ -149,10 +150,7 @@ fn queued_jobs_end_when_their_runtime_shuts_down() {
     let (conn, jobs) = runtime.block_on(async {
         let server = FakeServer::start().await;
         server.push(THING, Reply::Stall);
-        let conn = Connection::builder(server.url())
-            .max_concurrent_jobs(1)
-            .build()
-            .unwrap();
+        let conn = one_slot(&server);
         let holder = conn.submit(GetThing::default());
         tokio::time::sleep(Duration::from_millis(50)).await;
         // Thousands queued: their release on shutdown must not recurse.

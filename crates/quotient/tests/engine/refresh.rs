@@ -30,7 +30,15 @@ fn signed_in(
     server: &FakeServer,
     refresh: Option<&str>,
 ) -> (quotient::Connection, Arc<Mutex<Vec<String>>>) {
-    let conn = server.connection();
+    signed_in_on(server.connection(), server, refresh)
+}
+
+/// [`signed_in`] on a connection built by the test.
+fn signed_in_on(
+    conn: quotient::Connection,
+    server: &FakeServer,
+    refresh: Option<&str>,
+) -> (quotient::Connection, Arc<Mutex<Vec<String>>>) {
     conn.adopt_session(Session {
         refresh_token: refresh.map(Into::into),
         ..Session::new(
@@ -244,9 +252,9 @@ async fn no_token_reaches_a_trace_log_or_an_error_through_a_refresh_and_its_refu
     }
 }
 
-#[tokio::test]
-async fn a_token_about_to_expire_is_refreshed_before_the_request_goes_out() {
-    let server = FakeServer::start().await;
+/// A refresh answered with a token living one second, then one with a
+/// token living a minute.
+fn two_refreshes(server: &FakeServer) -> &FakeServer {
     server
         .push(
             REFRESH,
@@ -262,6 +270,12 @@ async fn a_token_about_to_expire_is_refreshed_before_the_request_goes_out() {
                 json!({"access_token": "a3", "refresh_token": "r3", "expires_in_ms": 60000}),
             ),
         )
+}
+
+#[tokio::test]
+async fn a_token_about_to_expire_is_refreshed_before_the_request_goes_out() {
+    let server = FakeServer::start().await;
+    two_refreshes(&server)
         .push(WHOAMI, owner())
         .push(WHOAMI, owner());
     let (conn, seen) = signed_in(&server, Some("r1"));
@@ -323,37 +337,14 @@ async fn a_failed_refresh_ahead_of_the_expiry_leaves_the_request_to_go_out_as_it
 #[tokio::test]
 async fn a_refresh_ahead_of_the_expiry_does_not_wait_behind_its_own_job() {
     let server = FakeServer::start().await;
-    server
-        .push(
-            REFRESH,
-            Reply::json(
-                200,
-                json!({"access_token": "a2", "refresh_token": "r2", "expires_in_ms": 1000}),
-            ),
-        )
-        .push(
-            REFRESH,
-            Reply::json(
-                200,
-                json!({"access_token": "a3", "refresh_token": "r3", "expires_in_ms": 60000}),
-            ),
-        )
-        .push(WHOAMI, owner());
+    two_refreshes(&server).push(WHOAMI, owner());
     // One slot: the refresh, a job of its own, needs the slot the job that
     // found the token due was let in with.
-    let conn = quotient::Connection::builder(server.url())
+    let one_slot = quotient::Connection::builder(server.url())
         .max_concurrent_jobs(1)
         .build()
         .unwrap();
-    conn.adopt_session(Session {
-        refresh_token: Some("r1".into()),
-        ..Session::new(
-            server.url(),
-            "@a:hs".parse().unwrap(),
-            "DEV",
-            "old_access".into(),
-        )
-    });
+    let (conn, _) = signed_in_on(one_slot, &server, Some("r1"));
     conn.refresh_access_token().await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(850)).await;
     tokio::time::timeout(std::time::Duration::from_secs(5), conn.whoami())
