@@ -261,6 +261,20 @@ impl Connection {
         E: Endpoint,
         E::Response: Send + 'static,
     {
+        self.spawn_endpoint(request, options, None)
+    }
+
+    /// Builds a generated request and starts its job.
+    fn spawn_endpoint<E>(
+        &self,
+        request: E,
+        options: Arc<JobOptions>,
+        sink: Option<Box<dyn crate::jobs::BodySink>>,
+    ) -> Job<E::Response>
+    where
+        E: Endpoint,
+        E::Response: Send + 'static,
+    {
         let built = request.build().map_err(|e| {
             Error::new(
                 StatusCode::IncorrectRequest,
@@ -268,7 +282,7 @@ impl Connection {
             )
         });
         let meta = runner::MetaRef::Static(const { &E::METADATA });
-        self.spawn_job(meta, built, request.server_wait(), options, None)
+        self.spawn_job(meta, built, request.server_wait(), options, sink)
     }
 
     /// Starts a job whose successful answer's body is written to `sink`
@@ -296,19 +310,7 @@ impl Connection {
         E: Endpoint,
         E::Response: Send + 'static,
     {
-        let built = request.build().map_err(|e| {
-            Error::new(
-                StatusCode::IncorrectRequest,
-                format!("cannot build the request: {e}"),
-            )
-        });
-        self.spawn_job(
-            runner::MetaRef::Static(const { &E::METADATA }),
-            built,
-            request.server_wait(),
-            Arc::new(options),
-            Some(Box::new(sink)),
-        )
+        self.spawn_endpoint(request, Arc::new(options), Some(Box::new(sink)))
     }
 
     /// Starts a job for a request known only at run time (a tool calling

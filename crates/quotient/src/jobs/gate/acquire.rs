@@ -28,15 +28,9 @@ impl Future for Acquire<'_> {
         let this = &mut *self;
         if this.queued.is_none() {
             let mut state = this.gate.lock();
-            state.forget_stale();
-            let nobody_ahead = state.foreground.is_empty()
-                && (this.priority == Priority::Foreground || state.background.is_empty());
-            if nobody_ahead {
-                if let Some(opener) = state.admits(this.long_poll) {
-                    let flag = state.enter(opener);
-                    drop(state);
-                    return Poll::Ready(this.gate.permit(flag));
-                }
+            if let Some(flag) = state.admit_now(this.priority, this.long_poll) {
+                drop(state);
+                return Poll::Ready(this.gate.permit(flag));
             }
             let (tx, rx) = oneshot::channel();
             let seq = state.queue(this.priority).push(Box::new(TaskWaiter {

@@ -136,6 +136,23 @@ impl GateState {
         (self.opening < MAX_OPENING).then_some(true)
     }
 
+    /// Lets an arriving attempt in now if a slot is free and nobody of the
+    /// same or a higher priority waits: `Some` with its opener flag.
+    fn admit_now(
+        &mut self,
+        priority: Priority,
+        long_poll: bool,
+    ) -> Option<Option<Arc<AtomicBool>>> {
+        self.forget_stale();
+        let nobody_ahead = self.foreground.is_empty()
+            && (priority == Priority::Foreground || self.background.is_empty());
+        if !nobody_ahead {
+            return None;
+        }
+        let opener = self.admits(long_poll)?;
+        Some(self.enter(opener))
+    }
+
     /// Counts a new attempt in; its opener flag, if it is one.
     fn enter(&mut self, opener: bool) -> Option<Arc<AtomicBool>> {
         self.in_use += 1;
@@ -226,14 +243,8 @@ impl Gate {
         job: impl FnOnce() -> Box<dyn QueuedJob>,
     ) -> Admission {
         let mut state = self.lock();
-        state.forget_stale();
-        let nobody_ahead = state.foreground.is_empty()
-            && (priority == Priority::Foreground || state.background.is_empty());
-        if nobody_ahead {
-            if let Some(opener) = state.admits(long_poll) {
-                let flag = state.enter(opener);
-                return Admission::Now(self.permit(flag));
-            }
+        if let Some(flag) = state.admit_now(priority, long_poll) {
+            return Admission::Now(self.permit(flag));
         }
         let seq = state.queue(priority).push(job());
         Admission::Queued(Ticket {
