@@ -8,12 +8,13 @@ use quotient::{Connection, Job, StatusCode};
 use quotient_api::generated::sync::SyncRequest;
 use tokio::sync::broadcast;
 
+use crate::encryption::DeviceTrust;
 use crate::error::{Error, Result};
 use crate::outbox::Outbox;
 use crate::store::position::StoredFilter;
 use crate::store::Store;
 use crate::sync::raw_body::{BodyBuffer, InBuffer, RawSync};
-use crate::sync::{apply_sync_body, SyncChanges, SyncSettings};
+use crate::sync::{apply_decrypted_body, SyncChanges, SyncSettings};
 
 /// How many change notices a slow receiver may fall behind by before it
 /// is told it lagged (it can then re-read the store).
@@ -60,6 +61,11 @@ struct Inner {
     outbox: Outbox,
     // Fetched on the first upload, kept for the client's life.
     media_config: tokio::sync::OnceCell<crate::media::MediaConfig>,
+    device_trust: DeviceTrust,
+    // Built by the first sync or encrypted send, if this process owns
+    // the store; tried again while it does not.
+    #[cfg(feature = "e2e-encryption")]
+    crypto: tokio::sync::Mutex<Option<Arc<crate::crypto::Crypto>>>,
 }
 
 /// Builds a [`Client`] with optional settings.
@@ -67,12 +73,20 @@ struct Inner {
 pub struct ClientBuilder {
     conn: Connection,
     settings: SyncSettings,
+    device_trust: DeviceTrust,
 }
 
 impl ClientBuilder {
     /// How to sync (timeline limit, lazy-loading, long-poll, back-off).
     pub fn sync_settings(mut self, settings: SyncSettings) -> Self {
         self.settings = settings;
+        self
+    }
+
+    /// Which devices get room keys and whose messages are shown
+    /// (default: [`DeviceTrust::CrossSigned`], as spec v1.18 recommends).
+    pub fn device_trust(mut self, trust: DeviceTrust) -> Self {
+        self.device_trust = trust;
         self
     }
 
@@ -110,6 +124,9 @@ impl ClientBuilder {
                 pagination_gate: tokio::sync::Mutex::new(()),
                 outbox: Outbox::new(),
                 media_config: tokio::sync::OnceCell::new(),
+                device_trust: self.device_trust,
+                #[cfg(feature = "e2e-encryption")]
+                crypto: tokio::sync::Mutex::new(None),
             }),
         })
     }
@@ -121,6 +138,7 @@ impl Client {
         ClientBuilder {
             conn: connection,
             settings: SyncSettings::default(),
+            device_trust: DeviceTrust::default(),
         }
     }
 
@@ -162,6 +180,24 @@ impl Client {
 
     pub(crate) fn pagination_gate(&self) -> &tokio::sync::Mutex<()> {
         &self.inner.pagination_gate
+    }
+
+    /// Which devices get room keys and whose messages are shown.
+    pub fn device_trust(&self) -> DeviceTrust {
+        self.inner.device_trust
+    }
+
+    #[cfg(feature = "e2e-encryption")]
+    pub(crate) fn crypto_slot(&self) -> &tokio::sync::Mutex<Option<Arc<crate::crypto::Crypto>>> {
+        &self.inner.crypto
+    }
+
+    /// This device's Ed25519 key and cross-signing state. Builds the
+    /// crypto machine if this process owns the store (and fails with
+    /// [`Error::StoreOwned`] if another one does).
+    #[cfg(feature = "e2e-encryption")]
+    pub async fn device_status(&self) -> Result<crate::encryption::DeviceStatus> {
+        self.crypto_for_sync().await?.device_status().await
     }
 
     /// Uploads and downloads ([`crate::media`]).
@@ -237,10 +273,21 @@ impl Client {
     /// (`IncorrectResponse`), as when the engine decoded it: the loop
     /// backs off and asks again.
     pub(crate) async fn commit(&self, body: Vec<u8>) -> Result<SyncChanges> {
+        // The machine hears of the batch first, and commits that to its
+        // own store: only then may the batch's `since` be committed.
+        #[cfg(feature = "e2e-encryption")]
+        let (crypto, decryptions, keys, initial) = {
+            let crypto = self.crypto_for_sync().await?;
+            let initial = self.store()?.since()?.is_none();
+            let (decryptions, keys) = self.crypto_before_commit(&crypto, &body).await?;
+            (crypto, decryptions, keys, initial)
+        };
+        #[cfg(not(feature = "e2e-encryption"))]
+        let decryptions = crate::sync::decryptions::Decryptions::new();
         let store = Arc::clone(&self.inner.store);
         let changes = tokio::task::spawn_blocking(move || {
             let mut store = lock(&store)?;
-            apply_sync_body(&mut store, &body).map_err(|e| match e {
+            apply_decrypted_body(&mut store, &body, &decryptions).map_err(|e| match e {
                 Error::Json(e) => Error::Request(quotient::Error::new(
                     StatusCode::IncorrectResponse,
                     format!("the /sync answer does not decode: {e}"),
@@ -250,6 +297,9 @@ impl Client {
         })
         .await
         .map_err(|e| Error::TaskLost(e.to_string()))??;
+        #[cfg(feature = "e2e-encryption")]
+        self.crypto_after_commit(&crypto, &keys, &changes.rooms, initial)
+            .await?;
         for (room, txn, event_id) in &changes.outbox_sent {
             self.outbox().tell_state(
                 room,

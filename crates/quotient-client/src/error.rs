@@ -147,6 +147,35 @@ pub enum Error {
     /// Sending needs a Tokio runtime, and there is none on this thread.
     #[error("sending needs a Tokio runtime")]
     NoRuntime,
+    /// Another process owns the store directory (it syncs it and holds
+    /// its crypto machine); this one waited and it did not let go.
+    #[error(
+        "the store {} is in use by {}; stop it or wait for it",
+        dir.display(),
+        pid.map_or_else(|| "another process".to_owned(), |p| format!("process {p}"))
+    )]
+    StoreOwned {
+        /// The store directory.
+        dir: PathBuf,
+        /// The owner's process ID, when it could be read.
+        pid: Option<u32>,
+    },
+    /// End-to-end encryption failed: the crypto store could not be opened
+    /// or written, or the crypto machine refused an operation. Never
+    /// carries key material.
+    #[error("encryption: {0}")]
+    Crypto(String),
+    /// The room is encrypted and the event cannot be encrypted for it
+    /// (no crypto machine in this process, or the build has no
+    /// encryption): it is not sent, since plaintext never goes into an
+    /// encrypted room.
+    #[error("cannot encrypt for {room_id}: {reason}; nothing was sent")]
+    CannotEncrypt {
+        /// The encrypted room.
+        room_id: String,
+        /// Why.
+        reason: String,
+    },
     /// A blocking store task was lost (its thread panicked or the runtime
     /// shut down) before it finished; its transaction was not committed.
     #[error("a store task did not finish: {0}")]

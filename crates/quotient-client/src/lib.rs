@@ -10,6 +10,9 @@
 #![warn(missing_docs)]
 
 mod client;
+#[cfg(feature = "e2e-encryption")]
+mod crypto;
+pub mod encryption;
 mod error;
 pub mod events;
 pub mod media;

@@ -414,7 +414,7 @@ async fn stub(handler: Handler) -> (Url, Arc<Mutex<Vec<Seen>>>) {
                     body.len()
                 );
                 for (name, value) in headers {
-                    answer += &format!("{name}: {value}\r\n");
+                    answer.push_str(&format!("{name}: {value}\r\n"));
                 }
                 answer += "\r\n";
                 let _ = stream.write_all(answer.as_bytes()).await;

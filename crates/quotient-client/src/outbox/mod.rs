@@ -50,6 +50,7 @@
 
 mod attachment;
 mod content;
+mod encrypting;
 mod entry;
 mod registry;
 mod send;

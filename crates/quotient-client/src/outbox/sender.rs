@@ -126,7 +126,7 @@ fn halt(client: &Client, room: &str, session: bool, reason: String) {
     });
 }
 
-pub(super) enum Stop {
+pub(crate) enum Stop {
     /// Wait and try this entry again.
     Retry(String),
     /// The entry can never be sent as it is: it fails, the room goes on.
@@ -154,7 +154,7 @@ impl Stop {
     }
 }
 
-fn store_failed(e: Error) -> Stop {
+pub(super) fn store_failed(e: Error) -> Stop {
     Stop::Halt {
         session: false,
         reason: format!("the store failed: {e}"),
@@ -200,7 +200,23 @@ async fn send_entry(client: &Client, entry: &OutboxEntry) -> Result<(), Stop> {
             .outbox()
             .tell_state(&entry.room_id, &entry.txn_id, OutboxState::Sending);
     }
+    let encrypted = client
+        .store()
+        .and_then(|s| s.is_encrypted(&entry.room_id))
+        .map_err(store_failed)?;
+    if encrypted && entry.attachment.is_some() {
+        // Plaintext never goes into an encrypted room: not even the file.
+        return Err(Stop::Fail(
+            "files cannot be sent to an encrypted room yet (encrypted attachments are not built);              nothing was uploaded"
+                .into(),
+        ));
+    }
     let event = super::attachment::prepare(client, entry).await?;
+    let event = if encrypted {
+        super::encrypting::encrypt(client, entry, event).await?
+    } else {
+        event
+    };
     let job = submit(client, entry, event).map_err(Stop::Fail)?;
     let event_id = job.await.map_err(Stop::from_request)?;
     pause_after_send();

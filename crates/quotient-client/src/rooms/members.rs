@@ -147,3 +147,40 @@ impl Store {
             .find(|m| m.user_id == user_id))
     }
 }
+
+impl crate::store::Store {
+    /// Adds the `m.room.member` events of a full member list (`GET
+    /// /members`) that the store does not have: with lazy-loading, sync
+    /// brings only the members the timeline needs. A member the store
+    /// already has keeps its stored event (sync keeps it current).
+    pub(crate) fn add_missing_members(&mut self, room_id: &str, events: &[Value]) -> Result<()> {
+        let tx = self.connection_mut().transaction()?;
+        for event in events {
+            let (Some("m.room.member"), Some(key)) = (
+                event.get("type").and_then(Value::as_str),
+                event.get("state_key").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            if !event.get("content").is_some_and(Value::is_object) {
+                continue;
+            }
+            let mut event = event.clone();
+            if let Some(map) = event.as_object_mut() {
+                map.remove("room_id");
+            }
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO room_state (room_id, event_type, state_key, event_id, event)
+                 VALUES (?1, 'm.room.member', ?2, ?3, ?4)",
+            )?
+            .execute(rusqlite::params![
+                room_id,
+                key,
+                event.get("event_id").and_then(Value::as_str),
+                event.to_string()
+            ])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}

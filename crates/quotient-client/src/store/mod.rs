@@ -15,8 +15,10 @@
 mod file;
 mod migrations;
 pub(crate) mod outbox;
+mod outbox_ciphertext;
 #[cfg(test)]
 mod outbox_tests;
+pub mod owner;
 pub(crate) mod position;
 mod reader;
 mod receipts;
@@ -37,7 +39,7 @@ pub use reader::{Membership, RoomSummary, StoredEvent};
 pub use receipts::Receipt;
 pub use relations::ReactionGroup;
 pub use room_name::RoomNameParts;
-pub use watch_cursors::LiveEvent;
+pub use watch_cursors::{EventChange, LiveEvent};
 
 /// The name of the database file inside a store directory.
 pub const STORE_FILE: &str = "client.sqlite3";
@@ -122,6 +124,10 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
     }
 
     pub(crate) fn connection_mut(&mut self) -> &mut Connection {

@@ -3,6 +3,7 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::Store;
+use crate::encryption::{EventEncryption, SenderTrust};
 use crate::error::Result;
 
 /// The user's membership of a room, as the last batch told it.
@@ -67,8 +68,61 @@ pub struct StoredEvent {
     pub event_id: Option<String>,
     /// True when it did not fit the event type and is kept as it came.
     pub malformed: bool,
-    /// The event's JSON.
+    /// The event's JSON: for an encrypted event that decrypted and is
+    /// shown, the decrypted event (its type and content from the
+    /// ciphertext, the rest as it came); otherwise the event as it came.
     pub json: serde_json::Value,
+    /// For an event that came encrypted: whether it decrypted, why not,
+    /// and its sender's trust. `None` for an event sent in the clear.
+    pub encryption: Option<EventEncryption>,
+}
+
+/// The columns [`Store::stored_events`] reads, from `timeline t` joined
+/// with [`ENCRYPTION_JOIN`].
+pub(crate) const EVENT_COLUMNS: &str = "t.position, t.event_id, t.malformed, t.event,
+    e.timeline_rowid IS NOT NULL, e.error, e.sender_trust";
+
+/// Joins each timeline row `t` with its encryption row `e`, if any.
+pub(crate) const ENCRYPTION_JOIN: &str =
+    "LEFT JOIN encrypted_events e ON e.timeline_rowid = t.rowid";
+
+/// One row of [`EVENT_COLUMNS`] from column `first` on.
+pub(crate) fn event_row(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<StoredRow> {
+    Ok(StoredRow {
+        position: r.get(first)?,
+        event_id: r.get(first + 1)?,
+        malformed: r.get(first + 2)?,
+        text: r.get(first + 3)?,
+        encrypted: r.get(first + 4)?,
+        error: r.get(first + 5)?,
+        sender_trust: r.get(first + 6)?,
+    })
+}
+
+/// A timeline row as read, before its JSON is parsed.
+pub(crate) struct StoredRow {
+    position: i64,
+    event_id: Option<String>,
+    malformed: bool,
+    text: String,
+    encrypted: bool,
+    error: Option<String>,
+    sender_trust: Option<String>,
+}
+
+impl StoredRow {
+    pub(crate) fn into_event(self) -> Result<StoredEvent> {
+        Ok(StoredEvent {
+            position: self.position,
+            event_id: self.event_id,
+            malformed: self.malformed,
+            json: serde_json::from_str(&self.text)?,
+            encryption: self.encrypted.then(|| EventEncryption {
+                error: self.error,
+                sender_trust: self.sender_trust.as_deref().and_then(SenderTrust::parse),
+            }),
+        })
+    }
 }
 
 fn count(v: Option<i64>) -> Option<u64> {
@@ -179,38 +233,28 @@ impl Store {
     pub fn timeline(&self, room_id: &str, limit: usize) -> Result<Vec<StoredEvent>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.stored_events(
-            "SELECT position, event_id, malformed, event FROM (
-                 SELECT * FROM timeline WHERE room_id = ?1 ORDER BY position DESC LIMIT ?2
-             ) ORDER BY position ASC",
+            &format!(
+                "SELECT {EVENT_COLUMNS} FROM (
+                     SELECT rowid, * FROM timeline WHERE room_id = ?1
+                     ORDER BY position DESC LIMIT ?2
+                 ) t {ENCRYPTION_JOIN} ORDER BY t.position ASC"
+            ),
             params![room_id, limit],
         )
     }
 
-    /// Timeline rows selected by `sql` as `position, event_id, malformed,
-    /// event`, in the order the query gives.
+    /// Timeline rows selected by `sql` as [`EVENT_COLUMNS`], in the order
+    /// the query gives.
     pub(crate) fn stored_events(
         &self,
         sql: &str,
         params: impl rusqlite::Params,
     ) -> Result<Vec<StoredEvent>> {
         let mut stmt = self.conn.prepare(sql)?;
-        let rows = stmt.query_map(params, |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, bool>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })?;
+        let rows = stmt.query_map(params, |r| event_row(r, 0))?;
         let mut out = Vec::new();
         for row in rows {
-            let (position, event_id, malformed, text) = row?;
-            out.push(StoredEvent {
-                position,
-                event_id,
-                malformed,
-                json: serde_json::from_str(&text)?,
-            });
+            out.push(row?.into_event()?);
         }
         Ok(out)
     }

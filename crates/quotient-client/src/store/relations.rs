@@ -16,8 +16,10 @@ pub struct ReactionGroup {
     pub senders: Vec<String>,
 }
 
-const RELATED_EVENTS: &str = "SELECT t.position, t.event_id, t.malformed, t.event
+const RELATED_EVENTS: &str = "SELECT t.position, t.event_id, t.malformed, t.event,
+         e.timeline_rowid IS NOT NULL, e.error, e.sender_trust
      FROM relations r JOIN timeline t ON t.event_id = r.event_id
+     LEFT JOIN encrypted_events e ON e.timeline_rowid = t.rowid
      WHERE r.target_id = ?1 AND r.rel_type = ?2";
 
 impl Store {

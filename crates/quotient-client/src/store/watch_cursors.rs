@@ -2,6 +2,7 @@
 
 use rusqlite::params;
 
+use super::reader::{event_row, ENCRYPTION_JOIN, EVENT_COLUMNS};
 use super::{Store, StoredEvent};
 use crate::error::Result;
 
@@ -12,8 +13,21 @@ pub struct LiveEvent {
     pub seq: i64,
     /// The room it is in.
     pub room_id: String,
+    /// New to the store, or stored earlier and decrypted now.
+    pub change: EventChange,
     /// The event as stored now (stripped, if it was redacted since).
     pub event: StoredEvent,
+}
+
+/// Why a watcher hears of an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventChange {
+    /// The event was just stored.
+    New,
+    /// An encrypted event stored earlier (and handed over then, as it
+    /// came) has just been decrypted: its key arrived later. The same
+    /// event, by ID, with its decrypted JSON.
+    Decrypted,
 }
 
 impl LiveEvent {
@@ -44,37 +58,36 @@ impl Store {
     /// Up to `limit` live events after the watcher's cursor of their room,
     /// in the order they were stored.
     pub fn live_events_after(&self, watcher: &str, limit: u32) -> Result<Vec<LiveEvent>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT l.seq, l.room_id, t.position, t.event_id, t.malformed, t.event
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT l.seq, l.room_id, l.change, {EVENT_COLUMNS}
              FROM live_events l JOIN timeline t ON t.rowid = l.timeline_rowid
+             {ENCRYPTION_JOIN}
              WHERE l.seq > COALESCE(
                  (SELECT seq FROM watch_cursors WHERE watcher = ?1 AND room_id = l.room_id),
                  (SELECT seq FROM watch_cursors WHERE watcher = ?1 AND room_id = '*'),
                  0)
-             ORDER BY l.seq LIMIT ?2",
-        )?;
+             ORDER BY l.seq LIMIT ?2"
+        ))?;
         let rows = stmt.query_map(params![watcher, limit], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, bool>(4)?,
-                r.get::<_, String>(5)?,
+                r.get::<_, String>(2)?,
+                event_row(r, 3)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (seq, room_id, position, event_id, malformed, text) = row?;
+            let (seq, room_id, change, event) = row?;
             out.push(LiveEvent {
                 seq,
                 room_id,
-                event: StoredEvent {
-                    position,
-                    event_id,
-                    malformed,
-                    json: serde_json::from_str(&text)?,
+                change: if change == "decrypted" {
+                    EventChange::Decrypted
+                } else {
+                    EventChange::New
                 },
+                event: event.into_event()?,
             });
         }
         Ok(out)

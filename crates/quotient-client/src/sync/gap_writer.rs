@@ -22,7 +22,8 @@ use quotient_api::Lenient;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
-use super::timeline_events::store_event;
+use super::decryptions::Decryptions;
+use super::timeline_events::store_maybe_encrypted;
 use crate::error::Result;
 use crate::store::Store;
 
@@ -64,6 +65,7 @@ pub(crate) fn apply_page(
     room: &str,
     from: &str,
     page: &GetRoomEventsResponse,
+    decryptions: &Decryptions,
 ) -> Result<PaginationOutcome> {
     let tx = store.connection_mut().transaction()?;
     let gap: Option<i64> = tx
@@ -127,7 +129,15 @@ pub(crate) fn apply_page(
     let mut new_events = 0;
     for (i, (id, malformed, event)) in new.iter().rev().enumerate() {
         let position = gap - k + i64::try_from(i).unwrap_or(0);
-        if store_event(&tx, room, position, id.as_deref(), *malformed, event)? {
+        if store_maybe_encrypted(
+            &tx,
+            room,
+            position,
+            id.as_deref(),
+            *malformed,
+            event,
+            decryptions,
+        )? {
             new_events += 1;
         }
     }

@@ -1,6 +1,7 @@
 //! Sync: folding `/sync` batches into the store, and the loop that
 //! fetches them.
 
+pub(crate) mod decryptions;
 mod ephemeral;
 mod event_head;
 mod gap_writer;
@@ -12,9 +13,10 @@ mod settings;
 mod stream;
 mod sync_loop;
 pub(crate) mod timeline_events;
-mod writer;
+pub(crate) mod writer;
 
 pub use gap_writer::{GapAfterPage, PaginationOutcome};
 pub use settings::{SyncSettings, SyncSettingsBuilder};
 pub use sync_loop::SyncLoop;
+pub(crate) use writer::apply_decrypted_body;
 pub use writer::{apply_batch, apply_sync_body, SyncChanges};

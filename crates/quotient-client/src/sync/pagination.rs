@@ -34,13 +34,47 @@ impl Client {
             .await
             .map_err(request_error)?
             .into_value();
+        let decryptions = self.decrypt_page(room_id.as_str(), &page).await?;
         let store = self.store_handle();
         let room = room_id.as_str().to_owned();
         tokio::task::spawn_blocking(move || {
             let mut store = crate::client::lock(&store)?;
-            apply_page(&mut store, &room, &from, &page)
+            apply_page(&mut store, &room, &from, &page, &decryptions)
         })
         .await
         .map_err(|e| Error::TaskLost(e.to_string()))?
+    }
+}
+
+impl Client {
+    /// The page's encrypted events, decrypted (when this process has the
+    /// crypto machine).
+    async fn decrypt_page(
+        &self,
+        room: &str,
+        page: &quotient_api::generated::message_pagination::GetRoomEventsResponse,
+    ) -> Result<super::decryptions::Decryptions> {
+        #[cfg(feature = "e2e-encryption")]
+        {
+            let texts: Vec<String> = page
+                .chunk
+                .iter()
+                .filter_map(|item| match item {
+                    quotient_api::Lenient::Typed(e) if e.type_ == super::writer::ENCRYPTED => {
+                        serde_json::to_string(e).ok()
+                    }
+                    _ => None,
+                })
+                .collect();
+            if texts.is_empty() {
+                return Ok(Default::default());
+            }
+            if let Some(crypto) = self.crypto().await? {
+                let events: Vec<(&str, &str)> = texts.iter().map(|t| (room, t.as_str())).collect();
+                return crypto.decrypt_all(&events).await;
+            }
+        }
+        let _ = (room, page);
+        Ok(Default::default())
     }
 }

@@ -105,5 +105,12 @@ fn strip(tx: &Connection, room: &str, target: &str, redaction: &Value) -> Result
         .execute(params![target, room, stripped])?;
     tx.prepare_cached("DELETE FROM relations WHERE event_id = ?1")?
         .execute(params![target])?;
+    // A redacted encrypted event keeps neither its ciphertext nor its
+    // decrypted form: nothing may bring the content back.
+    tx.prepare_cached(
+        "DELETE FROM encrypted_events WHERE timeline_rowid IN
+             (SELECT rowid FROM timeline WHERE event_id = ?1 AND room_id = ?2)",
+    )?
+    .execute(params![target, room])?;
     Ok(true)
 }

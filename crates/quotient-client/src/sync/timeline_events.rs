@@ -46,6 +46,42 @@ pub(crate) fn store_event(
     .is_some())
 }
 
+/// [`store_event`] for an event that may be encrypted: an
+/// `m.room.encrypted` event is stored as `decryptions` says (decrypted
+/// when shown) and gets its bookkeeping row.
+pub(crate) fn store_maybe_encrypted(
+    tx: &Connection,
+    room: &str,
+    position: i64,
+    event_id: Option<&str>,
+    malformed: bool,
+    event: &Value,
+    decryptions: &super::decryptions::Decryptions,
+) -> Result<bool> {
+    let encrypted =
+        !malformed && event.get("type").and_then(Value::as_str) == Some(super::writer::ENCRYPTED);
+    if !encrypted {
+        return store_event(tx, room, position, event_id, malformed, event);
+    }
+    let original = event.to_string();
+    let decryption = event_id.and_then(|id| decryptions.get(id));
+    let shown = decryption.map_or(original.as_str(), |d| d.shown(&original));
+    let shown_event: Value = serde_json::from_str(shown)?;
+    let shape = Shape {
+        redaction: false,
+        relation: shown_event
+            .get("content")
+            .is_some_and(|c| c.get("m.relates_to").is_some()),
+    };
+    let parsed = || Ok(shown_event.clone());
+    let Some(stored) = store_text(tx, room, position, event_id, false, shown, shape, parsed)?
+    else {
+        return Ok(false);
+    };
+    super::decryptions::record(tx, stored.rowid, room, &original, decryption)?;
+    Ok(true)
+}
+
 /// What the caller knows of an event's meaning, so its JSON is parsed
 /// into a tree only when it has to be read (a redaction, a relation).
 #[derive(Clone, Copy, Debug)]

@@ -17,6 +17,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use super::decryptions::{self, Decryptions};
 use super::event_head::EventHead;
 use super::stream;
 use super::timeline_events::{store_text, Shape};
@@ -61,10 +62,22 @@ pub fn apply_batch(store: &mut Store, batch: &SyncResponse) -> Result<SyncChange
 /// A body that is not a `/sync` answer (not JSON, no `next_batch`) is
 /// [`Error::Json`](crate::Error::Json) and changes nothing.
 pub fn apply_sync_body(store: &mut Store, body: &[u8]) -> Result<SyncChanges> {
+    apply_decrypted_body(store, body, &Decryptions::new())
+}
+
+/// [`apply_sync_body`] with what the crypto machine made of the batch's
+/// encrypted events: each is stored decrypted (or as undecryptable, with
+/// the reason) in the batch's transaction.
+pub(crate) fn apply_decrypted_body(
+    store: &mut Store,
+    body: &[u8],
+    decryptions: &Decryptions,
+) -> Result<SyncChanges> {
     let tx = store.connection_mut().transaction()?;
     let mut w = Writer {
         tx: &tx,
         changes: SyncChanges::default(),
+        decryptions,
     };
     let next_batch = stream::fold(&mut w, body)?;
     room_changes::record(&tx, &w.changes)?;
@@ -97,6 +110,7 @@ fn pause_before_commit() {
 pub(super) struct Writer<'t, 'c> {
     pub(super) tx: &'t Transaction<'c>,
     pub(super) changes: SyncChanges,
+    pub(super) decryptions: &'t Decryptions,
 }
 
 fn count(n: Option<i64>) -> Option<i64> {
@@ -298,16 +312,31 @@ impl Writer<'_, '_> {
             }
         };
         let id = event.event_id.as_str();
+        let encrypted = event.type_ == ENCRYPTED;
+        let decryption = encrypted.then(|| self.decryptions.get(id)).flatten();
+        // What the row holds: the decrypted event when it is shown.
+        let shown = decryption.map_or(text, |d| d.shown(text));
         let shape = Shape {
             redaction: event.type_ == "m.room.redaction",
-            relation: event.has_relation(),
+            relation: event.has_relation() || (shown != text && shown.contains("m.relates_to")),
         };
-        let parse = || Ok(serde_json::from_str(text)?);
-        let Some(stored) =
-            store_text(self.tx, room, position, Some(id), false, text, shape, parse)?
+        let parse = || Ok(serde_json::from_str(shown)?);
+        let Some(stored) = store_text(
+            self.tx,
+            room,
+            position,
+            Some(id),
+            false,
+            shown,
+            shape,
+            parse,
+        )?
         else {
             return Ok(false);
         };
+        if encrypted {
+            decryptions::record(self.tx, stored.rowid, room, text, decryption)?;
+        }
         if let Some(txn) = event.transaction_id() {
             if outbox::match_synced_ids(self.tx, room, txn, id)? {
                 let sent = (room.to_owned(), txn.to_owned(), id.to_owned());
@@ -325,7 +354,7 @@ impl Writer<'_, '_> {
                     .query_row(params![stored.rowid], |r| r.get(0))?;
                 self.put_state(room, &event.type_, key, Some(id), &text)?;
             } else {
-                self.put_state(room, &event.type_, key, Some(id), text)?;
+                self.put_state(room, &event.type_, key, Some(id), shown)?;
             }
         }
         Ok(true)
@@ -403,5 +432,8 @@ impl Writer<'_, '_> {
         Ok(())
     }
 }
+
+/// The type of an encrypted room event.
+pub(crate) const ENCRYPTED: &str = "m.room.encrypted";
 
 const ACCOUNT_DATA_SHAPE: &str = "an account-data event needs a string type and an object content";

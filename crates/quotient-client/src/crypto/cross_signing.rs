@@ -1,0 +1,88 @@
+//! Cross-signing at first sign-in, as spec v1.18 recommends: an account
+//! without cross-signing keys gets them, and this device is signed with
+//! them. An account whose keys were made elsewhere (by Element) is left
+//! alone: this device stays unsigned until verified or recovered, and
+//! says so.
+
+use matrix_sdk_common::ruma::TransactionId;
+
+use super::{crypto_error, requests, Crypto};
+use crate::encryption::DeviceStatus;
+use crate::error::Result;
+
+impl Crypto {
+    /// Creates and uploads cross-signing keys when the account has none,
+    /// and signs this device. Nothing when this device holds the keys
+    /// already, or when the account's keys were made elsewhere.
+    pub(crate) async fn set_up_cross_signing(&self) -> Result<()> {
+        let _one = self.requests.lock().await;
+        let machine = &self.machine;
+        if machine.cross_signing_status().await.is_complete() {
+            return Ok(());
+        }
+        let own = machine.user_id().to_owned();
+        let (id, query) = machine.query_keys_for_users([&*own]);
+        requests::keys_query(&self.conn, machine, &id, &query).await?;
+        if machine
+            .get_identity(&own, None)
+            .await
+            .map_err(crypto_error)?
+            .is_some()
+        {
+            tracing::info!(
+                "the account's cross-signing keys were made on another device; this device stays \
+                 unsigned until it is verified or recovers them"
+            );
+            return Ok(());
+        }
+        let bootstrap = machine
+            .bootstrap_cross_signing(false)
+            .await
+            .map_err(crypto_error)?;
+        if let Some(upload) = &bootstrap.upload_keys_req {
+            requests::send(&self.conn, machine, upload).await?;
+        }
+        // Synapse lets an account's first cross-signing keys through
+        // without UIA; a server that asks for it leaves this device
+        // unsigned, said by `device_status`.
+        requests::signing_keys_upload(
+            &self.conn,
+            machine,
+            &bootstrap.upload_signing_keys_req,
+            None,
+        )
+        .await?;
+        requests::signature_upload(
+            &self.conn,
+            machine,
+            &TransactionId::new(),
+            &bootstrap.upload_signatures_req,
+        )
+        .await?;
+        // Our own device learns its new signature from the server.
+        let (id, query) = machine.query_keys_for_users([&*own]);
+        requests::keys_query(&self.conn, machine, &id, &query).await?;
+        tracing::info!("cross-signing keys created; this device is signed with them");
+        Ok(())
+    }
+
+    /// This device's keys and cross-signing state.
+    pub(crate) async fn device_status(&self) -> Result<DeviceStatus> {
+        let machine = &self.machine;
+        let own = machine.user_id();
+        let device = machine
+            .get_device(own, machine.device_id(), None)
+            .await
+            .map_err(crypto_error)?;
+        let identity = machine
+            .get_identity(own, None)
+            .await
+            .map_err(crypto_error)?;
+        Ok(DeviceStatus {
+            ed25519: machine.identity_keys().ed25519.to_base64(),
+            cross_signed: device.is_some_and(|d| d.is_cross_signed_by_owner()),
+            account_has_cross_signing: identity.is_some(),
+            holds_cross_signing_keys: machine.cross_signing_status().await.is_complete(),
+        })
+    }
+}

@@ -1,0 +1,225 @@
+//! The machine in a client's life: built once by the owning process,
+//! started (keys uploaded, cross-signing set up, tracked users loaded,
+//! waiting events retried), then fed by every batch.
+
+use std::sync::Arc;
+
+use matrix_sdk_common::ruma::UserId;
+
+use super::sync_changes::NewRoomKey;
+use super::{crypto_error, Crypto};
+use crate::client::{lock, Client};
+use crate::error::{Error, Result};
+use crate::rooms::MemberMembership;
+use crate::store::owner::OwnerLock;
+use crate::sync::decryptions::{self, Decryptions, Waiting};
+
+impl Client {
+    /// This process's crypto machine, built on first use. `None` when
+    /// another process owns the store directory: only the owner ever
+    /// builds one.
+    pub(crate) async fn crypto(&self) -> Result<Option<Arc<Crypto>>> {
+        let mut slot = self.crypto_slot().lock().await;
+        if let Some(crypto) = &*slot {
+            return Ok(Some(Arc::clone(crypto)));
+        }
+        let dir = self
+            .store()?
+            .path()
+            .and_then(|p| p.parent())
+            .map(ToOwned::to_owned);
+        let owned = match &dir {
+            Some(dir) => match OwnerLock::try_acquire(dir)? {
+                Some(lock) => Some((dir.as_path(), lock)),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        let crypto =
+            Arc::new(Crypto::open(self.connection().clone(), owned, self.device_trust()).await?);
+        *slot = Some(Arc::clone(&crypto));
+        drop(slot);
+        self.start_crypto(&crypto).await;
+        Ok(Some(crypto))
+    }
+
+    /// The machine, which syncing needs: without it a batch's to-device
+    /// messages (room keys among them) would be committed past and lost.
+    pub(crate) async fn crypto_for_sync(&self) -> Result<Arc<Crypto>> {
+        match self.crypto().await? {
+            Some(crypto) => Ok(crypto),
+            None => {
+                let dir = self
+                    .store()?
+                    .path()
+                    .and_then(|p| p.parent())
+                    .map(ToOwned::to_owned)
+                    .unwrap_or_default();
+                let pid = crate::store::owner::owner_pid(&dir);
+                Err(Error::StoreOwned { dir, pid })
+            }
+        }
+    }
+
+    /// First steps of a new machine. Each may fail offline; each is done
+    /// again later (keys at every batch, waiting events when keys come),
+    /// so a failure is logged, not fatal.
+    async fn start_crypto(&self, crypto: &Crypto) {
+        if let Err(e) = crypto.process_outgoing().await {
+            tracing::warn!(error = %e, "device keys not uploaded yet; trying again after the next batch");
+        }
+        if let Err(e) = crypto.set_up_cross_signing().await {
+            tracing::warn!(error = %e, "cross-signing is not set up");
+        }
+        if let Err(e) = self.track_members(crypto, None).await {
+            tracing::warn!(error = %e, "tracked users not loaded");
+        }
+        if let Err(e) = self.retry_waiting(crypto, None).await {
+            tracing::warn!(error = %e, "stored undecryptable events not retried");
+        }
+    }
+
+    /// Tells the machine whose devices to follow: the joined and invited
+    /// members of the encrypted `rooms` (every encrypted room when `None`).
+    pub(crate) async fn track_members(
+        &self,
+        crypto: &Crypto,
+        rooms: Option<&std::collections::BTreeSet<String>>,
+    ) -> Result<()> {
+        let users = {
+            let store = self.store()?;
+            let all;
+            let rooms: Box<dyn Iterator<Item = &String>> = match rooms {
+                Some(rooms) => Box::new(rooms.iter()),
+                None => {
+                    all = store
+                        .rooms()?
+                        .into_iter()
+                        .map(|(r, _)| r)
+                        .collect::<Vec<_>>();
+                    Box::new(all.iter())
+                }
+            };
+            let mut users = std::collections::BTreeSet::new();
+            for room in rooms {
+                if store.state_event(room, "m.room.encryption", "")?.is_none() {
+                    continue;
+                }
+                for m in store.members(room)? {
+                    if matches!(
+                        m.membership,
+                        MemberMembership::Joined | MemberMembership::Invited
+                    ) {
+                        if let Ok(u) = UserId::parse(m.user_id.as_str()) {
+                            users.insert(u);
+                        }
+                    }
+                }
+            }
+            users
+        };
+        crypto
+            .machine()
+            .update_tracked_users(users.iter().map(super::encrypt::as_user_id))
+            .await
+            .map_err(crypto_error)
+    }
+
+    /// Decrypts the stored events waiting for the `keys` that came (every
+    /// waiting event when `None`) and stores what decrypted, in one
+    /// transaction. True when any event changed.
+    pub(crate) async fn retry_waiting(
+        &self,
+        crypto: &Crypto,
+        keys: Option<&[NewRoomKey]>,
+    ) -> Result<bool> {
+        let waiting: Vec<Waiting> = {
+            let store = self.store()?;
+            let conn = store.connection();
+            match keys {
+                None => decryptions::all_waiting(conn)?,
+                Some(keys) => {
+                    let mut all = Vec::new();
+                    for key in keys {
+                        all.extend(decryptions::waiting_for(
+                            conn,
+                            &key.room_id,
+                            &key.session_id,
+                        )?);
+                    }
+                    all
+                }
+            }
+        };
+        if waiting.is_empty() {
+            return Ok(false);
+        }
+        let mut results = Vec::with_capacity(waiting.len());
+        for w in waiting {
+            let d = crypto.decrypt(&w.room_id, &w.original).await?;
+            results.push((w, d));
+        }
+        let store = self.store_handle();
+        tokio::task::spawn_blocking(move || {
+            let mut store = lock(&store)?;
+            let tx = store.connection_mut().transaction()?;
+            let mut any = false;
+            for (w, d) in &results {
+                any |= decryptions::apply_late(&tx, w, d)?;
+            }
+            tx.commit()?;
+            Ok::<_, Error>(any)
+        })
+        .await
+        .map_err(|e| Error::TaskLost(e.to_string()))?
+    }
+
+    /// What the machine makes of a `/sync` answer, before it is folded:
+    /// its crypto parts handed over (committed to the crypto store) and
+    /// its encrypted timeline events decrypted.
+    pub(crate) async fn crypto_before_commit(
+        &self,
+        crypto: &Crypto,
+        body: &[u8],
+    ) -> Result<(Decryptions, Vec<NewRoomKey>)> {
+        let keys = crypto.receive_sync(body).await?;
+        let events = super::sync_changes::encrypted_timeline_events(body)?;
+        let events: Vec<(&str, &str)> = events
+            .iter()
+            .map(|(room, e)| (room.as_str(), e.get()))
+            .collect();
+        let decryptions = crypto.decrypt_all(&events).await?;
+        Ok((decryptions, keys))
+    }
+
+    /// After a batch's commit: events waiting for the keys it brought are
+    /// decrypted, the members of the rooms it touched are followed, every
+    /// followed user is refreshed after a first sync, and the machine's
+    /// requests go out in the background.
+    pub(crate) async fn crypto_after_commit(
+        &self,
+        crypto: &Arc<Crypto>,
+        keys: &[NewRoomKey],
+        rooms: &std::collections::BTreeSet<String>,
+        initial: bool,
+    ) -> Result<()> {
+        if !keys.is_empty() {
+            self.retry_waiting(crypto, Some(keys)).await?;
+        }
+        self.track_members(crypto, Some(rooms)).await?;
+        if initial {
+            crypto
+                .machine()
+                .mark_all_tracked_users_as_dirty()
+                .await
+                .map_err(crypto_error)?;
+        }
+        let crypto = Arc::clone(crypto);
+        tokio::spawn(async move {
+            if let Err(e) = crypto.process_outgoing().await {
+                tracing::warn!(error = %e, "key requests not sent; trying again after the next batch");
+            }
+        });
+        Ok(())
+    }
+}

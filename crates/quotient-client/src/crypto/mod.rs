@@ -1,0 +1,109 @@
+//! End-to-end encryption through matrix-sdk-crypto's `OlmMachine`
+//! (docs/encryption.md).
+//!
+//! The machine is sans-IO: it says what to send, and is told what came.
+//! This module drives it — every request it asks for goes out as a job
+//! through the engine ([`requests`]), `/sync`'s to-device events and
+//! key counts reach it before the batch's `since` is committed
+//! ([`sync_changes`]), timeline events are decrypted as they are stored
+//! ([`decrypt`]), and the outbox encrypts through it ([`encrypt`]).
+//!
+//! Only the process that owns the store directory
+//! ([`OwnerLock`](crate::store::owner::OwnerLock)) ever builds a machine:
+//! two machines over one crypto store would hand out the same one-time
+//! keys twice.
+
+mod cross_signing;
+pub(crate) mod decrypt;
+pub(crate) mod encrypt;
+mod lifecycle;
+mod open;
+mod requests;
+pub(crate) mod sync_changes;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use matrix_sdk_crypto::OlmMachine;
+
+use crate::error::{Error, Result};
+use crate::store::owner::OwnerLock;
+
+use crate::encryption::DeviceTrust;
+
+/// The crypto machine of this process and what drives it.
+pub(crate) struct Crypto {
+    machine: OlmMachine,
+    conn: quotient::Connection,
+    trust: DeviceTrust,
+    // One round of outgoing requests at a time: the machine returns the
+    // same request until it is marked sent, and `receive_sync_changes`
+    // must not run beside `mark_request_as_sent`.
+    requests: tokio::sync::Mutex<()>,
+    // One key claim in flight.
+    claims: tokio::sync::Mutex<()>,
+    // One share-then-encrypt at a time per room.
+    rooms: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    // Rooms whose full member list was fetched by this process.
+    members_fetched: Mutex<std::collections::HashSet<String>>,
+    // Held for the machine's life; `None` for an in-memory client.
+    _owner: Option<OwnerLock>,
+}
+
+impl std::fmt::Debug for Crypto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the machine: it holds key material.
+        f.debug_struct("Crypto")
+            .field("user_id", &self.machine.user_id().as_str())
+            .field("device_id", &self.machine.device_id().as_str())
+            .field("trust", &self.trust)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Crypto {
+    pub(crate) fn machine(&self) -> &OlmMachine {
+        &self.machine
+    }
+
+    /// Sends every request the machine has waiting, one round at a time,
+    /// until it has none. A failed request is left for the next round
+    /// (the machine asks again until it is marked sent).
+    pub(crate) async fn process_outgoing(&self) -> Result<()> {
+        let _one = self.requests.lock().await;
+        // Bounded: a machine that keeps asking (a server that keeps
+        // failing) is served again at the next batch, not in a loop here.
+        for _round in 0..8 {
+            let pending = self
+                .machine
+                .outgoing_requests()
+                .await
+                .map_err(crypto_error)?;
+            if pending.is_empty() {
+                return Ok(());
+            }
+            let mut failed = None;
+            for request in &pending {
+                if let Err(e) = requests::send(&self.conn, &self.machine, request).await {
+                    tracing::warn!(error = %e, "a key request failed; it is asked again later");
+                    failed = Some(e);
+                }
+            }
+            if let Some(e) = failed {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn room_lock(&self, room: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(rooms.entry(room.to_owned()).or_default())
+    }
+}
+
+/// A crypto error, as text without key material (the crate's errors name
+/// IDs and reasons, never keys).
+pub(crate) fn crypto_error(e: impl std::fmt::Display) -> Error {
+    Error::Crypto(e.to_string())
+}

@@ -1,0 +1,208 @@
+//! End-to-end encryption as a program sees it: which devices get room
+//! keys and whose messages are shown ([`DeviceTrust`]), and what a
+//! stored event says of its encryption ([`EventEncryption`],
+//! [`SenderTrust`]). See docs/encryption.md for the guarantees.
+//!
+//! These types exist with or without the `e2e-encryption` feature, so a
+//! program reads events the same way in both builds.
+
+#[cfg(feature = "e2e-encryption")]
+use matrix_sdk_common::deserialized_responses::{
+    DeviceLinkProblem, VerificationLevel, VerificationState,
+};
+#[cfg(feature = "e2e-encryption")]
+use matrix_sdk_crypto::CollectStrategy;
+
+/// How a stored event was encrypted, and what became of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventEncryption {
+    /// Why the event is not shown decrypted: the machine could not
+    /// decrypt it (its key has not come), or the trust setting withholds
+    /// it. `None` when the event's JSON is the decrypted event.
+    pub error: Option<String>,
+    /// The sending device's trust, once the event decrypted.
+    pub sender_trust: Option<SenderTrust>,
+}
+
+/// Which devices room keys go to and whose messages are shown, as spec
+/// v1.18's "Recommended client behaviour" for end-to-end encryption
+/// describes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum DeviceTrust {
+    /// Room keys go only to devices their owner cross-signed (the others
+    /// get `m.room_key.withheld` with `m.unverified`); messages from
+    /// devices not cross-signed are decrypted but withheld from display.
+    /// The default, and what the spec recommends.
+    #[default]
+    CrossSigned,
+    /// Every device that is not blacklisted gets room keys and is shown:
+    /// for rooms with clients that do not cross-sign (bridges, older bots).
+    All,
+}
+
+impl DeviceTrust {
+    /// `cross-signed` or `all`, as the CLI spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceTrust::CrossSigned => "cross-signed",
+            DeviceTrust::All => "all",
+        }
+    }
+
+    #[cfg(feature = "e2e-encryption")]
+    pub(crate) fn strategy(self) -> CollectStrategy {
+        match self {
+            DeviceTrust::CrossSigned => CollectStrategy::IdentityBasedStrategy,
+            DeviceTrust::All => CollectStrategy::AllDevices,
+        }
+    }
+
+    /// Whether a message from a sender of this trust is shown.
+    pub(crate) fn shows(self, sender: SenderTrust) -> bool {
+        match self {
+            DeviceTrust::All => !matches!(sender, SenderTrust::SenderMismatch),
+            DeviceTrust::CrossSigned => {
+                matches!(sender, SenderTrust::Verified | SenderTrust::CrossSigned)
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for DeviceTrust {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "cross-signed" => Ok(DeviceTrust::CrossSigned),
+            "all" => Ok(DeviceTrust::All),
+            other => Err(format!(
+                "unknown device trust {other:?}: use cross-signed or all"
+            )),
+        }
+    }
+}
+
+/// What a decrypted event says of the device that sent it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SenderTrust {
+    /// We verified the sender's identity, and it cross-signed the device.
+    Verified,
+    /// The sender's own cross-signing key signed the device (the sender's
+    /// identity itself is not verified by us).
+    CrossSigned,
+    /// The sender's identity changed since we verified it.
+    IdentityChanged,
+    /// The device is not cross-signed by its owner.
+    NotCrossSigned,
+    /// The device is not known (deleted, or not fetched yet), or the key
+    /// came from a source that cannot vouch for it (an import, a backup).
+    UnknownDevice,
+    /// The key belongs to another user or device than the event claims.
+    SenderMismatch,
+}
+
+impl SenderTrust {
+    /// As stored and printed: `verified`, `cross-signed`,
+    /// `identity-changed`, `not-cross-signed`, `unknown-device`,
+    /// `sender-mismatch`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SenderTrust::Verified => "verified",
+            SenderTrust::CrossSigned => "cross-signed",
+            SenderTrust::IdentityChanged => "identity-changed",
+            SenderTrust::NotCrossSigned => "not-cross-signed",
+            SenderTrust::UnknownDevice => "unknown-device",
+            SenderTrust::SenderMismatch => "sender-mismatch",
+        }
+    }
+
+    /// The inverse of [`as_str`](Self::as_str).
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "verified" => SenderTrust::Verified,
+            "cross-signed" => SenderTrust::CrossSigned,
+            "identity-changed" => SenderTrust::IdentityChanged,
+            "not-cross-signed" => SenderTrust::NotCrossSigned,
+            "unknown-device" => SenderTrust::UnknownDevice,
+            "sender-mismatch" => SenderTrust::SenderMismatch,
+            _ => return None,
+        })
+    }
+
+    #[cfg(feature = "e2e-encryption")]
+    pub(crate) fn from_state(state: &VerificationState) -> Self {
+        match state {
+            VerificationState::Verified => SenderTrust::Verified,
+            VerificationState::Unverified(level) => match level {
+                VerificationLevel::UnverifiedIdentity => SenderTrust::CrossSigned,
+                VerificationLevel::VerificationViolation => SenderTrust::IdentityChanged,
+                VerificationLevel::UnsignedDevice => SenderTrust::NotCrossSigned,
+                VerificationLevel::None(DeviceLinkProblem::MissingDevice)
+                | VerificationLevel::None(DeviceLinkProblem::InsecureSource) => {
+                    SenderTrust::UnknownDevice
+                }
+                VerificationLevel::MismatchedSender => SenderTrust::SenderMismatch,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_shows_only_cross_signed_senders() {
+        let t = DeviceTrust::default();
+        assert!(t.shows(SenderTrust::Verified));
+        assert!(t.shows(SenderTrust::CrossSigned));
+        assert!(!t.shows(SenderTrust::NotCrossSigned));
+        assert!(!t.shows(SenderTrust::UnknownDevice));
+        assert!(DeviceTrust::All.shows(SenderTrust::NotCrossSigned));
+        assert!(!DeviceTrust::All.shows(SenderTrust::SenderMismatch));
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for t in [
+            SenderTrust::Verified,
+            SenderTrust::CrossSigned,
+            SenderTrust::IdentityChanged,
+            SenderTrust::NotCrossSigned,
+            SenderTrust::UnknownDevice,
+            SenderTrust::SenderMismatch,
+        ] {
+            assert_eq!(SenderTrust::parse(t.as_str()), Some(t));
+        }
+        assert_eq!("all".parse(), Ok(DeviceTrust::All));
+        assert!("some".parse::<DeviceTrust>().is_err());
+    }
+}
+
+/// This device's encryption keys and cross-signing state
+/// ([`Client::device_status`](crate::Client::device_status)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceStatus {
+    /// The device's Ed25519 key, unpadded base64 (a public key: safe to
+    /// show).
+    pub ed25519: String,
+    /// Whether the account's self-signing key signed this device.
+    pub cross_signed: bool,
+    /// Whether the account has cross-signing keys on the server.
+    pub account_has_cross_signing: bool,
+    /// Whether this device holds the account's private cross-signing keys.
+    pub holds_cross_signing_keys: bool,
+}
+
+impl DeviceStatus {
+    /// The Ed25519 key as Element shows it under "Session key": groups of
+    /// four characters separated by spaces.
+    pub fn fingerprint(&self) -> String {
+        let chars: Vec<char> = self.ed25519.chars().collect();
+        chars
+            .chunks(4)
+            .map(|c| c.iter().collect::<String>())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}

@@ -1,0 +1,95 @@
+//! An entry bound for an encrypted room becomes its ciphertext before it
+//! goes out, and the ciphertext is stored first: a resend after a crash
+//! or a lost answer carries the same bytes under the same transaction ID,
+//! so the server's deduplication still holds and the room key is not
+//! used twice for one event. What cannot be encrypted is not sent.
+
+use super::entry::{OutboxEntry, OutgoingEvent};
+use super::sender::{store_failed, Stop};
+use crate::client::Client;
+#[cfg(feature = "e2e-encryption")]
+use crate::error::Error;
+
+/// The event to send in place of `event` for an encrypted room: an
+/// `m.room.encrypted` message. State events and redactions go as they
+/// are (the spec encrypts neither).
+pub(super) async fn encrypt(
+    client: &Client,
+    entry: &OutboxEntry,
+    event: OutgoingEvent,
+) -> Result<OutgoingEvent, Stop> {
+    let OutgoingEvent::Message {
+        event_type,
+        content,
+    } = event
+    else {
+        return Ok(event);
+    };
+    let stored = client
+        .store()
+        .and_then(|s| s.outbox_ciphertext(&entry.txn_id))
+        .map_err(store_failed)?;
+    let ciphertext = match stored {
+        Some(ciphertext) => ciphertext,
+        None => fresh(client, entry, &event_type, &content).await?,
+    };
+    let serde_json::Value::Object(content) = ciphertext else {
+        return Err(Stop::Fail("the stored ciphertext is not an object".into()));
+    };
+    Ok(OutgoingEvent::Message {
+        event_type: "m.room.encrypted".into(),
+        content,
+    })
+}
+
+#[cfg(feature = "e2e-encryption")]
+async fn fresh(
+    client: &Client,
+    entry: &OutboxEntry,
+    event_type: &str,
+    content: &serde_json::Map<String, serde_json::Value>,
+) -> Result<serde_json::Value, Stop> {
+    let crypto = match client.crypto().await {
+        Ok(Some(crypto)) => crypto,
+        Ok(None) => {
+            // Another process owns the store and its machine; it sends
+            // this entry when its sender next looks at the outbox.
+            return Err(Stop::Halt {
+                session: false,
+                reason: "the room is encrypted and another process owns this store's crypto \
+                         machine; it sends the entry"
+                    .into(),
+            });
+        }
+        Err(e) => return Err(Stop::Retry(e.to_string())),
+    };
+    let ciphertext = match crypto
+        .encrypt(client, &entry.room_id, event_type, content)
+        .await
+    {
+        Ok(c) => c,
+        Err(Error::Request(e)) => return Err(Stop::from_request(e)),
+        Err(e @ Error::CannotEncrypt { .. }) => return Err(Stop::Fail(e.to_string())),
+        Err(e) => return Err(Stop::Retry(e.to_string())),
+    };
+    client
+        .store()
+        .and_then(|mut s| s.set_outbox_ciphertext(&entry.txn_id, &ciphertext))
+        .map_err(store_failed)
+}
+
+#[cfg(not(feature = "e2e-encryption"))]
+async fn fresh(
+    _client: &Client,
+    entry: &OutboxEntry,
+    _event_type: &str,
+    _content: &serde_json::Map<String, serde_json::Value>,
+) -> Result<serde_json::Value, Stop> {
+    Err(Stop::Fail(
+        crate::error::Error::CannotEncrypt {
+            room_id: entry.room_id.clone(),
+            reason: "this build has no encryption (the e2e-encryption feature is off)".into(),
+        }
+        .to_string(),
+    ))
+}

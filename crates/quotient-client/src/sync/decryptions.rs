@@ -1,0 +1,172 @@
+//! What the crypto machine made of a batch's encrypted timeline events,
+//! handed to the writer so each is stored decrypted in the batch's own
+//! transaction, and the bookkeeping row every encrypted event gets.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, Connection};
+
+use crate::encryption::SenderTrust;
+use crate::error::Result;
+
+/// One encrypted event, as the machine left it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Decryption {
+    /// The decrypted event's JSON, when it decrypted (shown or withheld).
+    pub clear: Option<String>,
+    /// The Megolm session it is encrypted with.
+    pub session_id: Option<String>,
+    /// Why it is not shown decrypted; `None` when it is.
+    pub error: Option<String>,
+    /// The sending device's trust, once decrypted.
+    pub sender_trust: Option<SenderTrust>,
+}
+
+impl Decryption {
+    /// What the timeline row holds: the decrypted event when it is shown,
+    /// else the event as it came.
+    pub(crate) fn shown<'a>(&'a self, original: &'a str) -> &'a str {
+        match (&self.clear, &self.error) {
+            (Some(clear), None) => clear,
+            _ => original,
+        }
+    }
+}
+
+/// The batch's (or page's) decryptions, by event ID.
+pub(crate) type Decryptions = HashMap<String, Decryption>;
+
+/// The reason an encrypted event is stored as it came when nothing tried
+/// to decrypt it.
+pub(crate) const NOT_TRIED: &str =
+    "not decrypted: this process has no crypto machine (another process owns the store, or the build has no encryption)";
+
+/// Records the encrypted event stored at timeline row `rowid`.
+pub(crate) fn record(
+    tx: &Connection,
+    rowid: i64,
+    room: &str,
+    original: &str,
+    decryption: Option<&Decryption>,
+) -> Result<()> {
+    let fallback;
+    let d = match decryption {
+        Some(d) => d,
+        None => {
+            fallback = Decryption {
+                session_id: session_id_of(original),
+                error: Some(NOT_TRIED.to_owned()),
+                ..Decryption::default()
+            };
+            &fallback
+        }
+    };
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO encrypted_events
+             (timeline_rowid, room_id, session_id, original, clear, error, sender_trust)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        rowid,
+        room,
+        d.session_id,
+        original,
+        d.clear,
+        d.error,
+        d.sender_trust.map(SenderTrust::as_str)
+    ])?;
+    Ok(())
+}
+
+/// The `session_id` of an `m.room.encrypted` event's content.
+pub(crate) fn session_id_of(original: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(original).ok()?;
+    Some(v.get("content")?.get("session_id")?.as_str()?.to_owned())
+}
+
+/// An encrypted event stored undecryptable, waiting for its key.
+#[derive(Clone, Debug)]
+pub(crate) struct Waiting {
+    pub rowid: i64,
+    pub room_id: String,
+    pub original: String,
+}
+
+/// The stored events of `room` encrypted with `session` that are not
+/// decrypted yet.
+pub(crate) fn waiting_for(tx: &Connection, room: &str, session: &str) -> Result<Vec<Waiting>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT timeline_rowid, room_id, original FROM encrypted_events
+         WHERE session_id = ?1 AND room_id = ?2 AND clear IS NULL",
+    )?;
+    let rows = stmt.query_map(params![session, room], |r| {
+        Ok(Waiting {
+            rowid: r.get(0)?,
+            room_id: r.get(1)?,
+            original: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Every stored event not decrypted yet (after a key import, or when the
+/// machine starts and earlier processes had none).
+pub(crate) fn all_waiting(tx: &Connection) -> Result<Vec<Waiting>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT timeline_rowid, room_id, original FROM encrypted_events WHERE clear IS NULL",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Waiting {
+            rowid: r.get(0)?,
+            room_id: r.get(1)?,
+            original: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Stores a late decryption of the event at `rowid`: the row shows it
+/// when the trust setting does, its relation is recorded, and watchers
+/// hear of it again as a change (`live_events.change = 'decrypted'`).
+/// True when the event is now shown decrypted.
+pub(crate) fn apply_late(tx: &Connection, waiting: &Waiting, d: &Decryption) -> Result<bool> {
+    let Some(clear) = &d.clear else {
+        // Still undecryptable: the reason may have changed.
+        tx.prepare_cached("UPDATE encrypted_events SET error = ?2 WHERE timeline_rowid = ?1")?
+            .execute(params![waiting.rowid, d.error])?;
+        return Ok(false);
+    };
+    tx.prepare_cached(
+        "UPDATE encrypted_events SET clear = ?2, error = ?3, sender_trust = ?4
+         WHERE timeline_rowid = ?1",
+    )?
+    .execute(params![
+        waiting.rowid,
+        clear,
+        d.error,
+        d.sender_trust.map(SenderTrust::as_str)
+    ])?;
+    if d.error.is_some() {
+        return Ok(false);
+    }
+    tx.prepare_cached("UPDATE timeline SET event = ?2 WHERE rowid = ?1")?
+        .execute(params![waiting.rowid, clear])?;
+    let event: serde_json::Value = serde_json::from_str(clear)?;
+    let event_id: Option<String> = tx
+        .prepare_cached("SELECT event_id FROM timeline WHERE rowid = ?1")?
+        .query_row(params![waiting.rowid], |r| r.get(0))?;
+    if let Some(id) = event_id {
+        super::relations::record(tx, &waiting.room_id, &id, &event)?;
+    }
+    // Only events watchers were (or will be) told of are told again.
+    let live: bool = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM live_events WHERE timeline_rowid = ?1)")?
+        .query_row(params![waiting.rowid], |r| r.get(0))?;
+    if live {
+        tx.prepare_cached(
+            "INSERT INTO live_events (room_id, timeline_rowid, change) VALUES (?1, ?2, 'decrypted')",
+        )?
+        .execute(params![waiting.room_id, waiting.rowid])?;
+    }
+    Ok(true)
+}

@@ -1,0 +1,199 @@
+//! End-to-end encryption against a real Synapse, with two quotient
+//! clients: encrypted rooms read and written while the server holds only
+//! ciphertext, cross-signing set up at first use, a key that arrives
+//! after its message, and the store's ownership between processes.
+//!
+//! Run in one process (the scenarios share one server):
+//! `cargo test -p quotient-client --test synapse_e2ee`.
+
+#[path = "../../quotient/tests/synapse/homeserver.rs"]
+mod homeserver;
+mod support;
+
+use std::time::Duration;
+
+use homeserver::{fresh_user, homeserver, Config, Homeserver};
+use quotient::Connection;
+use quotient_api::generated::create_room::{CreateRoom, StateEvent};
+use quotient_api::generated::joining::JoinRoomById;
+use quotient_api::{find_operation, HttpRequest, Method, RequestBody, RoomId, UserId};
+use quotient_client::encryption::SenderTrust;
+use quotient_client::outbox::OutgoingEvent;
+use quotient_client::store::StoredEvent;
+use quotient_client::{Client, Error};
+use serde_json::{json, Value};
+use support::TempDir;
+
+fn server() -> &'static Homeserver {
+    homeserver(Config::Default)
+}
+
+async fn account(prefix: &'static str) -> (Connection, UserId) {
+    let hs = tokio::task::spawn_blocking(server).await.unwrap();
+    let user = tokio::task::spawn_blocking(move || fresh_user(hs, prefix))
+        .await
+        .unwrap();
+    let conn = hs.connection();
+    let session = conn
+        .login_with_password(&user.user_id, user.password.clone().into(), Some(prefix))
+        .await
+        .unwrap();
+    (conn, session.user_id)
+}
+
+async fn create_encrypted_room(conn: &Connection, invite: Vec<UserId>) -> RoomId {
+    let mut request = CreateRoom::new();
+    request.name = Some("Secret".into());
+    request.invite = Some(invite);
+    let content = json!({"algorithm": "m.megolm.v1.aes-sha2"});
+    let Value::Object(content) = content else {
+        unreachable!()
+    };
+    request.initial_state = Some(vec![StateEvent {
+        type_: "m.room.encryption".into(),
+        state_key: Some(String::new()),
+        content,
+    }]);
+    conn.submit(request).await.unwrap().into_value().room_id
+}
+
+/// The event as the server holds it, read through the raw API.
+async fn on_server(conn: &Connection, room: &RoomId, event_id: &str) -> Value {
+    let path = format!(
+        "/_matrix/client/v3/rooms/{}/event/{}",
+        quotient_api::encode_path_segment(room.as_str()),
+        quotient_api::encode_path_segment(event_id)
+    );
+    let meta = *find_operation(Method::Get, &path).unwrap();
+    let request = HttpRequest {
+        method: Method::Get,
+        path_and_query: path,
+        headers: Vec::new(),
+        body: RequestBody::Empty,
+    };
+    let answer = conn
+        .submit_request(meta, request, conn.default_job_options().clone())
+        .await
+        .unwrap();
+    serde_json::from_slice(answer.body()).unwrap()
+}
+
+/// Syncs `client` until `found` picks something out of the room's stored
+/// timeline (at most 20 syncs).
+async fn sync_until<T>(
+    client: &Client,
+    room: &RoomId,
+    found: impl Fn(&[StoredEvent]) -> Option<T>,
+) -> T {
+    for _ in 0..20 {
+        client.sync_once().await.unwrap();
+        let events = client
+            .store()
+            .unwrap()
+            .timeline(room.as_str(), 100)
+            .unwrap();
+        if let Some(t) = found(&events) {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("not found after 20 syncs");
+}
+
+fn message<'a>(events: &'a [StoredEvent], body: &str) -> Option<&'a StoredEvent> {
+    events
+        .iter()
+        .find(|e| e.json["type"] == "m.room.message" && e.json["content"]["body"] == body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_clients_talk_in_an_encrypted_room_while_the_server_holds_only_ciphertext() {
+    let (a, _) = account("e2ea").await;
+    let (b, bob) = account("e2eb").await;
+    let (dir_a, dir_b) = (TempDir::new("e2e-a"), TempDir::new("e2e-b"));
+    let alice = Client::open(dir_a.path(), a.clone()).unwrap();
+    let bobs = Client::open(dir_b.path(), b.clone()).unwrap();
+    // First syncs build the machines: keys uploaded, cross-signing made.
+    alice.sync_once().await.unwrap();
+    bobs.sync_once().await.unwrap();
+    for client in [&alice, &bobs] {
+        let status = client.device_status().await.unwrap();
+        assert!(status.account_has_cross_signing, "{status:?}");
+        assert!(status.holds_cross_signing_keys, "{status:?}");
+        assert!(status.cross_signed, "the device is signed: {status:?}");
+        assert_eq!(status.ed25519.len(), 43, "unpadded base64 of 32 bytes");
+        assert_eq!(status.fingerprint().split(' ').count(), 11);
+    }
+
+    let room = create_encrypted_room(&a, vec![bob]).await;
+    bobs.sync_once().await.unwrap();
+    b.submit(JoinRoomById::new(room.clone())).await.unwrap();
+    bobs.sync_once().await.unwrap();
+    alice.sync_once().await.unwrap();
+    assert!(alice.store().unwrap().is_encrypted(room.as_str()).unwrap());
+
+    let sent = alice
+        .send(&room, OutgoingEvent::text("the secret plan"))
+        .await
+        .unwrap()
+        .sent()
+        .await
+        .unwrap();
+    let held = on_server(&a, &room, &sent).await;
+    assert_eq!(held["type"], "m.room.encrypted", "{held}");
+    assert!(!held.to_string().contains("secret plan"), "{held}");
+
+    let got = sync_until(&bobs, &room, |ev| message(ev, "the secret plan").cloned()).await;
+    assert_eq!(got.event_id.as_deref(), Some(sent.as_str()));
+    let enc = got.encryption.expect("it came encrypted");
+    assert_eq!(enc.error, None);
+    assert_eq!(enc.sender_trust, Some(SenderTrust::CrossSigned));
+
+    // And back.
+    let reply = bobs
+        .send(&room, OutgoingEvent::text("agreed"))
+        .await
+        .unwrap()
+        .sent()
+        .await
+        .unwrap();
+    assert!(!on_server(&b, &room, &reply)
+        .await
+        .to_string()
+        .contains("agreed"));
+    let back = sync_until(&alice, &room, |ev| message(ev, "agreed").cloned()).await;
+    assert_eq!(
+        back.encryption.unwrap().sender_trust,
+        Some(SenderTrust::CrossSigned)
+    );
+    // Our own message, synced back, reads as sent.
+    let own = alice.store().unwrap().timeline(room.as_str(), 100).unwrap();
+    assert!(message(&own, "the secret plan").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_client_on_an_owned_store_neither_syncs_nor_builds_a_machine() {
+    let (a, _) = account("e2eo").await;
+    let dir = TempDir::new("e2e-owned");
+    let first = Client::open(dir.path(), a.clone()).unwrap();
+    first.sync_once().await.unwrap();
+    // Another handle on the same directory, as another process would
+    // have: the lock is per open file, so it is refused like one.
+    let second = Client::open(dir.path(), a.clone()).unwrap();
+    match second.sync_once().await {
+        Err(Error::StoreOwned { pid, .. }) => assert_eq!(pid, Some(std::process::id())),
+        other => panic!("expected StoreOwned, got {other:?}"),
+    }
+    // Once the first is gone (its background key requests finish with
+    // it), the second takes over.
+    drop(first);
+    for attempt in 0.. {
+        match second.sync_once().await {
+            Ok(_) => break,
+            Err(Error::StoreOwned { .. }) if attempt < 50 => {
+                tokio::time::sleep(Duration::from_millis(200)).await
+            }
+            Err(e) => panic!("the store was not handed over: {e}"),
+        }
+    }
+}
