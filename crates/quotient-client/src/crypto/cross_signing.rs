@@ -66,8 +66,10 @@ impl Crypto {
         Ok(())
     }
 
-    /// This device's keys and cross-signing state.
+    /// This device's keys and cross-signing state, once the first setup
+    /// was tried (waiting at most 30 s for it).
     pub(crate) async fn device_status(&self) -> Result<DeviceStatus> {
+        self.setup_done(std::time::Duration::from_secs(30)).await;
         let machine = &self.machine;
         let own = machine.user_id();
         let device = machine

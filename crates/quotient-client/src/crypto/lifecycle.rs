@@ -61,22 +61,28 @@ impl Client {
         }
     }
 
-    /// First steps of a new machine. Each may fail offline; each is done
-    /// again later (keys at every batch, waiting events when keys come),
-    /// so a failure is logged, not fatal.
-    async fn start_crypto(&self, crypto: &Crypto) {
-        if let Err(e) = crypto.process_outgoing().await {
-            tracing::warn!(error = %e, "device keys not uploaded yet; trying again after the next batch");
-        }
-        if let Err(e) = crypto.set_up_cross_signing().await {
-            tracing::warn!(error = %e, "cross-signing is not set up");
-        }
+    /// First steps of a new machine: the local ones here (tracked users,
+    /// stored events retried), the network ones in the background (keys
+    /// uploaded, cross-signing set up), so a sync never waits on them; each
+    /// is done again later if it fails (keys after every batch). A failure
+    /// is logged, not fatal.
+    async fn start_crypto(&self, crypto: &Arc<Crypto>) {
         if let Err(e) = self.track_members(crypto, None).await {
             tracing::warn!(error = %e, "tracked users not loaded");
         }
         if let Err(e) = self.retry_waiting(crypto, None).await {
             tracing::warn!(error = %e, "stored undecryptable events not retried");
         }
+        let crypto = Arc::clone(crypto);
+        tokio::spawn(async move {
+            if let Err(e) = crypto.process_outgoing().await {
+                tracing::warn!(error = %e, "device keys not uploaded yet; trying again after the next batch");
+            }
+            if let Err(e) = crypto.set_up_cross_signing().await {
+                tracing::warn!(error = %e, "cross-signing is not set up");
+            }
+            crypto.setup_tried();
+        });
     }
 
     /// Tells the machine whose devices to follow: the joined and invited

@@ -46,6 +46,8 @@ pub(crate) struct Crypto {
     rooms: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     // Rooms whose full member list was fetched by this process.
     members_fetched: Mutex<std::collections::HashSet<String>>,
+    // True once the first key upload and cross-signing setup were tried.
+    setup: tokio::sync::watch::Sender<bool>,
     // Held for the machine's life; `None` for an in-memory client.
     _owner: Option<OwnerLock>,
 }
@@ -94,6 +96,17 @@ impl Crypto {
             }
         }
         Ok(())
+    }
+
+    pub(crate) fn setup_tried(&self) {
+        self.setup.send_replace(true);
+    }
+
+    /// Waits (at most `limit`) until the first key upload and
+    /// cross-signing setup were tried.
+    pub(crate) async fn setup_done(&self, limit: std::time::Duration) {
+        let mut rx = self.setup.subscribe();
+        let _ = tokio::time::timeout(limit, rx.wait_for(|done| *done)).await;
     }
 
     fn room_lock(&self, room: &str) -> Arc<tokio::sync::Mutex<()>> {

@@ -121,6 +121,7 @@ impl Crypto {
             claims: tokio::sync::Mutex::new(()),
             rooms: Default::default(),
             members_fetched: Default::default(),
+            setup: tokio::sync::watch::channel(false).0,
             _owner: owner,
         })
     }
