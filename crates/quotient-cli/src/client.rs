@@ -3,6 +3,7 @@
 //! and the signals that end a long-running command.
 
 use quotient::StatusCode;
+use quotient_client::encryption::DeviceTrust;
 use quotient_client::store::Membership;
 use quotient_client::{Client, Error};
 
@@ -14,7 +15,17 @@ use crate::store::Store;
 pub fn open(store: &Store) -> Result<Client, Failure> {
     let (conn, _) = store.connection()?;
     store.check_private()?;
-    Client::open(store.dir(), conn).map_err(|e| failure("cannot open the room store", &e))
+    Client::builder(conn)
+        .device_trust(DEVICE_TRUST.get().copied().unwrap_or_default())
+        .open(store.dir())
+        .map_err(|e| failure("cannot open the room store", &e))
+}
+
+static DEVICE_TRUST: std::sync::OnceLock<DeviceTrust> = std::sync::OnceLock::new();
+
+/// The `--device-trust` setting every client of this run is opened with.
+pub fn set_device_trust(trust: DeviceTrust) {
+    let _ = DEVICE_TRUST.set(trust);
 }
 
 /// A client-layer error as one line and an exit code. A session the
@@ -24,6 +35,7 @@ pub fn failure(what: &str, e: &Error) -> Failure {
         Error::SessionGone(e) => gone(e),
         Error::Request(e) => request_failure(what, e),
         Error::NotSignedIn => Failure::not_signed_in(),
+        Error::StoreOwned { .. } => Failure::new(OTHER, format!("{what}: {e}")),
         other => Failure::new(OTHER, format!("{what}: {other}")),
     }
 }

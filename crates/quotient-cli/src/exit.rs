@@ -76,13 +76,13 @@ pub fn code_for(e: &Error) -> u8 {
 pub fn describe(what: &str, e: &Error) -> String {
     let mut line = format!("{what}: {}", e.message());
     match (e.errcode(), e.server_error()) {
-        (Some(code), Some(text)) => line += &format!(" — the server says: {text} ({code})"),
-        (Some(code), None) => line += &format!(" ({code})"),
-        (None, Some(text)) => line += &format!(" — the server says: {text}"),
+        (Some(code), Some(text)) => line.push_str(&format!(" — the server says: {text} ({code})")),
+        (Some(code), None) => line.push_str(&format!(" ({code})")),
+        (None, Some(text)) => line.push_str(&format!(" — the server says: {text}")),
         (None, None) => {}
     }
     if let Some(uri) = e.consent_uri() {
-        line += &format!("; give consent at {uri} and try again");
+        line.push_str(&format!("; give consent at {uri} and try again"));
     }
     if e.status() == StatusCode::IncorrectResponse {
         line += "; is this URL a Matrix homeserver?";

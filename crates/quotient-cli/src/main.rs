@@ -91,6 +91,7 @@ fn init_logging(verbose: u8) {
 async fn run(cli: Cli) -> Result<(), Failure> {
     let store = Store::new(cli.store.clone())?;
     let out = terminal::Output::new(cli.json);
+    client::set_device_trust(cli.device_trust);
     match cli.command {
         Command::Login(args) => commands::login::run(&store, &out, args).await,
         Command::LoginToken(args) => commands::login_token::run(&store, &out, args).await,

@@ -47,6 +47,21 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// Which devices get room keys and whose encrypted messages are
+    /// shown: `cross-signed` (default, as spec v1.18 recommends: only
+    /// devices their owner cross-signed) or `all` (every device not
+    /// blacklisted: for rooms with bridges and clients that do not
+    /// cross-sign).
+    #[arg(
+        long,
+        global = true,
+        env = "QUOTIENT_DEVICE_TRUST",
+        value_name = "TRUST",
+        default_value = "cross-signed",
+        value_parser = parse_device_trust
+    )]
+    pub device_trust: quotient_client::encryption::DeviceTrust,
+
     /// Allow plain http:// to hosts other than this machine (the access
     /// token would cross the network unencrypted).
     #[arg(long, global = true)]
@@ -54,6 +69,10 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+fn parse_device_trust(s: &str) -> Result<quotient_client::encryption::DeviceTrust, String> {
+    s.parse()
 }
 
 #[derive(Debug, Subcommand)]

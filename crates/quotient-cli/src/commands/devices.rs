@@ -31,6 +31,7 @@ async fn list(store: &Store, out: &Output) -> Result<(), Failure> {
         .devices()
         .await
         .map_err(|e| Failure::from_error("cannot list the devices", &e))?;
+    let status = super::session::device_status(store).await;
     drop(spin);
     let is_current = |d: &Device| d.device_id == session.device_id;
     if out.json {
@@ -44,6 +45,9 @@ async fn list(store: &Store, out: &Output) -> Result<(), Failure> {
                     "last_seen_ts": d.last_seen_ts,
                     "last_seen": d.last_seen_ts.and_then(rfc3339),
                     "current": is_current(d),
+                    // This device's own encryption state; null for others.
+                    "session_key": status.as_ref().ok().filter(|_| is_current(d)).map(|s| s.fingerprint()),
+                    "cross_signed": status.as_ref().ok().filter(|_| is_current(d)).map(|s| s.cross_signed),
                 })
             })
             .collect();
@@ -88,6 +92,13 @@ async fn list(store: &Store, out: &Output) -> Result<(), Failure> {
         println!("{}", line(if is_current(device) { "*" } else { " " }, row));
     }
     println!("(* this session's device; {} in all)", devices.len());
+    match &status {
+        Ok(s) => {
+            println!("This device's session key: {}", s.fingerprint());
+            println!("{}", super::session::cross_signing_note(s));
+        }
+        Err(why) => println!("This device's encryption state is unknown: {why}"),
+    }
     Ok(())
 }
 

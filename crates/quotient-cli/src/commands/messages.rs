@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use quotient_client::encryption::EventEncryption;
 use quotient_client::events::{EventContent as _, MemberContent, Membership};
 use quotient_client::sync::PaginationOutcome;
 use quotient_client::{Client, Store};
@@ -69,7 +70,10 @@ fn read(client: &Client, room: &str, limit: usize) -> Result<Vec<Line>, Failure>
     let store = client.store().map_err(|e| read_failure(&e))?;
     let events = store.timeline(room, limit).map_err(|e| read_failure(&e))?;
     let names = Names::new(&store, room)?;
-    Ok(events.iter().map(|e| line(room, &e.json, &names)).collect())
+    Ok(events
+        .iter()
+        .map(|e| line(room, &e.json, e.encryption.as_ref(), &names))
+        .collect())
 }
 
 /// Members' shown names in one room (disambiguated), read once.
@@ -104,8 +108,18 @@ fn text(v: &Value) -> Option<&str> {
 /// One event as a JSON line (the `--json` format of `messages` and
 /// `tail`): `room_id`, `event_id`, `sender`, `sender_name`, `type`,
 /// `origin_server_ts`, `state_key` (state events), `msgtype` and `body`
-/// (messages; null otherwise), `redacted` (bool).
-pub fn line(room: &str, event: &Value, names: &Names) -> Line {
+/// (messages; null otherwise), `redacted` (bool), `encrypted` (bool: it
+/// came encrypted), `decryption_error` (null unless it is undecryptable
+/// or withheld by the device trust setting) and `sender_trust` (the
+/// sending device's trust once decrypted: verified, cross-signed,
+/// identity-changed, not-cross-signed, unknown-device, sender-mismatch;
+/// else null).
+pub fn line(
+    room: &str,
+    event: &Value,
+    encryption: Option<&EventEncryption>,
+    names: &Names,
+) -> Line {
     let sender = text(&event["sender"]).unwrap_or("");
     let json = json!({
         "room_id": room,
@@ -118,8 +132,18 @@ pub fn line(room: &str, event: &Value, names: &Names) -> Line {
         "msgtype": event["content"].get("msgtype"),
         "body": event["content"].get("body").filter(|b| b.is_string()),
         "redacted": !event["unsigned"]["redacted_because"].is_null(),
+        "encrypted": encryption.is_some(),
+        "decryption_error": encryption.and_then(|e| e.error.as_deref()),
+        "sender_trust": encryption.and_then(|e| e.sender_trust).map(|t| t.as_str()),
     });
-    let text = describe(&json, event, names);
+    let text = match encryption.and_then(|e| e.error.as_deref()) {
+        Some(error) => {
+            let mut shown = describe(&json, event, names);
+            shown.push_str(&format!(" ** {error} **"));
+            shown
+        }
+        None => describe(&json, event, names),
+    };
     Line { json, text }
 }
 
@@ -231,7 +255,7 @@ mod tests {
             event["unsigned"] = json!({"prev_content": prev});
         }
         let names = Names(HashMap::from([("@b:x".to_owned(), "Bob".to_owned())]));
-        line("!r:x", &event, &names).text
+        line("!r:x", &event, None, &names).text
     }
 
     #[test]

@@ -152,23 +152,23 @@ fn describe(s: &Value) -> String {
             .filter_map(|t| t["name"].as_str())
             .map(clean)
             .collect();
-        text += &format!("  tags:       {}\n", names.join(", "));
+        text.push_str(&format!("  tags:       {}\n", names.join(", ")));
     }
     let members = s["members"]
         .as_array()
         .map(Vec::as_slice)
         .unwrap_or_default();
-    text += &format!("  members ({}):", members.len());
+    text.push_str(&format!("  members ({}):", members.len()));
     for m in members {
-        text += &format!(
+        text.push_str(&format!(
             "\n    {:<6}  {}",
             m["membership"].as_str().unwrap_or(""),
             clean(m["name"].as_str().unwrap_or(""))
-        );
+        ));
         let name = m["name"].as_str().unwrap_or("");
         let id = m["user_id"].as_str().unwrap_or("");
         if !name.contains(id) {
-            text += &format!("  {id}");
+            text.push_str(&format!("  {id}"));
         }
     }
     text

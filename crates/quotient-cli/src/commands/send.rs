@@ -378,10 +378,10 @@ fn entry_line(entry: &OutboxEntry) -> String {
         entry.event.event_type()
     );
     if let Some(id) = event_id {
-        line += &format!(" → {id}");
+        line.push_str(&format!(" → {id}"));
     }
     if let Some(error) = error {
-        line += &format!(" ({error})");
+        line.push_str(&format!(" ({error})"));
     }
     line
 }

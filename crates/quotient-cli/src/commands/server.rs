@@ -81,8 +81,11 @@ pub async fn run(store: &Store, out: &Output, args: ServerArgs) -> Result<(), Fa
         }),
         || {
             let mut text = format!("Homeserver {}\n", conn.homeserver());
-            text += &format!("Spec versions: {}\n", versions.versions().join(", "));
-            text += &format!(
+            text.push_str(&format!(
+                "Spec versions: {}\n",
+                versions.versions().join(", ")
+            ));
+            text.push_str(&format!(
                 "Login tokens: {}\n",
                 if versions.supports("v1.7") {
                     "stable endpoint (v1.7+)"
@@ -91,15 +94,15 @@ pub async fn run(store: &Store, out: &Output, args: ServerArgs) -> Result<(), Fa
                 } else {
                     "not supported"
                 }
-            );
+            ));
             text += "Login flows:\n";
             for f in &flows.flows {
-                text += &format!("  {}", f.kind);
+                text.push_str(&format!("  {}", f.kind));
                 if f.kind == "m.login.token" {
-                    text += &format!(" (get_login_token: {})", f.get_login_token);
+                    text.push_str(&format!(" (get_login_token: {})", f.get_login_token));
                 }
                 for p in &f.identity_providers {
-                    text += &format!("\n    provider {} ({})", p.name, p.id);
+                    text.push_str(&format!("\n    provider {} ({})", p.name, p.id));
                 }
                 text.push('\n');
             }
@@ -107,7 +110,7 @@ pub async fn run(store: &Store, out: &Output, args: ServerArgs) -> Result<(), Fa
                 Some(Value::Object(caps)) => {
                     text += "Capabilities:\n";
                     for (name, value) in caps {
-                        text += &format!("  {name}: {value}\n");
+                        text.push_str(&format!("  {name}: {value}\n"));
                     }
                 }
                 _ => text += "Capabilities: sign in to see them\n",

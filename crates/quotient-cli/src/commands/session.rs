@@ -14,22 +14,62 @@ pub async fn whoami(store: &Store, out: &Output) -> Result<(), Failure> {
         .whoami()
         .await
         .map_err(|e| Failure::from_error("whoami failed", &e))?;
+    let status = device_status(store).await;
     drop(_spin);
     let device_id = owner.device_id.unwrap_or(session.device_id);
+    let (key, cross_signed, note) = match &status {
+        Ok(s) => (
+            Some(s.fingerprint()),
+            Some(s.cross_signed),
+            cross_signing_note(s),
+        ),
+        Err(why) => (None, None, format!("encryption state unknown: {why}")),
+    };
     out.print(
         serde_json::json!({
             "user_id": owner.user_id.as_str(),
             "device_id": device_id,
             "homeserver": session.homeserver.as_str(),
+            "session_key": key,
+            "cross_signed": cross_signed,
         }),
         || {
+            let key = key
+                .as_deref()
+                .map(|k| format!("\nSession key: {k}"))
+                .unwrap_or_default();
             format!(
-                "{} (device {device_id}) on {}",
+                "{} (device {device_id}) on {}{key}\n{note}",
                 owner.user_id, session.homeserver
             )
         },
     );
     Ok(())
+}
+
+/// This device's encryption state, through the room store's crypto
+/// machine (built here if no other process owns the store).
+pub async fn device_status(
+    store: &Store,
+) -> Result<quotient_client::encryption::DeviceStatus, String> {
+    let client = crate::client::open(store).map_err(|f| f.message)?;
+    client.device_status().await.map_err(|e| e.to_string())
+}
+
+/// One line on this device's cross-signing, saying what to do when it
+/// is not signed.
+pub fn cross_signing_note(s: &quotient_client::encryption::DeviceStatus) -> String {
+    if s.cross_signed {
+        "This device is cross-signed.".to_owned()
+    } else if s.account_has_cross_signing && !s.holds_cross_signing_keys {
+        "This device is NOT cross-signed: the account's cross-signing keys were made on another \
+         device; verify this device from there (clients that follow spec v1.18 send it no room keys \
+         until then)."
+            .to_owned()
+    } else {
+        "This device is NOT cross-signed yet (cross-signing could not be set up; see the log with -v)."
+            .to_owned()
+    }
 }
 
 pub async fn logout(store: &Store, out: &Output, args: LogoutArgs) -> Result<(), Failure> {

@@ -124,7 +124,12 @@ fn watcher_name(only: Option<&str>) -> String {
 fn shown(client: &Client, event: &LiveEvent) -> Result<Line, Failure> {
     let store = client.store().map_err(|e| read_failure(&e))?;
     let names = Names::new(&store, &event.room_id)?;
-    Ok(line(&event.room_id, &event.event.json, &names))
+    Ok(line(
+        &event.room_id,
+        &event.event.json,
+        event.event.encryption.as_ref(),
+        &names,
+    ))
 }
 
 pub async fn tail(store: &SessionStore, out: &Output, args: TailArgs) -> Result<(), Failure> {
