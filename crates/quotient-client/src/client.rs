@@ -66,6 +66,19 @@ struct Inner {
     // the store; tried again while it does not.
     #[cfg(feature = "e2e-encryption")]
     crypto: tokio::sync::Mutex<Option<Arc<crate::crypto::Crypto>>>,
+    // Background crypto tasks (key requests): aborted when the last
+    // clone of the client goes, so the machine and the store's ownership
+    // go with it instead of outliving it.
+    background: Mutex<Vec<tokio::task::AbortHandle>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let tasks = self.background.get_mut().unwrap_or_else(|p| p.into_inner());
+        for task in tasks.drain(..) {
+            task.abort();
+        }
+    }
 }
 
 /// Builds a [`Client`] with optional settings.
@@ -127,6 +140,7 @@ impl ClientBuilder {
                 device_trust: self.device_trust,
                 #[cfg(feature = "e2e-encryption")]
                 crypto: tokio::sync::Mutex::new(None),
+                background: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -198,6 +212,21 @@ impl Client {
     #[cfg(feature = "e2e-encryption")]
     pub async fn device_status(&self) -> Result<crate::encryption::DeviceStatus> {
         self.crypto_for_sync().await?.device_status().await
+    }
+
+    /// Runs `task` in the background for as long as the client lives.
+    pub(crate) fn spawn_background(
+        &self,
+        task: impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
+        let handle = tokio::spawn(task).abort_handle();
+        let mut tasks = self
+            .inner
+            .background
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(handle);
     }
 
     /// Uploads and downloads ([`crate::media`]).

@@ -5,6 +5,10 @@
 //!
 //! These types exist with or without the `e2e-encryption` feature, so a
 //! program reads events the same way in both builds.
+//!
+//! What follows is docs/encryption.md, whose example is compiled here.
+//!
+#![doc = include_str!("../../../docs/encryption.md")]
 
 #[cfg(feature = "e2e-encryption")]
 use matrix_sdk_common::deserialized_responses::{

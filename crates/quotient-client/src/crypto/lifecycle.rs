@@ -14,6 +14,10 @@ use crate::rooms::MemberMembership;
 use crate::store::owner::OwnerLock;
 use crate::sync::decryptions::{self, Decryptions, Waiting};
 
+/// How long a client waits for the store's owner to let go before
+/// saying another process owns it.
+const OWNER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Client {
     /// This process's crypto machine, built on first use. `None` when
     /// another process owns the store directory: only the owner ever
@@ -29,9 +33,18 @@ impl Client {
             .and_then(|p| p.parent())
             .map(ToOwned::to_owned);
         let owned = match &dir {
-            Some(dir) => match OwnerLock::try_acquire(dir)? {
-                Some(lock) => Some((dir.as_path(), lock)),
-                None => return Ok(None),
+            // A bounded wait: an owner that is going away (a client just
+            // dropped, a process ending) lets go within it.
+            Some(dir) => match OwnerLock::acquire(dir, OWNER_WAIT).await {
+                Ok(lock) => Some((dir.as_path(), lock)),
+                Err(Error::StoreOwned { pid, .. }) => {
+                    tracing::info!(
+                        ?pid,
+                        "another process owns the store and its crypto machine"
+                    );
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
             },
             None => None,
         };
@@ -74,7 +87,7 @@ impl Client {
             tracing::warn!(error = %e, "stored undecryptable events not retried");
         }
         let crypto = Arc::clone(crypto);
-        tokio::spawn(async move {
+        self.spawn_background(async move {
             if let Err(e) = crypto.process_outgoing().await {
                 tracing::warn!(error = %e, "device keys not uploaded yet; trying again after the next batch");
             }
@@ -221,7 +234,7 @@ impl Client {
                 .map_err(crypto_error)?;
         }
         let crypto = Arc::clone(crypto);
-        tokio::spawn(async move {
+        self.spawn_background(async move {
             if let Err(e) = crypto.process_outgoing().await {
                 tracing::warn!(error = %e, "key requests not sent; trying again after the next batch");
             }

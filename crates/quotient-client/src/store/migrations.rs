@@ -241,6 +241,30 @@ mod tests {
     }
 
     #[test]
+    fn a_v5_store_with_data_keeps_it_through_v6() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, ":memory:", 5).unwrap();
+        conn.execute_batch(
+            r#"INSERT INTO timeline (room_id, position, event_id, event) VALUES ('!r:x', 0, '$e', '{}');
+               INSERT INTO live_events (room_id, timeline_rowid) VALUES ('!r:x', 1);
+               INSERT INTO outbox (room_id, txn_id, device_id, kind, event_type, content, state, queued_ts)
+                   VALUES ('!r:x', 't1', 'D', 'message', 'm.room.message', '{"body":"b"}', 'queued', 1);"#,
+        )
+        .unwrap();
+        migrate(&mut conn, ":memory:").unwrap();
+        let text = |sql: &str| -> Option<String> { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        // A live event stored before v6 was new when stored.
+        assert_eq!(
+            text("SELECT change FROM live_events").as_deref(),
+            Some("new")
+        );
+        // An entry queued before v6 has no ciphertext: it is encrypted
+        // (if its room is) before its first attempt.
+        assert_eq!(text("SELECT encrypted FROM outbox"), None);
+        assert_eq!(text("SELECT event_id FROM timeline").as_deref(), Some("$e"));
+    }
+
+    #[test]
     fn migrating_twice_changes_nothing() {
         let mut conn = Connection::open_in_memory().unwrap();
         migrate(&mut conn, ":memory:").unwrap();

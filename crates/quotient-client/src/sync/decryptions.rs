@@ -170,3 +170,127 @@ pub(crate) fn apply_late(tx: &Connection, waiting: &Waiting, d: &Decryption) -> 
     }
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::{EventChange, Store};
+    use crate::sync::apply_decrypted_body;
+
+    fn encrypted(id: &str) -> serde_json::Value {
+        json!({"type": "m.room.encrypted", "event_id": id, "sender": "@b:x",
+               "origin_server_ts": 1, "content": {"algorithm": "m.megolm.v1.aes-sha2",
+               "ciphertext": "AwgA", "session_id": "S1", "sender_key": "k", "device_id": "D"}})
+    }
+
+    fn batch(next: &str, events: Vec<serde_json::Value>) -> Vec<u8> {
+        json!({"next_batch": next, "rooms": {"join": {"!r:x": {"timeline": {"events": events}}}}})
+            .to_string()
+            .into_bytes()
+    }
+
+    #[test]
+    fn an_event_is_stored_decrypted_and_a_late_key_tells_watchers_once_more() {
+        let mut store = Store::in_memory().unwrap();
+        store.start_watcher("w").unwrap();
+        let clear = json!({"type": "m.room.message", "event_id": "$a", "sender": "@b:x",
+                           "origin_server_ts": 1, "content": {"msgtype": "m.text", "body": "hi"}});
+        let mut decryptions = Decryptions::new();
+        decryptions.insert(
+            "$a".into(),
+            Decryption {
+                clear: Some(clear.to_string()),
+                session_id: Some("S1".into()),
+                error: None,
+                sender_trust: Some(SenderTrust::CrossSigned),
+            },
+        );
+        let body = batch("s1", vec![encrypted("$a"), encrypted("$b")]);
+        apply_decrypted_body(&mut store, &body, &decryptions).unwrap();
+
+        let events = store.timeline("!r:x", 10).unwrap();
+        assert_eq!(events[0].json["content"]["body"], "hi");
+        let enc = events[0].encryption.clone().unwrap();
+        assert_eq!(
+            (enc.error, enc.sender_trust),
+            (None, Some(SenderTrust::CrossSigned))
+        );
+        // Nothing tried $b: kept as it came, with the reason.
+        assert_eq!(events[1].json["type"], "m.room.encrypted");
+        assert_eq!(
+            events[1].encryption.as_ref().unwrap().error.as_deref(),
+            Some(NOT_TRIED)
+        );
+
+        let live = store.live_events_after("w", 10).unwrap();
+        assert_eq!(live.len(), 2);
+        store.advance_watcher("w", "!r:x", live[1].seq).unwrap();
+
+        // Its key comes later.
+        let waiting = waiting_for(store.connection(), "!r:x", "S1").unwrap();
+        assert_eq!(waiting.len(), 1, "only $b waits");
+        let late = Decryption {
+            clear: Some(clear.to_string().replace("$a", "$b").replace("hi", "late")),
+            session_id: Some("S1".into()),
+            error: None,
+            sender_trust: Some(SenderTrust::CrossSigned),
+        };
+        let tx = store.connection_mut().transaction().unwrap();
+        assert!(apply_late(&tx, &waiting[0], &late).unwrap());
+        tx.commit().unwrap();
+        assert_eq!(
+            store.timeline("!r:x", 10).unwrap()[1].json["content"]["body"],
+            "late"
+        );
+        let again = store.live_events_after("w", 10).unwrap();
+        assert_eq!(again.len(), 1, "told once more");
+        assert_eq!(again[0].change, EventChange::Decrypted);
+        assert_eq!(again[0].event.event_id.as_deref(), Some("$b"));
+        assert!(waiting_for(store.connection(), "!r:x", "S1")
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn a_withheld_event_keeps_the_ciphertext_shown_and_a_redaction_drops_both_copies() {
+        let mut store = Store::in_memory().unwrap();
+        let mut decryptions = Decryptions::new();
+        decryptions.insert(
+            "$a".into(),
+            Decryption {
+                clear: Some(
+                    json!({"type": "m.room.message", "event_id": "$a", "sender": "@b:x",
+                    "origin_server_ts": 1, "content": {"body": "secret"}})
+                    .to_string(),
+                ),
+                session_id: Some("S1".into()),
+                error: Some("withheld".into()),
+                sender_trust: Some(SenderTrust::NotCrossSigned),
+            },
+        );
+        apply_decrypted_body(
+            &mut store,
+            &batch("s1", vec![encrypted("$a")]),
+            &decryptions,
+        )
+        .unwrap();
+        let shown = &store.timeline("!r:x", 1).unwrap()[0];
+        assert_eq!(shown.json["type"], "m.room.encrypted");
+        assert!(!shown.json.to_string().contains("secret"));
+        let redaction = json!({"type": "m.room.redaction", "event_id": "$r", "sender": "@b:x",
+                               "origin_server_ts": 2, "redacts": "$a", "content": {}});
+        apply_decrypted_body(
+            &mut store,
+            &batch("s2", vec![redaction]),
+            &Decryptions::new(),
+        )
+        .unwrap();
+        let left: i64 = store
+            .connection()
+            .query_row("SELECT COUNT(*) FROM encrypted_events", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 0, "neither the ciphertext nor the clear copy stays");
+    }
+}
