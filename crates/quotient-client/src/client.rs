@@ -229,6 +229,19 @@ impl Client {
         tasks.push(handle);
     }
 
+    /// Sends every key request the crypto machine has waiting (device
+    /// keys, key queries, claims, to-device messages) and returns when it
+    /// has none left, or with the first failure. They go out after each
+    /// batch anyway; this is for a program that wants them out now. A
+    /// process that does not own the store has nothing to send.
+    #[cfg(feature = "e2e-encryption")]
+    pub async fn send_key_requests(&self) -> Result<()> {
+        match self.crypto().await? {
+            Some(crypto) => crypto.process_outgoing().await,
+            None => Ok(()),
+        }
+    }
+
     /// Uploads and downloads ([`crate::media`]).
     pub fn media(&self) -> crate::media::Media<'_> {
         crate::media::Media::new(self)

@@ -662,6 +662,14 @@ async fn an_event_synced_back_before_its_answer_marks_the_entry_sent_and_wakes_i
     let room = create_room(&conn).await;
     let client = Client::in_memory(conn).unwrap();
     within("sync", client.sync_once()).await.unwrap();
+    // The crypto machine's own requests (keys, cross-signing) go through
+    // the proxy too: they are all out before the cut is armed for the send.
+    within("crypto setup", client.device_status())
+        .await
+        .unwrap();
+    within("key requests", client.send_key_requests())
+        .await
+        .unwrap();
     let mut changes = client.outbox_changes();
     proxy.cut_next_answer();
     let pending = client
