@@ -97,6 +97,7 @@ fn two_users_a_room_messages_tail_names_leave_and_a_revoked_token() {
         &[
             "--json",
             "create-room",
+            "--unencrypted",
             "--name",
             "Team Room",
             "--invite",
@@ -105,6 +106,8 @@ fn two_users_a_room_messages_tail_names_leave_and_a_revoked_token() {
         "",
     ));
     let room = created["room_id"].as_str().unwrap().to_owned();
+    // Bob's library sends plain events below: a room made without encryption.
+    assert_eq!(created["encrypted"], false);
     assert_eq!(created["invited"], json!([bob.user_id]));
     sync_once(&b);
     let bobs_rooms = json(&quotient(&b, &["--json", "rooms"], ""));

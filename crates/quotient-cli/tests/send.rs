@@ -19,34 +19,45 @@ fn ok(out: &std::process::Output) {
     assert_eq!(code(out), 0, "stderr: {}", stderr(out));
 }
 
-/// A signed-in store and a fresh room in it.
+/// A signed-in store and a fresh room in it, made without encryption
+/// (these tests read the bodies on the server).
 fn room_for(name: &str) -> (std::path::PathBuf, String) {
+    made_room(name, &["--unencrypted"])
+}
+
+/// A signed-in store and a fresh room in it, as `create-room` makes it
+/// with `extra` arguments.
+fn made_room(name: &str, extra: &[&str]) -> (std::path::PathBuf, String) {
     let hs = homeserver(Config::Default);
     let user = fresh_user(hs, name);
     let s = store(name);
     login(&s, Config::Default, &user);
-    let created = json(&quotient(
-        &s,
-        &["--json", "create-room", "--name", name],
-        "",
-    ));
+    let mut args = vec!["--json", "create-room", "--name", name];
+    args.extend_from_slice(extra);
+    let created = json(&quotient(&s, &args, ""));
+    assert_eq!(created["encrypted"], extra.is_empty());
     (s, created["room_id"].as_str().unwrap().to_owned())
 }
 
-/// The room's m.room.message events as Synapse has them, oldest first,
-/// read with `quotient api` (not through the outbox under test).
-fn server_messages(s: &Path, room: &str) -> Vec<Value> {
+/// The room's events of `kind` as Synapse has them, oldest first.
+fn server_events(s: &Path, room: &str, kind: &str) -> Vec<Value> {
     let path = format!("/_matrix/client/v3/rooms/{room}/messages?dir=b&limit=100");
     let page = json(&quotient(s, &["api", "GET", &path], ""));
     let mut events: Vec<Value> = page["chunk"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["type"] == "m.room.message")
+        .filter(|e| e["type"] == kind)
         .cloned()
         .collect();
     events.reverse();
     events
+}
+
+/// The room's m.room.message events as Synapse has them, oldest first,
+/// read with `quotient api` (not through the outbox under test).
+fn server_messages(s: &Path, room: &str) -> Vec<Value> {
+    server_events(s, room, "m.room.message")
 }
 
 fn bodies(events: &[Value]) -> Vec<&str> {
@@ -180,6 +191,57 @@ fn a_send_killed_after_the_server_took_it_is_resent_with_the_same_transaction_id
     assert_eq!(entries[0]["txn_id"], txn.as_str());
     assert_eq!(entries[0]["state"], "sent");
     assert_eq!(entries[0]["event_id"], messages[0]["event_id"]);
+}
+
+#[test]
+fn in_an_encrypted_room_a_killed_send_is_resent_as_the_same_ciphertext_and_lands_once() {
+    // Encrypted: create-room's default. The send is made before any sync,
+    // so the room's encryption is learnt from the server, not the store.
+    let (s, room) = made_room("sendkillenc", &[]);
+    kill_at_pause(
+        &s,
+        &["send", &room, "first secret"],
+        "QUOTIENT_CLIENT_TEST_PAUSE_AFTER_SEND",
+    );
+    let entries = outbox(&s);
+    assert_eq!(entries[0]["state"], "sending");
+    let txn = entries[0]["txn_id"].as_str().unwrap().to_owned();
+    let held = server_events(&s, &room, "m.room.encrypted");
+    assert_eq!(held.len(), 1, "{held:?}");
+    // Nothing in the clear on the server, not even once.
+    assert!(server_events(&s, &room, "m.room.message").is_empty());
+    assert!(!serde_json::to_string(&held)
+        .unwrap()
+        .contains("first secret"));
+
+    ok(&quotient(&s, &["send", &room, "second secret"], ""));
+    let held = server_events(&s, &room, "m.room.encrypted");
+    assert_eq!(held.len(), 2, "one copy each: {held:?}");
+    assert_eq!(held[0]["unsigned"]["transaction_id"], txn.as_str());
+    assert_eq!(outbox(&s)[0]["event_id"], held[0]["event_id"]);
+
+    // Synced back and decrypted, in order.
+    ok(&quotient(&s, &["sync", "--once"], ""));
+    let out = quotient(&s, &["--json", "messages", &room, "--limit", "50"], "");
+    ok(&out);
+    let all: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let lines: Vec<Value> = all
+        .iter()
+        .filter(|m| m["type"] == "m.room.message")
+        .cloned()
+        .collect();
+    assert_eq!(lines.len(), 2, "{all:#?}");
+    let bodies: Vec<&str> = lines.iter().filter_map(|m| m["body"].as_str()).collect();
+    assert_eq!(bodies, ["first secret", "second secret"]);
+    // Our own device, signed by our own (trusted) identity: verified.
+    for m in &lines {
+        assert_eq!(m["encrypted"], true, "{m}");
+        assert!(m["decryption_error"].is_null(), "{m}");
+        assert_eq!(m["sender_trust"], "verified", "{m}");
+    }
 }
 
 #[test]

@@ -210,3 +210,28 @@ impl DeviceStatus {
             .join(" ")
     }
 }
+
+/// The algorithm quotient encrypts rooms with (the spec's only Megolm one).
+pub const MEGOLM: &str = "m.megolm.v1.aes-sha2";
+
+/// The `m.room.encryption` state event to put in a `CreateRoom` request's
+/// `initial_state`, so the room is encrypted from its first event.
+///
+/// ```
+/// use quotient_api::generated::create_room::CreateRoom;
+/// let mut request = CreateRoom::new();
+/// request.initial_state = Some(vec![quotient_client::encryption::initial_state()]);
+/// ```
+pub fn initial_state() -> quotient_api::generated::create_room::StateEvent {
+    quotient_api::generated::create_room::StateEvent {
+        type_: "m.room.encryption".into(),
+        state_key: Some(String::new()),
+        content: encryption_content(),
+    }
+}
+
+pub(crate) fn encryption_content() -> quotient_api::JsonObject {
+    let mut content = quotient_api::JsonObject::new();
+    content.insert("algorithm".into(), MEGOLM.into());
+    content
+}

@@ -197,3 +197,63 @@ async fn a_second_client_on_an_owned_store_neither_syncs_nor_builds_a_machine() 
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_from_a_process_that_does_not_own_the_store_is_sent_by_the_owner() {
+    let (a, _) = account("e2es").await;
+    let (b, bob) = account("e2et").await;
+    let (dir_a, dir_b) = (TempDir::new("e2e-owner-a"), TempDir::new("e2e-owner-b"));
+    let owner = Client::open(dir_a.path(), a.clone()).unwrap();
+    let bobs = Client::open(dir_b.path(), b.clone()).unwrap();
+    owner.sync_once().await.unwrap();
+    bobs.sync_once().await.unwrap();
+    let room = create_encrypted_room(&a, vec![bob]).await;
+    bobs.sync_once().await.unwrap();
+    b.submit(JoinRoomById::new(room.clone())).await.unwrap();
+    owner.sync_once().await.unwrap();
+    let sync = owner.start_sync_loop();
+
+    // Another handle on the owner's directory, as `quotient send` would be.
+    let other = Client::open(dir_a.path(), a.clone()).unwrap();
+    let pending = other
+        .send(&room, OutgoingEvent::text("sent by the owner"))
+        .await
+        .unwrap();
+    let event_id = tokio::time::timeout(Duration::from_secs(60), pending.sent())
+        .await
+        .expect("the owner sent it within 60 s")
+        .unwrap();
+    let held = on_server(&a, &room, &event_id).await;
+    assert_eq!(held["type"], "m.room.encrypted");
+    let got = sync_until(&bobs, &room, |ev| message(ev, "sent by the owner").cloned()).await;
+    assert_eq!(got.event_id.as_deref(), Some(event_id.as_str()));
+    sync.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_one_run_sent_before_any_sync_the_next_run_reads() {
+    // The send comes before cross-signing is set up (a fresh machine): it
+    // waits for that, and the room key it makes is kept for our own
+    // later reading, in the crypto store.
+    let (a, _) = account("e2er").await;
+    let dir = TempDir::new("e2e-restart");
+    let room = create_encrypted_room(&a, vec![]).await;
+    {
+        let first = Client::open(dir.path(), a.clone()).unwrap();
+        first
+            .send(&room, OutgoingEvent::text("before any sync"))
+            .await
+            .unwrap()
+            .sent()
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let second = Client::open(dir.path(), a.clone()).unwrap();
+    let got = sync_until(&second, &room, |ev| {
+        ev.iter().find(|e| e.encryption.is_some()).cloned()
+    })
+    .await;
+    assert_eq!(got.encryption.as_ref().unwrap().error, None, "{got:?}");
+    assert_eq!(got.json["content"]["body"], "before any sync");
+}

@@ -267,6 +267,11 @@ pub struct CreateRoomArgs {
     /// recorded in the account's m.direct.
     #[arg(long)]
     pub direct: bool,
+    /// Make a room without end-to-end encryption (rooms are encrypted by
+    /// default, as Element makes private rooms and direct chats; nothing
+    /// turns encryption off later).
+    #[arg(long)]
+    pub unencrypted: bool,
 }
 
 #[derive(Debug, Args)]

@@ -106,6 +106,9 @@ pub async fn create(
     });
     request.is_direct = args.direct.then_some(true);
     request.invite = (!invites.is_empty()).then(|| invites.clone());
+    if !args.unencrypted {
+        request.initial_state = Some(vec![quotient_client::encryption::initial_state()]);
+    }
     let spin = out.spinner("creating the room");
     let room = conn
         .submit(request)
@@ -123,6 +126,7 @@ pub async fn create(
     drop(spin);
     out.print(
         json!({"room_id": room.as_str(), "direct": args.direct && note.is_empty(),
+               "encrypted": !args.unencrypted,
                "invited": invites.iter().map(UserId::as_str).collect::<Vec<_>>()}),
         || format!("Created {room}{note}"),
     );

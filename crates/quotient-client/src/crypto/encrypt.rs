@@ -27,6 +27,9 @@ impl Crypto {
         event_type: &str,
         content: &serde_json::Map<String, Value>,
     ) -> Result<Value> {
+        // With cross-signing still being set up, the identity-based
+        // strategy refuses to share: wait for the first try (bounded).
+        self.setup_done(std::time::Duration::from_secs(30)).await;
         let lock = self.room_lock(room);
         let _room = lock.lock().await;
         let room_id = RoomId::parse(room).map_err(crypto_error)?;
@@ -50,19 +53,27 @@ impl Crypto {
                 requests::keys_claim(&self.conn, &self.machine, &id, &request).await?;
             }
         }
-        let shares = self
+        let shares = match self
             .machine
             .share_room_key(&room_id, users(), settings)
             .await
-            .map_err(crypto_error)?;
+        {
+            Ok(shares) => shares,
+            Err(e) => {
+                // A share that failed half-way may leave a new outbound
+                // session in the machine's cache without its inbound copy
+                // saved (our own messages would not decrypt): start over
+                // with a fresh session next time.
+                self.discard(&room_id).await;
+                return Err(crypto_error(e));
+            }
+        };
         for share in &shares {
             if let Err(e) =
                 requests::to_device(&self.conn, &self.machine, &share.txn_id, share).await
             {
                 // No message goes out under a key not every recipient got.
-                if let Err(d) = self.machine.discard_room_key(&room_id).await {
-                    tracing::warn!(error = %d, "the unshared room key could not be discarded");
-                }
+                self.discard(&room_id).await;
                 return Err(e);
             }
         }
@@ -74,6 +85,12 @@ impl Crypto {
             .await
             .map_err(crypto_error)?;
         serde_json::from_str(encrypted.content.json().get()).map_err(Error::Json)
+    }
+
+    async fn discard(&self, room_id: &RoomId) {
+        if let Err(e) = self.machine.discard_room_key(room_id).await {
+            tracing::warn!(error = %e, "the room key could not be discarded");
+        }
     }
 
     /// Who gets the room key (joined members, and invited ones unless

@@ -181,7 +181,7 @@ impl Client {
         let store = self.store_handle();
         tokio::task::spawn_blocking(move || {
             let mut store = lock(&store)?;
-            let tx = store.connection_mut().transaction()?;
+            let tx = store.write_transaction()?;
             let mut any = false;
             for (w, d) in &results {
                 any |= decryptions::apply_late(&tx, w, d)?;

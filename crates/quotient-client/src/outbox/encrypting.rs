@@ -4,11 +4,47 @@
 //! so the server's deduplication still holds and the room key is not
 //! used twice for one event. What cannot be encrypted is not sent.
 
+use quotient_api::generated::rooms::{GetRoomStateWithKey, GetRoomStateWithKeyFormat};
+
 use super::entry::{OutboxEntry, OutgoingEvent};
 use super::sender::{store_failed, Stop};
 use crate::client::Client;
 #[cfg(feature = "e2e-encryption")]
 use crate::error::Error;
+
+/// Whether `room` is encrypted. The store says so once it holds the
+/// room's state; a room it knows nothing of yet (just created or joined,
+/// not synced) is asked of the server, and the answer stored: plaintext
+/// must not go into a room only because it has not been synced yet.
+pub(super) async fn room_is_encrypted(client: &Client, room: &str) -> Result<bool, Stop> {
+    let (encrypted, known) = {
+        let store = client.store().map_err(store_failed)?;
+        let encrypted = store.is_encrypted(room).map_err(store_failed)?;
+        let known = store
+            .state_event(room, "m.room.create", "")
+            .map_err(store_failed)?
+            .is_some();
+        (encrypted, known)
+    };
+    if encrypted || known {
+        return Ok(encrypted);
+    }
+    let room_id = quotient_api::RoomId::parse(room).map_err(|e| Stop::Fail(e.to_string()))?;
+    let mut request = GetRoomStateWithKey::new(room_id, "m.room.encryption".into(), String::new());
+    request.format = Some(GetRoomStateWithKeyFormat::Event);
+    match client.connection().submit(request).await {
+        Ok(answer) => {
+            let event = answer.into_value().0;
+            client
+                .store()
+                .and_then(|mut s| s.add_missing_state(room, &[event]))
+                .map_err(store_failed)?;
+            Ok(true)
+        }
+        Err(e) if e.http_status() == Some(404) => Ok(false),
+        Err(e) => Err(Stop::from_request(e)),
+    }
+}
 
 /// The event to send in place of `event` for an encrypted room: an
 /// `m.room.encrypted` message. State events and redactions go as they
@@ -54,12 +90,11 @@ async fn fresh(
         Ok(None) => {
             // Another process owns the store and its machine; it sends
             // this entry when its sender next looks at the outbox.
-            return Err(Stop::Halt {
-                session: false,
-                reason: "the room is encrypted and another process owns this store's crypto \
-                         machine; it sends the entry"
+            return Err(Stop::Elsewhere(
+                "the room is encrypted and another process owns this store's crypto machine; \
+                 it sends the entry"
                     .into(),
-            });
+            ));
         }
         Err(e) => return Err(Stop::Retry(e.to_string())),
     };

@@ -50,6 +50,7 @@
 
 mod attachment;
 mod content;
+pub(crate) mod elsewhere;
 mod encrypting;
 mod entry;
 mod registry;

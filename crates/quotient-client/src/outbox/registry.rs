@@ -45,6 +45,9 @@ pub struct Halt {
     pub session: bool,
     /// What happened.
     pub reason: String,
+    /// Another process (the store's owner) sends the room's entries: a
+    /// waiter keeps waiting, reading the store, instead of giving up.
+    pub elsewhere: bool,
 }
 
 #[derive(Debug, Default)]

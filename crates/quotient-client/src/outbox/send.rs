@@ -14,6 +14,9 @@ use crate::media::guess_content_type;
 /// How long [`Client::send_file`] waits for the server's upload limit.
 const CONFIG_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// How often a waiter reads the store for an entry another process sends.
+const ELSEWHERE_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// An event queued by [`Client::send`]: its transaction ID, and a way to
 /// wait until the server took it.
 #[derive(Debug)]
@@ -41,6 +44,11 @@ impl PendingSend {
     /// sending stopped (the session is gone, the store failed) with the
     /// entry still queued. Dropping this future changes nothing: the
     /// entry is sent anyway.
+    ///
+    /// An entry for an encrypted room queued by a process that does not
+    /// own the store is sent by the owner (its sync loop notices it within
+    /// a second): this waits, reading the store, until the owner has sent
+    /// it. Bound the wait with a timeout if no owner may be running.
     pub async fn sent(mut self) -> Result<String> {
         // An entry left by an earlier process has no sender yet.
         if let Err(e) = ensure_sender(&self.client, &self.room_id) {
@@ -60,6 +68,13 @@ impl PendingSend {
                 }
                 Some(_) => {
                     if let Some(halt) = halted.take() {
+                        if halt.elsewhere {
+                            // The owner sends it and writes its state to
+                            // the store: read the store until it does.
+                            tokio::time::sleep(ELSEWHERE_POLL).await;
+                            halted = Some(halt);
+                            continue;
+                        }
                         return Err(Error::SendInterrupted {
                             txn_id: self.txn_id,
                             session: halt.session,
@@ -273,6 +288,19 @@ impl Client {
             client: self.clone(),
             changes,
         })
+    }
+
+    /// Turns end-to-end encryption on in `room_id` (an `m.room.encryption`
+    /// state event, through the outbox) and returns the event's ID once
+    /// sent. Nothing turns it off again: from the moment the store has
+    /// that state, every message this client sends there is encrypted.
+    pub async fn enable_encryption(&self, room_id: &RoomId) -> Result<String> {
+        let event = OutgoingEvent::state(
+            "m.room.encryption",
+            "",
+            crate::encryption::encryption_content(),
+        );
+        self.send(room_id, event).await?.sent().await
     }
 
     /// Waits on an entry queued earlier (by this process or one before

@@ -99,6 +99,27 @@ pub(super) async fn run_room(registration: Registration) {
                     return;
                 }
             }
+            Err(Stop::Elsewhere(reason)) => {
+                tracing::info!(
+                    room,
+                    txn_id = entry.txn_id,
+                    reason,
+                    "outbox: left to the store's owner"
+                );
+                client.outbox().tell(OutboxChange {
+                    room_id: room.to_owned(),
+                    txn_id: String::new(),
+                    state: OutboxState::Queued,
+                    retry_reason: None,
+                    halted: Some(Halt {
+                        session: false,
+                        reason,
+                        elsewhere: true,
+                    }),
+                    upload: None,
+                });
+                return;
+            }
             Err(Stop::Halt { session, reason }) => {
                 tracing::warn!(
                     room,
@@ -121,12 +142,19 @@ fn halt(client: &Client, room: &str, session: bool, reason: String) {
         txn_id: String::new(),
         state: OutboxState::Queued,
         retry_reason: None,
-        halted: Some(Halt { session, reason }),
+        halted: Some(Halt {
+            session,
+            reason,
+            elsewhere: false,
+        }),
         upload: None,
     });
 }
 
 pub(crate) enum Stop {
+    /// Another process owns the store's crypto machine: it sends this
+    /// room's encrypted entries; this process stops trying.
+    Elsewhere(String),
     /// Wait and try this entry again.
     Retry(String),
     /// The entry can never be sent as it is: it fails, the room goes on.
@@ -200,10 +228,7 @@ async fn send_entry(client: &Client, entry: &OutboxEntry) -> Result<(), Stop> {
             .outbox()
             .tell_state(&entry.room_id, &entry.txn_id, OutboxState::Sending);
     }
-    let encrypted = client
-        .store()
-        .and_then(|s| s.is_encrypted(&entry.room_id))
-        .map_err(store_failed)?;
+    let encrypted = super::encrypting::room_is_encrypted(client, &entry.room_id).await?;
     if encrypted && entry.attachment.is_some() {
         // Plaintext never goes into an encrypted room: not even the file.
         return Err(Stop::Fail(

@@ -154,9 +154,21 @@ impl crate::store::Store {
     /// brings only the members the timeline needs. A member the store
     /// already has keeps its stored event (sync keeps it current).
     pub(crate) fn add_missing_members(&mut self, room_id: &str, events: &[Value]) -> Result<()> {
-        let tx = self.connection_mut().transaction()?;
+        let members: Vec<Value> = events
+            .iter()
+            .filter(|e| e.get("type").and_then(Value::as_str) == Some("m.room.member"))
+            .cloned()
+            .collect();
+        self.add_missing_state(room_id, &members)
+    }
+
+    /// Adds state events fetched from the server (a member list, one
+    /// state event) that the store does not have; stored ones are kept
+    /// (sync keeps them current).
+    pub(crate) fn add_missing_state(&mut self, room_id: &str, events: &[Value]) -> Result<()> {
+        let tx = self.write_transaction()?;
         for event in events {
-            let (Some("m.room.member"), Some(key)) = (
+            let (Some(kind), Some(key)) = (
                 event.get("type").and_then(Value::as_str),
                 event.get("state_key").and_then(Value::as_str),
             ) else {
@@ -171,10 +183,11 @@ impl crate::store::Store {
             }
             tx.prepare_cached(
                 "INSERT OR IGNORE INTO room_state (room_id, event_type, state_key, event_id, event)
-                 VALUES (?1, 'm.room.member', ?2, ?3, ?4)",
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(rusqlite::params![
                 room_id,
+                kind,
                 key,
                 event.get("event_id").and_then(Value::as_str),
                 event.to_string()

@@ -55,7 +55,7 @@ pub(crate) fn migrate_to(conn: &mut Connection, path: &str, target: u32) -> Resu
     let mut current = version(conn)?;
     while current < target.min(LATEST) {
         let step = MIGRATIONS[current as usize];
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute_batch(step)?;
         // PRAGMA does not take parameters; `current + 1` is our own number.
         tx.execute_batch(&format!("PRAGMA user_version = {}", current + 1))?;

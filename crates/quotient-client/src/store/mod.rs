@@ -130,8 +130,27 @@ impl Store {
         &self.conn
     }
 
+    #[cfg(test)]
     pub(crate) fn connection_mut(&mut self) -> &mut Connection {
         &mut self.conn
+    }
+
+    /// A write transaction that takes the write lock when it begins
+    /// (`BEGIN IMMEDIATE`), so it waits for another process's writer at
+    /// its start (see the busy handler) instead of failing when a read
+    /// inside it turns into a write after that writer committed.
+    pub(crate) fn write_transaction(&mut self) -> Result<rusqlite::Transaction<'_>> {
+        Ok(self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
+    }
+
+    /// SQLite's `data_version`: it changes when another connection (another
+    /// process) commits to the store.
+    pub(crate) fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
     }
 }
 
@@ -151,10 +170,31 @@ pub struct MalformedItem {
 /// How many prepared statements a store keeps (`prepare_cached`).
 const STATEMENT_CACHE: usize = 128;
 
+/// How long one wait for a busy store lasts, and after how many waits
+/// (2 s) it is reported and (60 s) given up.
+const BUSY_STEP: std::time::Duration = std::time::Duration::from_millis(10);
+const BUSY_REPORT_AFTER: i32 = 200;
+const BUSY_GIVE_UP: i32 = 6000;
+
+/// SQLite's busy handler: another process (a CLI command beside a running
+/// bot) holds the write lock. Wait for it, say so once the wait is long,
+/// and give up after a minute rather than hang.
+fn store_busy(waits: i32) -> bool {
+    if waits >= BUSY_GIVE_UP {
+        tracing::error!("the store stayed busy for 60 s (another process is writing); giving up");
+        return false;
+    }
+    if waits == BUSY_REPORT_AFTER {
+        tracing::warn!(
+            "the store is busy: another process is writing to it; waiting (at most 60 s)"
+        );
+    }
+    std::thread::sleep(BUSY_STEP);
+    true
+}
+
 fn configure(conn: &Connection) -> Result<()> {
-    // A second handle (a CLI command beside a running bot) waits for the
-    // writer instead of failing at once.
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.busy_handler(Some(store_busy))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // A sync batch runs a few dozen distinct statements, each hundreds of
     // thousands of times on a large account: preparing one costs more

@@ -67,7 +67,7 @@ pub(crate) fn apply_page(
     page: &GetRoomEventsResponse,
     decryptions: &Decryptions,
 ) -> Result<PaginationOutcome> {
-    let tx = store.connection_mut().transaction()?;
+    let tx = store.write_transaction()?;
     let gap: Option<i64> = tx
         .prepare_cached(
             "SELECT position FROM timeline_gaps WHERE room_id = ?1 AND prev_batch = ?2",

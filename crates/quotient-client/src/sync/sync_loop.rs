@@ -51,6 +51,10 @@ impl Client {
             tracing::warn!(error = %e, "the outbox could not be read; unsent entries wait");
         }
         let (stop, stopped) = watch::channel(false);
+        tokio::spawn(crate::outbox::elsewhere::watch(
+            self.clone(),
+            stopped.clone(),
+        ));
         let task = tokio::spawn(run(self.clone(), stopped));
         SyncLoop { stop, task }
     }

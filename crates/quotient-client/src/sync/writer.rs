@@ -73,7 +73,7 @@ pub(crate) fn apply_decrypted_body(
     body: &[u8],
     decryptions: &Decryptions,
 ) -> Result<SyncChanges> {
-    let tx = store.connection_mut().transaction()?;
+    let tx = store.write_transaction()?;
     let mut w = Writer {
         tx: &tx,
         changes: SyncChanges::default(),
