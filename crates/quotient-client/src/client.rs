@@ -234,10 +234,17 @@ impl Client {
     /// has none left, or with the first failure. They go out after each
     /// batch anyway; this is for a program that wants them out now. A
     /// process that does not own the store has nothing to send.
+    ///
+    /// A new machine's first setup (device keys, cross-signing) is waited
+    /// for first (at most 30 s), so a short-lived process (`quotient sync
+    /// --once`) does not end half-way through it.
     #[cfg(feature = "e2e-encryption")]
     pub async fn send_key_requests(&self) -> Result<()> {
         match self.crypto().await? {
-            Some(crypto) => crypto.process_outgoing().await,
+            Some(crypto) => {
+                crypto.setup_done(Duration::from_secs(30)).await;
+                crypto.process_outgoing().await
+            }
             None => Ok(()),
         }
     }

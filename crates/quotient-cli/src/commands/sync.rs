@@ -52,6 +52,11 @@ pub async fn sync(store: &SessionStore, out: &Output, args: SyncArgs) -> Result<
     let first = sync_once(&client, out).await?;
     print_batch(out, &first);
     if args.once {
+        // The machine's key requests (this device's keys, key queries)
+        // go out before the process ends, not at the next run.
+        if let Err(e) = client.send_key_requests().await {
+            tracing::warn!(error = %e, "key requests not sent yet; the next sync sends them");
+        }
         return Ok(());
     }
     follow(&client, |change| match change {

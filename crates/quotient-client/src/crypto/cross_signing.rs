@@ -17,10 +17,12 @@ impl Crypto {
     pub(crate) async fn set_up_cross_signing(&self) -> Result<()> {
         let _one = self.requests.lock().await;
         let machine = &self.machine;
-        if machine.cross_signing_status().await.is_complete() {
-            return Ok(());
-        }
         let own = machine.user_id().to_owned();
+        if machine.cross_signing_status().await.is_complete() {
+            // The keys are ours; a run that ended between uploading them
+            // and signing this device left it unsigned: sign it now.
+            return self.sign_own_device().await;
+        }
         let (id, query) = machine.query_keys_for_users([&*own]);
         requests::keys_query(&self.conn, machine, &id, &query).await?;
         if machine
@@ -63,6 +65,31 @@ impl Crypto {
         let (id, query) = machine.query_keys_for_users([&*own]);
         requests::keys_query(&self.conn, machine, &id, &query).await?;
         tracing::info!("cross-signing keys created; this device is signed with them");
+        Ok(())
+    }
+
+    /// Signs this device with our self-signing key if the server does not
+    /// have that signature yet.
+    async fn sign_own_device(&self) -> Result<()> {
+        let machine = &self.machine;
+        let own = machine.user_id().to_owned();
+        let (id, query) = machine.query_keys_for_users([&*own]);
+        requests::keys_query(&self.conn, machine, &id, &query).await?;
+        let Some(device) = machine
+            .get_device(&own, machine.device_id(), None)
+            .await
+            .map_err(crypto_error)?
+        else {
+            return Ok(());
+        };
+        if device.is_cross_signed_by_owner() {
+            return Ok(());
+        }
+        let upload = device.verify().await.map_err(crypto_error)?;
+        requests::signature_upload(&self.conn, machine, &TransactionId::new(), &upload).await?;
+        let (id, query) = machine.query_keys_for_users([&*own]);
+        requests::keys_query(&self.conn, machine, &id, &query).await?;
+        tracing::info!("this device, left unsigned by an interrupted setup, is signed now");
         Ok(())
     }
 
