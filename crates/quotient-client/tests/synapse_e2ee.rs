@@ -14,14 +14,13 @@ use std::time::Duration;
 
 use homeserver::{fresh_user, homeserver, Config, Homeserver};
 use quotient::Connection;
-use quotient_api::generated::create_room::{CreateRoom, StateEvent};
 use quotient_api::generated::joining::JoinRoomById;
-use quotient_api::{find_operation, HttpRequest, Method, RequestBody, RoomId, UserId};
+use quotient_api::UserId;
 use quotient_client::encryption::SenderTrust;
 use quotient_client::outbox::OutgoingEvent;
-use quotient_client::store::StoredEvent;
 use quotient_client::{Client, Error};
-use serde_json::{json, Value};
+
+use support::e2ee::{create_encrypted_room, message, on_server, sync_until};
 use support::TempDir;
 
 fn server() -> &'static Homeserver {
@@ -39,71 +38,6 @@ async fn account(prefix: &'static str) -> (Connection, UserId) {
         .await
         .unwrap();
     (conn, session.user_id)
-}
-
-async fn create_encrypted_room(conn: &Connection, invite: Vec<UserId>) -> RoomId {
-    let mut request = CreateRoom::new();
-    request.name = Some("Secret".into());
-    request.invite = Some(invite);
-    let content = json!({"algorithm": "m.megolm.v1.aes-sha2"});
-    let Value::Object(content) = content else {
-        unreachable!()
-    };
-    request.initial_state = Some(vec![StateEvent {
-        type_: "m.room.encryption".into(),
-        state_key: Some(String::new()),
-        content,
-    }]);
-    conn.submit(request).await.unwrap().into_value().room_id
-}
-
-/// The event as the server holds it, read through the raw API.
-async fn on_server(conn: &Connection, room: &RoomId, event_id: &str) -> Value {
-    let path = format!(
-        "/_matrix/client/v3/rooms/{}/event/{}",
-        quotient_api::encode_path_segment(room.as_str()),
-        quotient_api::encode_path_segment(event_id)
-    );
-    let meta = *find_operation(Method::Get, &path).unwrap();
-    let request = HttpRequest {
-        method: Method::Get,
-        path_and_query: path,
-        headers: Vec::new(),
-        body: RequestBody::Empty,
-    };
-    let answer = conn
-        .submit_request(meta, request, conn.default_job_options().clone())
-        .await
-        .unwrap();
-    serde_json::from_slice(answer.body()).unwrap()
-}
-
-/// Syncs `client` until `found` picks something out of the room's stored
-/// timeline (at most 20 syncs).
-async fn sync_until<T>(
-    client: &Client,
-    room: &RoomId,
-    found: impl Fn(&[StoredEvent]) -> Option<T>,
-) -> T {
-    for _ in 0..20 {
-        client.sync_once().await.unwrap();
-        let events = client
-            .store()
-            .unwrap()
-            .timeline(room.as_str(), 100)
-            .unwrap();
-        if let Some(t) = found(&events) {
-            return t;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    panic!("not found after 20 syncs");
-}
-
-fn message<'a>(events: &'a [StoredEvent], body: &str) -> Option<&'a StoredEvent> {
-    events
-        .iter()
-        .find(|e| e.json["type"] == "m.room.message" && e.json["content"]["body"] == body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

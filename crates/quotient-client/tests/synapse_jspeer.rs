@@ -23,9 +23,9 @@ use quotient_api::generated::joining::JoinRoomById;
 use quotient_api::RoomId;
 use quotient_client::encryption::{DeviceTrust, SenderTrust};
 use quotient_client::outbox::OutgoingEvent;
-use quotient_client::store::StoredEvent;
 use quotient_client::Client;
 use serde_json::json;
+use support::e2ee::{by_id, sync_until};
 use support::TempDir;
 
 fn server() -> &'static Homeserver {
@@ -45,36 +45,6 @@ async fn sign_in(user: &User, device: &str) -> Connection {
         .await
         .unwrap();
     conn
-}
-
-/// Syncs `client` until `found` picks something out of the room's stored
-/// timeline (at most 40 syncs).
-async fn sync_until<T>(
-    client: &Client,
-    room: &RoomId,
-    found: impl Fn(&[StoredEvent]) -> Option<T>,
-) -> T {
-    for _ in 0..40 {
-        client.sync_once().await.unwrap();
-        let events = client
-            .store()
-            .unwrap()
-            .timeline(room.as_str(), 100)
-            .unwrap();
-        if let Some(t) = found(&events) {
-            return t;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    panic!("not found after 40 syncs");
-}
-
-/// The stored event whose id is `id`.
-fn by_id(events: &[StoredEvent], id: &str) -> Option<StoredEvent> {
-    events
-        .iter()
-        .find(|e| e.event_id.as_deref() == Some(id))
-        .cloned()
 }
 
 /// Waits until the peer sees `device` of `user` (it shares room keys with

@@ -170,6 +170,12 @@ impl Client {
                 }
             }
         };
+        self.decrypt_again(crypto, waiting).await
+    }
+
+    /// Decrypts `waiting` again and stores what changed, in one
+    /// transaction.
+    async fn decrypt_again(&self, crypto: &Crypto, waiting: Vec<Waiting>) -> Result<bool> {
         if waiting.is_empty() {
             return Ok(false);
         }
@@ -193,6 +199,14 @@ impl Client {
         .map_err(|e| Error::TaskLost(e.to_string()))?
     }
 
+    /// Decides again the events withheld by the trust setting: a sender
+    /// whose keys were unknown when the event came may be cross-signed.
+    /// Those shown now are told to watchers as decrypted.
+    pub(crate) async fn retry_withheld(&self, crypto: &Crypto) -> Result<bool> {
+        let withheld = decryptions::all_withheld(self.store()?.connection())?;
+        self.decrypt_again(crypto, withheld).await
+    }
+
     /// What the machine makes of a `/sync` answer, before it is folded:
     /// its crypto parts handed over (committed to the crypto store) and
     /// its encrypted timeline events decrypted.
@@ -203,6 +217,21 @@ impl Client {
     ) -> Result<(Decryptions, Vec<NewRoomKey>)> {
         let keys = crypto.receive_sync(body).await?;
         let events = super::sync_changes::encrypted_timeline_events(body)?;
+        if !events.is_empty() {
+            // Whether a sender's device is cross-signed is known only once
+            // its keys are: fetch them first, so the trust decided below
+            // is not a guess. Offline, decide with what is known; withheld
+            // events are decided again when keys arrive.
+            let senders = senders_of(&events);
+            crypto
+                .machine()
+                .update_tracked_users(senders.iter().map(super::encrypt::as_user_id))
+                .await
+                .map_err(crypto_error)?;
+            if let Err(e) = crypto.process_outgoing().await {
+                tracing::warn!(error = %e, "senders' keys not fetched; trust decided with what is known");
+            }
+        }
         let events: Vec<(&str, &str)> = events
             .iter()
             .map(|(room, e)| (room.as_str(), e.get()))
@@ -234,11 +263,34 @@ impl Client {
                 .map_err(crypto_error)?;
         }
         let crypto = Arc::clone(crypto);
+        let client = self.clone();
         self.spawn_background(async move {
             if let Err(e) = crypto.process_outgoing().await {
                 tracing::warn!(error = %e, "key requests not sent; trying again after the next batch");
             }
+            // Keys that came may make withheld senders trusted now.
+            if let Err(e) = client.retry_withheld(&crypto).await {
+                tracing::warn!(error = %e, "withheld events not decided again");
+            }
         });
         Ok(())
     }
+}
+
+/// The distinct senders of a batch's encrypted events.
+fn senders_of(
+    events: &[(String, &serde_json::value::RawValue)],
+) -> Vec<matrix_sdk_common::ruma::OwnedUserId> {
+    #[derive(serde::Deserialize)]
+    struct Sender {
+        sender: Option<String>,
+    }
+    let mut out: Vec<matrix_sdk_common::ruma::OwnedUserId> = events
+        .iter()
+        .filter_map(|(_, e)| serde_json::from_str::<Sender>(e.get()).ok()?.sender)
+        .filter_map(|s| UserId::parse(s.as_str()).ok())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }

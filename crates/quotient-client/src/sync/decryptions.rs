@@ -125,6 +125,23 @@ pub(crate) fn all_waiting(tx: &Connection) -> Result<Vec<Waiting>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Every stored event that decrypted but is withheld by the trust
+/// setting (its sender's device was not cross-signed, or not known yet).
+pub(crate) fn all_withheld(tx: &Connection) -> Result<Vec<Waiting>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT timeline_rowid, room_id, original FROM encrypted_events
+         WHERE clear IS NOT NULL AND error IS NOT NULL",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Waiting {
+            rowid: r.get(0)?,
+            room_id: r.get(1)?,
+            original: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Stores a late decryption of the event at `rowid`: the row shows it
 /// when the trust setting does, its relation is recorded, and watchers
 /// hear of it again as a change (`live_events.change = 'decrypted'`).
@@ -251,6 +268,55 @@ mod tests {
         assert!(waiting_for(store.connection(), "!r:x", "S1")
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn a_withheld_event_decided_again_is_shown_and_told_as_decrypted() {
+        let mut store = Store::in_memory().unwrap();
+        store.start_watcher("w").unwrap();
+        let clear = json!({"type": "m.room.message", "event_id": "$a", "sender": "@b:x",
+            "origin_server_ts": 1, "content": {"body": "now trusted"}})
+        .to_string();
+        let withheld = Decryption {
+            clear: Some(clear.clone()),
+            session_id: Some("S1".into()),
+            error: Some("withheld".into()),
+            sender_trust: Some(SenderTrust::NotCrossSigned),
+        };
+        let decryptions = Decryptions::from([("$a".to_owned(), withheld)]);
+        apply_decrypted_body(
+            &mut store,
+            &batch("s1", vec![encrypted("$a")]),
+            &decryptions,
+        )
+        .unwrap();
+        let first = store.live_events_after("w", 10).unwrap();
+        store.advance_watcher("w", "!r:x", first[0].seq).unwrap();
+        assert!(waiting_for(store.connection(), "!r:x", "S1")
+            .unwrap()
+            .is_empty());
+        let again = all_withheld(store.connection()).unwrap();
+        assert_eq!(again.len(), 1);
+
+        let trusted = Decryption {
+            clear: Some(clear),
+            session_id: Some("S1".into()),
+            error: None,
+            sender_trust: Some(SenderTrust::CrossSigned),
+        };
+        let tx = store.connection_mut().transaction().unwrap();
+        assert!(apply_late(&tx, &again[0], &trusted).unwrap());
+        tx.commit().unwrap();
+        let shown = &store.timeline("!r:x", 1).unwrap()[0];
+        assert_eq!(shown.json["content"]["body"], "now trusted");
+        assert_eq!(
+            shown.encryption.as_ref().unwrap().sender_trust,
+            Some(SenderTrust::CrossSigned)
+        );
+        assert!(all_withheld(store.connection()).unwrap().is_empty());
+        let told = store.live_events_after("w", 10).unwrap();
+        assert_eq!(told.len(), 1);
+        assert_eq!(told[0].change, EventChange::Decrypted);
     }
 
     #[test]

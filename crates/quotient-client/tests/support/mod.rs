@@ -27,5 +27,6 @@ impl Drop for TempDir {
     }
 }
 
+pub mod e2ee;
 pub mod proxy;
 pub mod stub;

@@ -21,6 +21,8 @@ struct Faults {
     answers: AtomicU64,
     connections: AtomicU64,
     closing: AtomicBool,
+    /// Every byte clients sent, when asked to keep them.
+    captured: Mutex<Option<Vec<u8>>>,
 }
 
 pub struct Proxy {
@@ -43,6 +45,7 @@ impl Proxy {
             answers: AtomicU64::new(0),
             connections: AtomicU64::new(0),
             closing: AtomicBool::new(false),
+            captured: Mutex::new(None),
         });
         let accept = Some(tokio::spawn(accept_loop(
             listener,
@@ -92,6 +95,22 @@ impl Proxy {
     }
 
     /// Answers cut so far, answers begun so far, connections accepted.
+    /// Keeps every byte clients send from now on (requests: lines,
+    /// headers, bodies), for [`sent_bytes`](Self::sent_bytes).
+    pub fn capture(&self) {
+        *self.faults.captured.lock().unwrap() = Some(Vec::new());
+    }
+
+    /// What clients sent since [`capture`](Self::capture).
+    pub fn sent_bytes(&self) -> Vec<u8> {
+        self.faults
+            .captured
+            .lock()
+            .unwrap()
+            .clone()
+            .unwrap_or_default()
+    }
+
     pub fn counts(&self) -> (u64, u64, u64) {
         (
             self.faults.cuts.load(Ordering::SeqCst),
@@ -136,6 +155,9 @@ async fn relay(client: TcpStream, upstream: SocketAddr, faults: Arc<Faults>) {
                 return;
             }
             asked_up.store(true, Ordering::SeqCst);
+            if let Some(kept) = faults_up.captured.lock().unwrap().as_mut() {
+                kept.extend_from_slice(&buf[..n]);
+            }
             if server_write.write_all(&buf[..n]).await.is_err() {
                 return;
             }

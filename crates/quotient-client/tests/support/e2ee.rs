@@ -1,0 +1,93 @@
+//! Helpers of the end-to-end encryption suites: encrypted rooms, the
+//! server's own copy of an event, syncing until the store has something.
+
+use std::time::Duration;
+
+use quotient::Connection;
+use quotient_api::generated::create_room::CreateRoom;
+use quotient_api::{find_operation, HttpRequest, Method, RequestBody, RoomId, UserId};
+use quotient_client::store::StoredEvent;
+use quotient_client::Client;
+use serde_json::Value;
+
+/// A room made encrypted from its first event, inviting `invite`.
+pub async fn create_encrypted_room(conn: &Connection, invite: Vec<UserId>) -> RoomId {
+    let mut request = CreateRoom::new();
+    request.name = Some("Secret".into());
+    request.invite = Some(invite);
+    request.initial_state = Some(vec![quotient_client::encryption::initial_state()]);
+    conn.submit(request).await.unwrap().into_value().room_id
+}
+
+/// A raw request through `conn`, its answer's JSON.
+pub async fn raw(conn: &Connection, method: Method, path: &str, body: Option<Value>) -> Value {
+    let meta = *find_operation(method, path).unwrap();
+    let request = HttpRequest {
+        method,
+        path_and_query: path.to_owned(),
+        headers: Vec::new(),
+        body: match body {
+            Some(b) => RequestBody::json(&b).unwrap(),
+            None => RequestBody::Empty,
+        },
+    };
+    let answer = conn
+        .submit_request(meta, request, conn.default_job_options().clone())
+        .await
+        .unwrap();
+    serde_json::from_slice(answer.body()).unwrap()
+}
+
+/// The event as the server holds it.
+pub async fn on_server(conn: &Connection, room: &RoomId, event_id: &str) -> Value {
+    let path = format!(
+        "/_matrix/client/v3/rooms/{}/event/{}",
+        quotient_api::encode_path_segment(room.as_str()),
+        quotient_api::encode_path_segment(event_id)
+    );
+    raw(conn, Method::Get, &path, None).await
+}
+
+/// The Megolm session an event was encrypted with, as the server has it.
+pub async fn session_of(conn: &Connection, room: &RoomId, event_id: &str) -> String {
+    let held = on_server(conn, room, event_id).await;
+    assert_eq!(held["type"], "m.room.encrypted", "{held}");
+    held["content"]["session_id"].as_str().unwrap().to_owned()
+}
+
+/// Syncs `client` until `found` picks something out of the room's stored
+/// timeline (at most 20 syncs).
+pub async fn sync_until<T>(
+    client: &Client,
+    room: &RoomId,
+    found: impl Fn(&[StoredEvent]) -> Option<T>,
+) -> T {
+    for _ in 0..20 {
+        client.sync_once().await.unwrap();
+        let events = client
+            .store()
+            .unwrap()
+            .timeline(room.as_str(), 100)
+            .unwrap();
+        if let Some(t) = found(&events) {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("not found after 20 syncs");
+}
+
+/// The stored message whose body is `body`, decrypted.
+pub fn message<'a>(events: &'a [StoredEvent], body: &str) -> Option<&'a StoredEvent> {
+    events
+        .iter()
+        .find(|e| e.json["type"] == "m.room.message" && e.json["content"]["body"] == body)
+}
+
+/// The stored event whose ID is `id`.
+pub fn by_id(events: &[StoredEvent], id: &str) -> Option<StoredEvent> {
+    events
+        .iter()
+        .find(|e| e.event_id.as_deref() == Some(id))
+        .cloned()
+}
