@@ -159,7 +159,11 @@ impl Media<'_> {
         file: &EncryptedFile,
         path: &Path,
     ) -> Result<Downloaded> {
-        let (cipher, downloaded) = self.download(file.url()).await?.into_temp_file(path).await?;
+        let (cipher, downloaded) = self
+            .download(file.url())
+            .await?
+            .into_temp_file(path)
+            .await?;
         let plain = match super::temp_file::TempFile::create(path).await {
             Ok(plain) => plain,
             Err(e) => {
@@ -195,7 +199,11 @@ impl Media<'_> {
         writer: &mut W,
     ) -> Result<Downloaded> {
         let beside = std::env::temp_dir().join("quotient-download");
-        let (cipher, downloaded) = self.download(file.url()).await?.into_temp_file(&beside).await?;
+        let (cipher, downloaded) = self
+            .download(file.url())
+            .await?
+            .into_temp_file(&beside)
+            .await?;
         let result = decrypt::file_to_memory(file, cipher.path()).await;
         cipher.remove().await;
         let plaintext = result?;
