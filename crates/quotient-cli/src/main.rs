@@ -116,6 +116,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Outbox(args) => commands::send::outbox(&store, &out, args).await,
         Command::Upload(args) => commands::media::upload(&store, &out, args).await,
         Command::Download(args) => commands::media::download(&store, &out, args).await,
+        Command::Keys(args) => commands::keys::run(&store, &out, args).await,
     }
 }
 

@@ -3,7 +3,9 @@
 //! but before the answer was stored is resent with the same transaction
 //! ID by the next run and lands once; a `send` to an unreachable server
 //! exits 6 with the message queued, and the next one delivers both, in
-//! order.
+//! order; `download ROOM EVENT` taking a message's file; in an encrypted
+//! room, a file sent with `send --file` reaching the server as
+//! ciphertext, and room keys exported and imported with `keys`.
 //!
 //! Run with `cargo test -p quotient-cli --test send` (one process).
 
@@ -267,4 +269,156 @@ fn a_send_to_an_unreachable_server_exits_6_queued_and_the_next_send_delivers_bot
         bodies(&server_messages(&s, &room)),
         ["while down", "back again"]
     );
+}
+
+#[test]
+fn download_room_event_takes_the_message_file_and_mxc_still_works() {
+    let (s, room) = room_for("clidl");
+    ok(&quotient(&s, &["sync", "--once"], ""));
+    let file = s.join("notes.txt");
+    std::fs::write(&file, "some notes\n").unwrap();
+    let sent = json(&quotient(
+        &s,
+        &["--json", "send", &room, "--file", file.to_str().unwrap()],
+        "",
+    ));
+    let event = sent["event_id"].as_str().unwrap().to_owned();
+    // Not synced yet: the event is fetched from the server.
+    let out = s.join("got.txt");
+    let got = json(&quotient(
+        &s,
+        &[
+            "--json",
+            "download",
+            &room,
+            &event,
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        "",
+    ));
+    assert_eq!(got["encrypted"], false, "{got}");
+    assert_eq!(
+        (got["room_id"].as_str(), got["event_id"].as_str()),
+        (Some(room.as_str()), Some(event.as_str()))
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "some notes\n");
+    let uri = got["content_uri"].as_str().unwrap().to_owned();
+    let again = s.join("again.txt");
+    ok(&quotient(
+        &s,
+        &["download", &uri, "-o", again.to_str().unwrap()],
+        "",
+    ));
+    assert_eq!(std::fs::read_to_string(&again).unwrap(), "some notes\n");
+    // The two forms, and nothing else.
+    for args in [
+        vec!["download", room.as_str()],
+        vec!["download", uri.as_str(), event.as_str()],
+        vec!["download", uri.as_str(), "--thumbnail"],
+    ] {
+        let bad = quotient(&s, &args, "");
+        assert_eq!(code(&bad), 2, "{args:?}: {}", stderr(&bad));
+    }
+    // A message without a file says so.
+    let text = json(&quotient(
+        &s,
+        &["--json", "send", &room, "no file here"],
+        "",
+    ));
+    let none = quotient(
+        &s,
+        &[
+            "download",
+            &room,
+            text["event_id"].as_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(code(&none), 1, "{}", stderr(&none));
+    assert!(stderr(&none).contains("has no file"), "{}", stderr(&none));
+}
+
+#[test]
+fn in_an_encrypted_room_the_server_gets_ciphertext_and_keys_go_out_and_back_in() {
+    let (s, room) = room_for("clienc");
+    let state = format!("/_matrix/client/v3/rooms/{room}/state/m.room.encryption/");
+    ok(&quotient(
+        &s,
+        &[
+            "api",
+            "PUT",
+            &state,
+            "--body",
+            r#"{"algorithm":"m.megolm.v1.aes-sha2"}"#,
+        ],
+        "",
+    ));
+    ok(&quotient(&s, &["sync", "--once"], ""));
+    let file = s.join("plans.txt");
+    let plaintext = "TOP SECRET PLANS\n".repeat(500);
+    std::fs::write(&file, &plaintext).unwrap();
+    let sent = json(&quotient(
+        &s,
+        &[
+            "--json",
+            "send",
+            &room,
+            "the plans",
+            "--file",
+            file.to_str().unwrap(),
+        ],
+        "",
+    ));
+    let event = sent["event_id"].as_str().unwrap().to_owned();
+    let held = json(&quotient(
+        &s,
+        &[
+            "api",
+            "GET",
+            &format!("/_matrix/client/v3/rooms/{room}/event/{event}"),
+        ],
+        "",
+    ));
+    assert_eq!(held["type"], "m.room.encrypted", "{held}");
+    assert!(!held.to_string().contains("plans.txt"), "{held}");
+
+    let keys = s.join("keys.txt");
+    let keys_arg = keys.to_str().unwrap();
+    let exported = json(&quotient(
+        &s,
+        &["--json", "keys", "export", keys_arg, "--passphrase-stdin"],
+        "a passphrase\n",
+    ));
+    assert!(exported["exported"].as_u64().unwrap() >= 1, "{exported}");
+    assert!(std::fs::read_to_string(&keys)
+        .unwrap()
+        .starts_with("-----BEGIN MEGOLM SESSION DATA-----"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&keys).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let wrong = quotient(
+        &s,
+        &["keys", "import", keys_arg, "--passphrase-stdin"],
+        "not it\n",
+    );
+    assert_eq!(code(&wrong), 2, "{}", stderr(&wrong));
+    assert!(
+        stderr(&wrong).contains("wrong passphrase or not a key export"),
+        "{}",
+        stderr(&wrong)
+    );
+    let imported = json(&quotient(
+        &s,
+        &["--json", "keys", "import", keys_arg, "--passphrase-stdin"],
+        "a passphrase\n",
+    ));
+    // This device holds them all already.
+    assert_eq!(imported["total"], exported["exported"], "{imported}");
+    assert_eq!(imported["imported"], 0, "{imported}");
 }

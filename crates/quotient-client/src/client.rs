@@ -258,6 +258,20 @@ impl Client {
         &self.inner.media_config
     }
 
+    /// Tells watchers the store changed outside a batch (events decrypted
+    /// after a key import): a notice with the stored `since`, the rooms,
+    /// and no new events. Watchers then read the store.
+    #[cfg(feature = "e2e-encryption")]
+    pub(crate) fn tell_changed(&self, rooms: std::collections::BTreeSet<String>) -> Result<()> {
+        let next_batch = self.store()?.since()?.unwrap_or_default();
+        let _ = self.inner.changes.send(SyncChanges {
+            next_batch,
+            rooms,
+            ..SyncChanges::default()
+        });
+        Ok(())
+    }
+
     /// Notices of what each committed batch changed, sent only after its
     /// commit. A receiver that falls more than 256 notices behind gets
     /// `Lagged` and should re-read the store.

@@ -28,6 +28,16 @@ pub struct EventEncryption {
     pub sender_trust: Option<SenderTrust>,
 }
 
+/// What [`Client::import_room_keys`](crate::Client::import_room_keys)
+/// did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RoomKeyImport {
+    /// Keys new to this device (or better than the ones it held).
+    pub imported: usize,
+    /// Keys in the file.
+    pub total: usize,
+}
+
 /// Which devices room keys go to and whose messages are shown, as spec
 /// v1.18's "Recommended client behaviour" for end-to-end encryption
 /// describes.

@@ -176,6 +176,47 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// An event's encrypted file (`file` or `info.thumbnail_file`) cannot
+    /// be used: not the spec's `EncryptedFile` (version 2, an A256CTR key,
+    /// an IV and a SHA-256 hash), or this build has no encryption. Never
+    /// carries key material.
+    #[error("the encrypted file cannot be used: {0}")]
+    EncryptedFile(String),
+    /// A downloaded encrypted file does not match the SHA-256 hash its
+    /// event gives: it was altered (or damaged) on the way or on the
+    /// server. It was refused before anything was written where it was
+    /// going.
+    #[error(
+        "the downloaded file does not match the hash its event gives (altered or damaged): \
+         refused, nothing was written"
+    )]
+    FileHashMismatch,
+    /// The event is encrypted and could not be decrypted.
+    #[error("the event {event_id} cannot be decrypted: {reason}")]
+    Undecryptable {
+        /// The event.
+        event_id: String,
+        /// Why (the crypto machine's reason, or no machine in this process).
+        reason: String,
+    },
+    /// The event carries no file (no `url` or `file` in its content, or
+    /// no thumbnail when one was asked for).
+    #[error("the event {event_id} has no {what}")]
+    NoFile {
+        /// The event.
+        event_id: String,
+        /// `file` or `thumbnail`.
+        what: &'static str,
+    },
+    /// A room key export file could not be read or written: a wrong
+    /// passphrase, a file that is not a key export, or a damaged one.
+    #[error("the key export {}: {reason}", path.display())]
+    KeyExport {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong ("wrong passphrase or not a key export", …).
+        reason: String,
+    },
     /// A blocking store task was lost (its thread panicked or the runtime
     /// shut down) before it finished; its transaction was not committed.
     #[error("a store task did not finish: {0}")]

@@ -23,7 +23,8 @@ Exit codes:
 /// A Matrix client for the command line: sign in (password, browser SSO
 /// or a login token), hand a login token to a new device, manage devices,
 /// sync, read and follow rooms, send, react, edit and redact
-/// (through an outbox that survives restarts), upload and download media,
+/// (through an outbox that survives restarts), upload and download media
+/// (decrypting files of encrypted rooms), export and import room keys,
 /// join, leave, invite, create rooms, inspect a server, call any
 /// Client-Server endpoint.
 ///
@@ -191,13 +192,21 @@ pub enum Command {
     /// sent (exit 3). The content type is guessed from the file name
     /// unless given. With --json: {"content_uri","size","content_type"}.
     Upload(UploadArgs),
-    /// Download media by mxc:// URI to a file (-o), or to stdout when it
-    /// is not a terminal.
+    /// Download a message's file (ROOM EVENT), or media by mxc:// URI, to
+    /// a file (-o), or to stdout when it is not a terminal.
     ///
-    /// With -o the bytes go to a temporary file beside FILE that replaces
-    /// it only once complete. With --json (needs -o):
-    /// {"content_uri","path","size","content_type"}.
+    /// `download ROOM EVENT` takes the message's file from the store (or
+    /// fetches the event) and, in an encrypted room, decrypts it: its
+    /// SHA-256 is checked before anything is written, and a file that
+    /// does not match is refused (nothing written, exit 1). With -o the
+    /// bytes go to a temporary file beside FILE that replaces it only
+    /// once complete. With --json (needs -o): {"content_uri","path",
+    /// "size","content_type","encrypted" (bool)}, and "room_id",
+    /// "event_id" for ROOM EVENT.
     Download(DownloadArgs),
+    /// Export or import room keys (the standard passphrase-protected key
+    /// export file).
+    Keys(KeysArgs),
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,5 @@
 //! The arguments of the commands that send and transfer: `send`,
-//! `react`, `edit`, `redact`, `outbox`, `upload`, `download`.
+//! `react`, `edit`, `redact`, `outbox`, `upload`, `download`, `keys`.
 
 use std::path::PathBuf;
 
@@ -17,12 +17,20 @@ pub struct UploadArgs {
 
 #[derive(Debug, Args)]
 pub struct DownloadArgs {
-    /// The content URI, mxc://server/media_id.
-    #[arg(value_name = "MXC")]
-    pub uri: String,
+    /// A content URI (mxc://server/media_id), or the room (ID, alias or
+    /// display name) of EVENT.
+    #[arg(value_name = "MXC|ROOM")]
+    pub target: String,
+    /// The message whose file to download (with ROOM): found in the
+    /// store, or fetched from the server; decrypted when it is encrypted.
+    #[arg(value_name = "EVENT")]
+    pub event: Option<String>,
     /// Where to write the media (default: stdout, if not a terminal).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// With ROOM EVENT: the message's thumbnail instead of its file.
+    #[arg(long)]
+    pub thumbnail: bool,
 }
 
 #[derive(Debug, Args)]
@@ -129,5 +137,48 @@ pub enum OutboxAction {
         /// The entry's transaction ID.
         #[arg(value_name = "TXN")]
         txn_id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    pub action: KeysAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Write every room key this device holds to FILE, encrypted under a
+    /// passphrase (asked twice on the terminal).
+    ///
+    /// The standard key export file (-----BEGIN MEGOLM SESSION DATA-----,
+    /// what Element's "Export E2E room keys" writes), created owner-only
+    /// (0600) and put in place only once complete. With --json:
+    /// {"path","exported":N}.
+    Export {
+        /// The file to write (replaced if it exists).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Read the passphrase from stdin (its first line) instead of
+        /// prompting.
+        #[arg(long)]
+        passphrase_stdin: bool,
+    },
+    /// Read the room keys of a key export FILE (from Element or `keys
+    /// export`) into this device; stored messages they open are
+    /// decrypted at once.
+    ///
+    /// A wrong passphrase imports nothing (exit 2). Messages opened by
+    /// imported keys are shown only with --device-trust all: a key from a
+    /// file cannot prove which device made it. With --json:
+    /// {"path","imported":N,"total":N}.
+    Import {
+        /// The key export file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Read the passphrase from stdin (its first line) instead of
+        /// prompting.
+        #[arg(long)]
+        passphrase_stdin: bool,
     },
 }

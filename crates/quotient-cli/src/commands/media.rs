@@ -1,10 +1,12 @@
 //! `quotient upload` and `quotient download`, through the client's media
-//! module, with a progress bar on a terminal.
+//! module, with a progress bar on a terminal. `download ROOM EVENT`
+//! decrypts a file of an encrypted room.
 
 use std::io::IsTerminal as _;
 
 use quotient::JobEvent;
-use quotient_client::media::MxcUri;
+use quotient_api::{EventId, RoomId};
+use quotient_client::media::{Downloaded, FileSource, MxcUri};
 use quotient_client::{Client, Error};
 use serde_json::json;
 
@@ -26,9 +28,14 @@ fn media_client(store: &SessionStore) -> Result<Client, Failure> {
 fn failure(what: &str, e: &Error) -> Failure {
     match e {
         Error::TooLarge { .. } => Failure::new(NOT_SUPPORTED, format!("{what}: {e}")),
-        Error::File { .. } | Error::Read(_) | Error::Write(_) | Error::DownloadCut { .. } => {
-            Failure::new(OTHER, format!("{what}: {e}"))
-        }
+        Error::File { .. }
+        | Error::Read(_)
+        | Error::Write(_)
+        | Error::DownloadCut { .. }
+        | Error::FileHashMismatch
+        | Error::EncryptedFile(_)
+        | Error::Undecryptable { .. }
+        | Error::NoFile { .. } => Failure::new(OTHER, format!("{what}: {e}")),
         other => client::failure(what, other),
     }
 }
@@ -118,12 +125,6 @@ pub async fn download(
     out: &Output,
     args: DownloadArgs,
 ) -> Result<(), Failure> {
-    let uri = MxcUri::parse(args.uri.as_str()).map_err(|e| {
-        Failure::usage(format!(
-            "`{}` is not a content URI (mxc://server/media_id): {e}",
-            args.uri
-        ))
-    })?;
     if args.output.is_none() {
         if out.json {
             return Err(Failure::usage(
@@ -136,36 +137,135 @@ pub async fn download(
             ));
         }
     }
-    let client = media_client(store)?;
+    let is_uri = args.target.starts_with("mxc://");
+    match (is_uri, args.event.as_deref()) {
+        (true, None) if args.thumbnail => Err(Failure::usage(
+            "--thumbnail needs ROOM EVENT (a message's thumbnail), not a content URI",
+        )),
+        (true, None) => {
+            let uri = MxcUri::parse(args.target.as_str()).map_err(|e| {
+                Failure::usage(format!(
+                    "`{}` is not a content URI (mxc://server/media_id): {e}",
+                    args.target
+                ))
+            })?;
+            let client = media_client(store)?;
+            let downloaded = plain(&client, out, &uri, args.output.as_deref()).await?;
+            report(out, &args, None, uri.as_str(), false, &downloaded);
+            Ok(())
+        }
+        (true, Some(_)) => Err(Failure::usage(
+            "a content URI takes no EVENT: give either mxc://… or ROOM EVENT",
+        )),
+        (false, None) => Err(Failure::usage(format!(
+            "`{}` is not a content URI (mxc://server/media_id); to download a message's file, \
+             give ROOM EVENT",
+            args.target
+        ))),
+        (false, Some(event)) => from_event(store, out, &args, event).await,
+    }
+}
+
+/// `download ROOM EVENT`: the message's file, decrypted if encrypted.
+async fn from_event(
+    store: &SessionStore,
+    out: &Output,
+    args: &DownloadArgs,
+    event: &str,
+) -> Result<(), Failure> {
+    let event_id = EventId::parse(event)
+        .map_err(|e| Failure::usage(format!("`{event}` is not an event ID ($…): {e}")))?;
+    let client = client::open(store)?;
+    let room = client::resolve(&client, &args.target)?;
+    let room_id = RoomId::parse(room.as_str())
+        .map_err(|e| Failure::usage(format!("`{room}` is not a room ID: {e}")))?;
+    let source = client
+        .event_file(&room_id, &event_id, args.thumbnail)
+        .await
+        .map_err(|e| failure("download failed", &e))?;
+    let downloaded = match &source {
+        FileSource::Plain(uri) => plain(&client, out, uri, args.output.as_deref()).await?,
+        FileSource::Encrypted(file) => {
+            let _spin = out.spinner("downloading and decrypting");
+            let media = client.media();
+            match &args.output {
+                Some(path) => media.download_encrypted_to_path(file, path).await,
+                None => {
+                    media
+                        .download_encrypted_to_writer(file, &mut tokio::io::stdout())
+                        .await
+                }
+            }
+            .map_err(|e| failure("download failed", &e))?
+        }
+    };
+    let encrypted = matches!(source, FileSource::Encrypted(_));
+    report(
+        out,
+        args,
+        Some((room.as_str(), event)),
+        source.uri().as_str(),
+        encrypted,
+        &downloaded,
+    );
+    Ok(())
+}
+
+/// Plain media at `uri` to `output` or stdout, with a progress bar.
+async fn plain(
+    client: &Client,
+    out: &Output,
+    uri: &MxcUri,
+    output: Option<&std::path::Path>,
+) -> Result<Downloaded, Failure> {
     let download = client
         .media()
-        .download(&uri)
+        .download(uri)
         .await
         .map_err(|e| failure("download failed", &e))?;
     let bar = progress(out, download.events(), "downloading");
-    let result = match &args.output {
+    let result = match output {
         Some(path) => download.to_path(path).await,
         None => download.to_writer(&mut tokio::io::stdout()).await,
     };
     bar.done().await;
-    let downloaded = result.map_err(|e| failure("download failed", &e))?;
-    if let Some(path) = &args.output {
-        out.print(
-            json!({
-                "content_uri": uri.as_str(),
-                "path": path.display().to_string(),
-                "size": downloaded.size,
-                "content_type": downloaded.content_type,
-            }),
-            || {
-                format!(
-                    "Saved {} bytes ({}) to {}",
-                    downloaded.size,
-                    downloaded.content_type.as_deref().unwrap_or("unknown type"),
-                    path.display()
-                )
-            },
-        );
+    result.map_err(|e| failure("download failed", &e))
+}
+
+/// What was saved, when it went to a file (stdout holds the media
+/// otherwise).
+fn report(
+    out: &Output,
+    args: &DownloadArgs,
+    event: Option<(&str, &str)>,
+    uri: &str,
+    encrypted: bool,
+    downloaded: &Downloaded,
+) {
+    let Some(path) = &args.output else {
+        return;
+    };
+    let mut json = json!({
+        "content_uri": uri,
+        "path": path.display().to_string(),
+        "size": downloaded.size,
+        "content_type": downloaded.content_type,
+        "encrypted": encrypted,
+    });
+    if let Some((room, event)) = event {
+        json["room_id"] = room.into();
+        json["event_id"] = event.into();
     }
-    Ok(())
+    out.print(json, || {
+        format!(
+            "Saved {} bytes ({}) to {}",
+            downloaded.size,
+            match (&downloaded.content_type, encrypted) {
+                (_, true) => "decrypted, hash checked",
+                (Some(t), false) => t.as_str(),
+                (None, false) => "unknown type",
+            },
+            path.display()
+        )
+    });
 }

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod devices;
+pub mod keys;
 pub mod login;
 pub mod login_token;
 pub mod media;

@@ -19,6 +19,13 @@ use crate::sync::decryptions::{session_id_of, Decryption, Decryptions};
 pub(crate) const WITHHELD_UNVERIFIED: &str =
     "withheld: the sending device is not cross-signed by its owner (m.unverified)";
 
+/// Why a decrypted event whose sending device is not known is withheld:
+/// a device this one has no keys of, or a room key from a key export or
+/// backup, which never proves which device made it.
+pub(crate) const WITHHELD_UNKNOWN_DEVICE: &str =
+    "withheld: the sending device is unknown, or the room key came from a key export or backup \
+     (authenticity not guaranteed); the trust setting `all` shows it";
+
 impl Crypto {
     /// What the machine makes of one `m.room.encrypted` event of `room`.
     /// Never fails for the event's sake: an event it cannot read is an
@@ -51,6 +58,7 @@ impl Crypto {
                         "withheld: the key belongs to another sender than the event claims"
                             .to_owned()
                     }
+                    SenderTrust::UnknownDevice => WITHHELD_UNKNOWN_DEVICE.to_owned(),
                     _ => WITHHELD_UNVERIFIED.to_owned(),
                 });
                 Decryption {

@@ -16,6 +16,7 @@
 mod cross_signing;
 pub(crate) mod decrypt;
 pub(crate) mod encrypt;
+mod keys;
 mod lifecycle;
 mod open;
 mod requests;

@@ -2,7 +2,7 @@
 
 #![allow(deprecated)] // the legacy endpoints are used only for older servers
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use quotient::{Job, JobEvents, JobOptions};
 use quotient_api::generated::authed_content_repo::{GetContentAuthed, GetContentThumbnailAuthed};
@@ -14,9 +14,10 @@ use tokio::sync::mpsc;
 
 use super::config::authenticated_media;
 use super::sink::{self, Piece, Target};
+use super::temp_file::TempFile;
 use super::Media;
 use crate::client::request_error;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// What a finished download gives.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,10 +72,19 @@ impl Download {
     /// over. On any failure the temporary file is removed and `path` is
     /// as it was.
     pub async fn to_path(self, path: &Path) -> Result<Downloaded> {
-        let temp = TempFile::create(path).await?;
+        let (temp, downloaded) = self.into_temp_file(path).await?;
+        temp.persist(path).await?;
+        Ok(downloaded)
+    }
+
+    /// Writes the media to a temporary file beside `target` (see
+    /// [`to_path`](Self::to_path)), and leaves it there for the caller to
+    /// move into place or remove.
+    pub(super) async fn into_temp_file(self, target: &Path) -> Result<(TempFile, Downloaded)> {
+        let temp = TempFile::create(target).await?;
         let mut file = match tokio::fs::OpenOptions::new()
             .write(true)
-            .open(&temp.path)
+            .open(temp.path())
             .await
         {
             Ok(file) => file,
@@ -85,18 +95,7 @@ impl Download {
             .await;
         drop(file);
         match outcome {
-            Ok(downloaded) => {
-                if let Err(source) = tokio::fs::rename(&temp.path, path).await {
-                    temp.remove().await;
-                    return Err(Error::File {
-                        action: "rename the finished download to",
-                        path: path.to_owned(),
-                        source,
-                    });
-                }
-                sync_directory(path).await;
-                Ok(downloaded)
-            }
+            Ok(downloaded) => Ok((temp, downloaded)),
             Err(e) => {
                 temp.remove().await;
                 Err(e)
@@ -107,7 +106,7 @@ impl Download {
     /// Writes the media to `writer` as it arrives, and flushes it. A
     /// writer cannot start over: if the body breaks after bytes were
     /// written and the job would retry, the download fails with
-    /// [`Error::DownloadCut`] instead (before that, a retry is free).
+    /// [`Error::DownloadCut`](crate::Error::DownloadCut) instead (before that, a retry is free).
     pub async fn to_writer<W: AsyncWrite + Unpin + ?Sized>(
         self,
         writer: &mut W,
@@ -207,89 +206,4 @@ impl Media<'_> {
         options.max_body_size = self.max_download_size.unwrap_or(u64::MAX);
         options
     }
-}
-
-/// The temporary file a download to a path is written to: in the target's
-/// directory (so the rename is atomic), hidden, with a random suffix.
-struct TempFile {
-    path: PathBuf,
-}
-
-impl TempFile {
-    async fn create(target: &Path) -> Result<TempFile> {
-        let name = target.file_name().ok_or_else(|| Error::File {
-            action: "download to",
-            path: target.to_owned(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"),
-        })?;
-        let dir = match target.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        // create_new: a name that exists (another download's) is never
-        // reused; a few tries with fresh suffixes.
-        let mut last = None;
-        for _ in 0..8 {
-            let mut file_name = std::ffi::OsString::from(".");
-            file_name.push(name);
-            file_name.push(format!(".{:08x}.part", fastrand::u32(..)));
-            let path = dir.join(file_name);
-            match tokio::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-                .await
-            {
-                Ok(_) => return Ok(TempFile { path }),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
-                Err(source) => {
-                    return Err(Error::File {
-                        action: "create a file in the directory of",
-                        path: target.to_owned(),
-                        source,
-                    })
-                }
-            }
-        }
-        Err(Error::File {
-            action: "create a temporary file beside",
-            path: target.to_owned(),
-            source: last.unwrap_or_else(|| std::io::Error::other("no free name")),
-        })
-    }
-
-    async fn failed(self, action: &'static str, source: std::io::Error) -> Error {
-        let path = self.path.clone();
-        self.remove().await;
-        Error::File {
-            action,
-            path,
-            source,
-        }
-    }
-
-    async fn remove(self) {
-        if let Err(e) = tokio::fs::remove_file(&self.path).await {
-            tracing::warn!(path = %self.path.display(), "could not remove a download's temporary file: {e}");
-        }
-    }
-}
-
-/// After the rename, the directory entry itself is made durable (Unix;
-/// elsewhere the platform's rename is what there is). A failure here
-/// leaves a complete file under its name, so it is only logged.
-async fn sync_directory(path: &Path) {
-    #[cfg(unix)]
-    {
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        let synced = async { tokio::fs::File::open(&dir).await?.sync_all().await };
-        if let Err(e) = synced.await {
-            tracing::debug!(dir = %dir.display(), "could not sync the download's directory: {e}");
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
 }

@@ -46,12 +46,16 @@
 mod config;
 mod content_type;
 mod download;
+mod encrypted;
+mod event_file;
 mod sink;
+mod temp_file;
 mod upload;
 
 pub use config::MediaConfig;
 pub use content_type::{guess_content_type, OCTET_STREAM};
 pub use download::{Download, Downloaded, ThumbnailSize};
+pub use encrypted::{EncryptedFile, FileSource};
 pub use quotient_api::generated::definitions::ThumbnailMethod;
 pub use quotient_api::MxcUri;
 pub use upload::{Upload, Uploaded};

@@ -9,24 +9,40 @@
 //! `M_CANNOT_OVERWRITE_MEDIA`, which means done. A server without
 //! reserved URIs (before v1.7) gets a plain upload, whose URI is stored
 //! as soon as it answers.
+//!
+//! In an encrypted room the bytes are the file's ciphertext, made with a
+//! key stored before the upload (`sealed_file.rs`), and the event gets
+//! `file` (URI, key, IV, hash) instead of `url`.
 
+use quotient::SecretString;
 use quotient_api::generated::content_repo::{CreateContent, UploadContent, UploadContentToMXC};
 use quotient_api::{ErrorCode, JsonObject, MxcUri};
 use serde_json::{json, Value};
 
 use super::entry::{Attachment, OutboxEntry, OutboxState, OutgoingEvent};
 use super::registry::OutboxChange;
-use super::sender::Stop;
+use super::sealed_file::{self, file_object};
+use super::sender::{store_failed, Stop};
 use crate::client::Client;
+use crate::media::OCTET_STREAM;
 use quotient::StatusCode;
 
 /// The event to send for `entry`: its own, or for an entry with a file,
-/// the file uploaded (once) and its URI and info put in the content.
-pub(super) async fn prepare(client: &Client, entry: &OutboxEntry) -> Result<OutgoingEvent, Stop> {
+/// the file uploaded (once) and its URI and info put in the content —
+/// encrypted first when `encrypted` (the room is).
+pub(super) async fn prepare(
+    client: &Client,
+    entry: &OutboxEntry,
+    encrypted: bool,
+) -> Result<OutgoingEvent, Stop> {
     let Some(attachment) = &entry.attachment else {
         return Ok(entry.event.clone());
     };
-    let uri = upload(client, entry, attachment).await?;
+    let (uri, key) = if encrypted {
+        upload_sealed(client, entry, attachment).await?
+    } else {
+        (upload(client, entry, attachment, None).await?, None)
+    };
     let OutgoingEvent::Message {
         event_type,
         mut content,
@@ -34,11 +50,20 @@ pub(super) async fn prepare(client: &Client, entry: &OutboxEntry) -> Result<Outg
     else {
         return Ok(entry.event.clone());
     };
-    content.insert("url".into(), uri.into());
+    match &key {
+        Some(key) => {
+            content.remove("url");
+            content.insert("file".into(), file_object(key, &uri)?);
+        }
+        None => {
+            content.insert("url".into(), uri.into());
+        }
+    }
     let info = content
         .entry("info")
         .or_insert_with(|| Value::Object(JsonObject::new()));
     if let Value::Object(info) = info {
+        // The plaintext's size and type: what the receiver gets.
         info.insert("size".into(), json!(attachment.size));
         info.insert("mimetype".into(), json!(attachment.content_type));
     }
@@ -48,18 +73,37 @@ pub(super) async fn prepare(client: &Client, entry: &OutboxEntry) -> Result<Outg
     })
 }
 
-/// The attachment's URI, uploading the file unless that was done.
-async fn upload(client: &Client, entry: &OutboxEntry, a: &Attachment) -> Result<String, Stop> {
-    if a.uploaded {
-        if let Some(uri) = &a.content_uri {
-            return Ok(uri.clone());
-        }
+/// The encrypted file's URI and key, encrypting and uploading it unless
+/// that was done (under the key stored for the entry).
+async fn upload_sealed(
+    client: &Client,
+    entry: &OutboxEntry,
+    a: &Attachment,
+) -> Result<(String, Option<SecretString>), Stop> {
+    let stored = client
+        .store()
+        .and_then(|s| s.outbox_file_key(&entry.txn_id))
+        .map_err(store_failed)?;
+    if let (Some(key), true, Some(uri)) = (&stored, a.uploaded, &a.content_uri) {
+        return Ok((uri.clone(), Some(key.clone())));
     }
-    let path = a.path.clone();
-    let data: quotient_api::Bytes = tokio::fs::read(&path)
+    let plaintext = read(a).await?;
+    let sealed = sealed_file::seal(client, entry, a, plaintext).await?;
+    let uri = upload(
+        client,
+        entry,
+        &sealed.attachment,
+        Some(sealed.ciphertext.into()),
+    )
+    .await?;
+    Ok((uri, Some(sealed.key)))
+}
+
+/// The attachment's file, checked against the size it had when queued.
+async fn read(a: &Attachment) -> Result<Vec<u8>, Stop> {
+    let data = tokio::fs::read(&a.path)
         .await
-        .map_err(|e| Stop::Fail(format!("cannot read {}: {e}", a.path.display())))?
-        .into();
+        .map_err(|e| Stop::Fail(format!("cannot read {}: {e}", a.path.display())))?;
     if data.len() as u64 != a.size {
         return Err(Stop::Fail(format!(
             "{} changed since it was queued ({} bytes then, {} now)",
@@ -68,7 +112,31 @@ async fn upload(client: &Client, entry: &OutboxEntry, a: &Attachment) -> Result<
             data.len()
         )));
     }
-    let filename = a.path.file_name().map(|n| n.to_string_lossy().into_owned());
+    Ok(data)
+}
+
+/// The attachment's URI, uploading it unless that was done: `sealed`, the
+/// ciphertext of an encrypted file (sent as `application/octet-stream`
+/// without its name), else the file as it is.
+async fn upload(
+    client: &Client,
+    entry: &OutboxEntry,
+    a: &Attachment,
+    sealed: Option<quotient_api::Bytes>,
+) -> Result<String, Stop> {
+    if a.uploaded {
+        if let Some(uri) = &a.content_uri {
+            return Ok(uri.clone());
+        }
+    }
+    let (data, content_type, filename) = match sealed {
+        Some(ciphertext) => (ciphertext, OCTET_STREAM.to_owned(), None),
+        None => (
+            read(a).await?.into(),
+            a.content_type.clone(),
+            a.path.file_name().map(|n| n.to_string_lossy().into_owned()),
+        ),
+    };
     let conn = client.connection();
     let reserved = match &a.content_uri {
         Some(uri) => Some(uri.clone()),
@@ -95,7 +163,7 @@ async fn upload(client: &Client, entry: &OutboxEntry, a: &Attachment) -> Result<
             let parsed = MxcUri::parse(uri.as_str()).map_err(|e| Stop::Fail(e.to_string()))?;
             let mut request =
                 UploadContentToMXC::new(parsed.server_name(), parsed.media_id().to_owned(), data);
-            request.content_type = Some(a.content_type.clone());
+            request.content_type = Some(content_type);
             request.filename = filename;
             let job = conn.submit(request);
             let progress = forward_progress(client, entry, job.events());
@@ -128,7 +196,7 @@ async fn upload(client: &Client, entry: &OutboxEntry, a: &Attachment) -> Result<
         }
         None => {
             let mut request = UploadContent::new(data);
-            request.content_type = Some(a.content_type.clone());
+            request.content_type = Some(content_type);
             request.filename = filename;
             let job = conn.submit(request);
             let progress = forward_progress(client, entry, job.events());

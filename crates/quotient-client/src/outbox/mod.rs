@@ -42,7 +42,9 @@
 //! - **Files** ([`send_file`](crate::Client::send_file)) are uploaded
 //!   first and the event sent after, as one entry: see `attachment.rs`
 //!   for how a crash between the two neither loses the message nor
-//!   uploads twice without need.
+//!   uploads twice without need. In an encrypted room the file is
+//!   encrypted first and only its ciphertext is uploaded; its key is
+//!   stored with the entry before the upload (`sealed_file.rs`).
 //!
 //! Sent entries stay in the outbox for an hour after they were sent (for
 //! whoever still waits on them); then a sync batch removes those whose
@@ -54,6 +56,7 @@ pub(crate) mod elsewhere;
 mod encrypting;
 mod entry;
 mod registry;
+mod sealed_file;
 mod send;
 mod sender;
 

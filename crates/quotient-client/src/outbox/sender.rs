@@ -229,14 +229,9 @@ async fn send_entry(client: &Client, entry: &OutboxEntry) -> Result<(), Stop> {
             .tell_state(&entry.room_id, &entry.txn_id, OutboxState::Sending);
     }
     let encrypted = super::encrypting::room_is_encrypted(client, &entry.room_id).await?;
-    if encrypted && entry.attachment.is_some() {
-        // Plaintext never goes into an encrypted room: not even the file.
-        return Err(Stop::Fail(
-            "files cannot be sent to an encrypted room yet (encrypted attachments are not built);              nothing was uploaded"
-                .into(),
-        ));
-    }
-    let event = super::attachment::prepare(client, entry).await?;
+    // Plaintext never goes into an encrypted room: not even the file,
+    // which is encrypted before it is uploaded.
+    let event = super::attachment::prepare(client, entry, encrypted).await?;
     let event = if encrypted {
         super::encrypting::encrypt(client, entry, event).await?
     } else {

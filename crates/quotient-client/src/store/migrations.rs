@@ -19,6 +19,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("schema_v4.sql"),
     include_str!("schema_v5.sql"),
     include_str!("schema_v6.sql"),
+    include_str!("schema_v7.sql"),
 ];
 
 /// The schema version this build writes.
@@ -262,6 +263,40 @@ mod tests {
         // (if its room is) before its first attempt.
         assert_eq!(text("SELECT encrypted FROM outbox"), None);
         assert_eq!(text("SELECT event_id FROM timeline").as_deref(), Some("$e"));
+    }
+
+    #[test]
+    fn a_v6_store_with_data_keeps_it_through_v7() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, ":memory:", 6).unwrap();
+        conn.execute_batch(
+            r#"INSERT INTO timeline (room_id, position, event_id, event) VALUES ('!r:x', 0, '$e', '{}');
+               INSERT INTO encrypted_events (timeline_rowid, room_id, session_id, original)
+                   VALUES (1, '!r:x', 'S', '{}');
+               INSERT INTO outbox (room_id, txn_id, device_id, kind, event_type, content, attachment,
+                                   state, queued_ts, encrypted)
+                   VALUES ('!r:x', 't1', 'D', 'message', 'm.room.message', '{"body":"f"}',
+                           '{"path":"/f","content_type":"text/plain","size":1,"content_uri":"mxc://x/y"}',
+                           'sending', 1, '{"ciphertext":"c"}');"#,
+        )
+        .unwrap();
+        migrate(&mut conn, ":memory:").unwrap();
+        assert_eq!(version(&conn).unwrap(), LATEST);
+        let text = |sql: &str| -> Option<String> { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        // An entry queued before v7 has no file key: a file bound for an
+        // encrypted room is encrypted (with a fresh key) at its next try.
+        assert_eq!(text("SELECT file_key FROM outbox"), None);
+        assert_eq!(
+            text("SELECT encrypted FROM outbox").as_deref(),
+            Some(r#"{"ciphertext":"c"}"#)
+        );
+        assert!(text("SELECT attachment FROM outbox")
+            .unwrap()
+            .contains("mxc://x/y"));
+        assert_eq!(
+            text("SELECT session_id FROM encrypted_events").as_deref(),
+            Some("S")
+        );
     }
 
     #[test]

@@ -249,3 +249,50 @@ fn a_send_answered_without_an_event_id_is_sent_and_the_sync_fills_the_id_in() {
         }
     );
 }
+
+#[test]
+fn the_first_file_key_stays_and_forgets_an_earlier_reservation() {
+    let mut s = store();
+    let attachment = crate::outbox::Attachment {
+        path: "/f".into(),
+        content_type: "text/plain".into(),
+        size: 1,
+        content_uri: Some("mxc://x/plain".into()),
+        uploaded: true,
+    };
+    let e = s
+        .enqueue("!a:x", "DEV", &OutgoingEvent::text("f"), Some(&attachment))
+        .unwrap();
+    assert!(s.outbox_file_key(&e.txn_id).unwrap().is_none());
+    let first = quotient::SecretString::new(r#"{"v":"v2","k":"first"}"#);
+    let kept = s
+        .set_outbox_file_key(&e.txn_id, &first, &attachment)
+        .unwrap();
+    assert_eq!(kept, first);
+    // What was uploaded before the key was not its ciphertext.
+    let now = s
+        .outbox_entry(&e.txn_id)
+        .unwrap()
+        .unwrap()
+        .attachment
+        .unwrap();
+    assert_eq!((now.content_uri, now.uploaded), (None, false));
+    // A second key does not replace the first, nor touch the attachment.
+    let mut reserved = attachment.clone();
+    reserved.content_uri = Some("mxc://x/reserved".into());
+    reserved.uploaded = false;
+    s.set_attachment(&e.txn_id, &reserved).unwrap();
+    let second = quotient::SecretString::new(r#"{"v":"v2","k":"second"}"#);
+    assert_eq!(
+        s.set_outbox_file_key(&e.txn_id, &second, &attachment)
+            .unwrap(),
+        first
+    );
+    let now = s.outbox_entry(&e.txn_id).unwrap().unwrap();
+    assert_eq!(
+        now.attachment.as_ref().unwrap().content_uri.as_deref(),
+        Some("mxc://x/reserved")
+    );
+    // The entry's Debug never shows the key.
+    assert!(!format!("{now:?}").contains("first"));
+}

@@ -243,6 +243,19 @@ impl Store {
         )
     }
 
+    /// The stored event `event_id` of `room_id`, if its timeline has it.
+    pub fn event(&self, room_id: &str, event_id: &str) -> Result<Option<StoredEvent>> {
+        Ok(self
+            .stored_events(
+                &format!(
+                    "SELECT {EVENT_COLUMNS} FROM timeline t {ENCRYPTION_JOIN}
+                     WHERE t.room_id = ?1 AND t.event_id = ?2"
+                ),
+                params![room_id, event_id],
+            )?
+            .pop())
+    }
+
     /// Timeline rows selected by `sql` as [`EVENT_COLUMNS`], in the order
     /// the query gives.
     pub(crate) fn stored_events(
