@@ -16,7 +16,7 @@ use std::path::Path;
 
 use serde_json::Value;
 use support::homeserver::{fresh_user, homeserver, Config};
-use support::{code, json, kill_at_pause, login, quotient, stderr, store};
+use support::{code, json, kill_at_pause, login, quotient, quotient_with, stderr, store};
 
 fn ok(out: &std::process::Output) {
     assert_eq!(code(out), 0, "stderr: {}", stderr(out));
@@ -122,4 +122,49 @@ fn a_keys_upload_killed_before_its_answer_reuses_no_one_time_key_id() {
     ok(&quotient(&a, &["send", &room, "after the kill"], ""));
     let got = sync_until_body(&b, &room, "after the kill");
     assert!(got["decryption_error"].is_null(), "{got}");
+}
+
+/// `quotient ARGS` with every log line of every crate on stderr (TRACE).
+fn traced(s: &Path, args: &[&str], stdin: &str) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_quotient"));
+    command.env("RUST_LOG", "trace");
+    let out = quotient_with(command, s, args, stdin);
+    ok(&out);
+    out
+}
+
+#[test]
+fn no_log_line_at_any_level_holds_a_message_a_passphrase_or_a_token() {
+    let (a, _) = signed_in("e2eloga");
+    let (b, bob) = signed_in("e2elogb");
+    ok(&quotient(&a, &["sync", "--once"], ""));
+    let room = shared_room(&a, &b, &bob);
+    let mut logs = Vec::new();
+    logs.push(traced(&a, &["send", &room, "SECRET-BODY-31337"], ""));
+    logs.push(traced(&b, &["sync", "--once"], ""));
+    logs.push(traced(&b, &["--json", "messages", &room], ""));
+    let keys = b.join("keys.txt");
+    logs.push(traced(
+        &b,
+        &[
+            "keys",
+            "export",
+            keys.to_str().unwrap(),
+            "--passphrase-stdin",
+        ],
+        "PASSPHRASE-4242\n",
+    ));
+    // The message did reach Bob, decrypted (so the logs had the chance).
+    let shown = String::from_utf8_lossy(&logs[2].stdout).into_owned();
+    assert!(shown.contains("SECRET-BODY-31337"), "{shown}");
+    let session: Value =
+        serde_json::from_str(&std::fs::read_to_string(b.join("session.json")).unwrap()).unwrap();
+    let token = session["access_token"].as_str().unwrap().to_owned();
+    for (i, out) in logs.iter().enumerate() {
+        let log = stderr(out);
+        assert!(log.lines().count() > 10, "run {i} logged at TRACE: {log}");
+        for secret in ["SECRET-BODY-31337", "PASSPHRASE-4242", token.as_str()] {
+            assert!(!log.contains(secret), "run {i} logged {secret:?}");
+        }
+    }
 }
