@@ -75,7 +75,9 @@ async fn child(scenario: &str, client: &str, addr: &str) {
         let batches = std::env::var("S7_BATCHES").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
         match client {
             #[cfg(feature = "matrix-sdk")]
-            "matrix-sdk" => s7::child_sdk(addr, batches).await,
+            "matrix-sdk" => s7::child_sdk(addr, batches, false).await,
+            #[cfg(feature = "matrix-sdk")]
+            "matrix-sdk-sqlite" => s7::child_sdk(addr, batches, true).await,
             _ => s7::child_quotient(addr, batches).await,
         }
         return;
@@ -185,7 +187,21 @@ async fn main() {
     #[allow(unused_mut)]
     let mut s7_names = vec!["quotient"];
     #[cfg(feature = "matrix-sdk")]
-    s7_names.push("matrix-sdk");
+    s7_names.extend(["matrix-sdk", "matrix-sdk-sqlite"]);
+    if args.iter().any(|a| a == "--s8") {
+        // S8 only: an encrypted account, keys imported, into each client's
+        // store; matrix-sdk on its SQLite stores (its in-memory store with
+        // `S7_CLIENTS=quotient,matrix-sdk-sqlite,matrix-sdk`).
+        #[allow(unused_mut)]
+        let mut s8_names = vec!["quotient"];
+        #[cfg(feature = "matrix-sdk")]
+        s8_names.extend(["matrix-sdk-sqlite", "matrix-sdk"]);
+        if std::env::var("S7_CLIENTS").is_err() {
+            s8_names.retain(|n| *n != "matrix-sdk");
+        }
+        s7::run_s8(quick, &s8_names);
+        return;
+    }
     if args.iter().any(|a| a == "--s7") {
         // S7 only: whole-account sync into each client's store.
         s7::run(quick, &s7_names);
@@ -338,5 +354,10 @@ async fn main() {
     // S7: a whole account's initial sync and 100 batches into each client's store.
     if !args.iter().any(|a| a == "--no-s7") {
         s7::run(quick, &s7_names);
+        #[allow(unused_mut)]
+        let mut s8_names = vec!["quotient"];
+        #[cfg(feature = "matrix-sdk")]
+        s8_names.push("matrix-sdk-sqlite");
+        s7::run_s8(quick, &s8_names);
     }
 }

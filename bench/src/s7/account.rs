@@ -14,6 +14,10 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
+use matrix_sdk_crypto::olm::ExportedRoomKey;
+use matrix_sdk_crypto::vodozemac::megolm::{GroupSession, InboundGroupSession, SessionConfig};
+use matrix_sdk_crypto::vodozemac::{Curve25519PublicKey, Curve25519SecretKey, Ed25519SecretKey};
+
 use super::USER;
 
 const VERSIONS: &str = r#"{"versions":["r0.6.1","v1.1","v1.2","v1.3","v1.4","v1.5","v1.6","v1.7","v1.8","v1.9","v1.10","v1.11"],"unstable_features":{}}"#;
@@ -30,6 +34,9 @@ pub struct Shape {
     /// Rooms touched per incremental batch, and messages each gets.
     pub rooms_per_batch: usize,
     pub events_per_room_per_batch: usize,
+    /// S8: every room has `m.room.encryption` and its timeline is
+    /// `m.room.encrypted` events under one Megolm session per room.
+    pub encrypted: bool,
 }
 
 /// splitmix64: small, seeded, the same on every machine.
@@ -80,7 +87,7 @@ fn members(i: usize) -> Vec<usize> {
     m
 }
 
-fn message(out: &mut String, room: usize, id: &str, sender: &str, ts: u64, rng: &mut Rng) {
+fn text(rng: &mut Rng) -> String {
     let words = 4 + rng.below(12);
     let mut body = String::new();
     for w in 0..words {
@@ -88,6 +95,26 @@ fn message(out: &mut String, room: usize, id: &str, sender: &str, ts: u64, rng: 
             body.push(' ');
         }
         body.push_str(WORDS[rng.below(WORDS.len())]);
+    }
+    body
+}
+
+/// A timeline message: plain `m.room.message`, or with `megolm` its
+/// `m.room.encrypted` form under the room's session.
+fn message(out: &mut String, room: usize, id: &str, sender: &str, ts: u64, rng: &mut Rng, megolm: Option<&mut Megolm>) {
+    let body = text(rng);
+    if let Some(m) = megolm {
+        let plain = format!(r#"{{"type":"m.room.message","content":{{"msgtype":"m.text","body":"{body}"}},"room_id":"!r{room}:localhost"}}"#);
+        let _ = write!(
+            out,
+            r#"{{"type":"m.room.encrypted","event_id":"{id}","sender":"{sender}","origin_server_ts":{ts},"content":{{"algorithm":"m.megolm.v1.aes-sha2","ciphertext":"{ct}","sender_key":"{sk}","device_id":"{dev}","session_id":"{sid}"}},"unsigned":{{"age":{age}}},"room_id":"!r{room}:localhost"}}"#,
+            ct = m.session.encrypt(plain.as_bytes()).to_base64(),
+            sk = m.sender_key,
+            dev = m.device,
+            sid = m.session_id,
+            age = 1000 + rng.below(100_000)
+        );
+        return;
     }
     let _ = write!(
         out,
@@ -104,7 +131,7 @@ fn state_event(out: &mut String, room: usize, kind: &str, key: &str, sender: &st
     );
 }
 
-fn joined_room(out: &mut String, i: usize, shape: &Shape) {
+fn joined_room(out: &mut String, i: usize, shape: &Shape, mut megolm: Option<&mut Megolm>) {
     let mut rng = Rng::new(0xACC0_u64 << 32 | i as u64);
     let m = members(i);
     let creator = user(m[1]);
@@ -121,6 +148,10 @@ fn joined_room(out: &mut String, i: usize, shape: &Shape) {
     state_event(out, i, "m.room.join_rules", "", &creator, 2, &format!(r#"{{"join_rule":"{rule}"}}"#));
     out.push(',');
     state_event(out, i, "m.room.name", "", &creator, 3, &format!(r#"{{"name":"Room {i} {}"}}"#, WORDS[rng.below(WORDS.len())]));
+    if megolm.is_some() {
+        out.push(',');
+        state_event(out, i, "m.room.encryption", "", &creator, 100, r#"{"algorithm":"m.megolm.v1.aes-sha2","rotation_period_ms":604800000,"rotation_period_msgs":100}"#);
+    }
     for (k, &u) in m.iter().enumerate() {
         out.push(',');
         let who = user(u);
@@ -131,28 +162,30 @@ fn joined_room(out: &mut String, i: usize, shape: &Shape) {
         if j > 0 {
             out.push(',');
         }
-        let sender = user(m[rng.below(m.len())]);
-        message(out, i, &format!("$r{i}e{j}:localhost"), &sender, 1_700_000_000_000 + (i * shape.events + j) as u64, &mut rng);
+        // An encrypted room's messages all come from its session's owner.
+        let who = rng.below(m.len());
+        let sender = if megolm.is_some() { creator.clone() } else { user(m[who]) };
+        message(out, i, &format!("$r{i}e{j}:localhost"), &sender, 1_700_000_000_000 + (i * shape.events + j) as u64, &mut rng, megolm.as_deref_mut());
     }
     let _ = write!(out, r#"]}},"ephemeral":{{"events":[]}},"account_data":{{"events":[]}},"unread_notifications":{{"notification_count":{},"highlight_count":0}}}}"#, rng.below(10));
 }
 
 /// The initial sync: every room, `next_batch` "b0".
-pub fn initial(shape: &Shape) -> Vec<u8> {
+pub fn initial(shape: &Shape, keys: &mut [Megolm]) -> Vec<u8> {
     let mut out = String::with_capacity(shape.rooms * (shape.events * 260 + 2500));
     out.push_str(r#"{"next_batch":"b0","rooms":{"join":{"#);
     for i in 0..shape.rooms {
         if i > 0 {
             out.push(',');
         }
-        joined_room(&mut out, i, shape);
+        joined_room(&mut out, i, shape, keys.get_mut(i));
     }
     out.push_str(r#"},"invite":{},"leave":{}},"presence":{"events":[]},"account_data":{"events":[]}}"#);
     out.into_bytes()
 }
 
 /// Incremental batch `k` (1-based): a few messages in some rooms.
-pub fn batch(shape: &Shape, k: usize) -> Vec<u8> {
+pub fn batch(shape: &Shape, k: usize, keys: &mut [Megolm]) -> Vec<u8> {
     let mut out = String::new();
     let _ = write!(out, r#"{{"next_batch":"b{k}","rooms":{{"join":{{"#);
     let mut rng = Rng::new(0xBA7C_u64 << 32 | k as u64);
@@ -173,14 +206,54 @@ pub fn batch(shape: &Shape, k: usize) -> Vec<u8> {
             if j > 0 {
                 out.push(',');
             }
-            let sender = user(m[rng.below(m.len())]);
-            message(&mut out, i, &format!("$b{k}r{i}e{j}:localhost"), &sender, 1_800_000_000_000 + (k * 1000 + j) as u64, &mut rng);
+            let who = rng.below(m.len());
+            let megolm = keys.get_mut(i);
+            let sender = if megolm.is_some() { user(m[1]) } else { user(m[who]) };
+            message(&mut out, i, &format!("$b{k}r{i}e{j}:localhost"), &sender, 1_800_000_000_000 + (k * 1000 + j) as u64, &mut rng, megolm);
         }
         out.push_str(r#"]},"state":{"events":[]},"ephemeral":{"events":[]},"account_data":{"events":[]}}"#);
     }
     out.push_str(r#"}}}"#);
     out.into_bytes()
 }
+
+/// One room's Megolm session, as its sender's device holds it (S8).
+/// Key material comes from the OS's random source: the plaintexts and
+/// sizes are seeded, the ciphertexts differ from run to run.
+pub struct Megolm {
+    session: GroupSession,
+    session_id: String,
+    sender_key: String,
+    device: String,
+    /// The session as the key export carries it (from message index 0).
+    export: serde_json::Value,
+}
+
+impl Megolm {
+    fn new(room: usize) -> Self {
+        let session = GroupSession::new(SessionConfig::version_1());
+        let inbound = InboundGroupSession::new(&session.session_key(), SessionConfig::version_1());
+        let curve = Curve25519PublicKey::from(&Curve25519SecretKey::new());
+        let ed = Ed25519SecretKey::new().public_key();
+        let session_id = session.session_id();
+        let export = serde_json::json!({
+            "algorithm": "m.megolm.v1.aes-sha2",
+            "room_id": format!("!r{room}:localhost"),
+            "sender_key": curve.to_base64(),
+            "session_id": session_id,
+            "session_key": inbound.export_at_first_known_index().to_base64(),
+            "sender_claimed_keys": { "ed25519": ed.to_base64() },
+            "forwarding_curve25519_key_chain": [],
+        });
+        Self { session, session_id, sender_key: curve.to_base64(), device: format!("SENDER{room}"), export }
+    }
+}
+
+/// The passphrase of S8's key export file.
+pub const PASSPHRASE: &str = "bench key export passphrase";
+/// PBKDF2 rounds of the key export: quotient's own `export_room_keys` uses
+/// 100,000 (Element Web 500,000); each client pays it once on import.
+const ROUNDS: u32 = 100_000;
 
 struct World {
     shape: Shape,
@@ -218,6 +291,19 @@ async fn handle(world: Arc<World>, req: Request<Incoming>) -> Result<Response<Fu
                 }
             }
         }
+        // What an end-to-end encrypting client asks at start: plausible
+        // answers for a server that knows no other device.
+        ("POST", "/_matrix/client/v3/keys/upload") => json(200, s(r#"{"one_time_key_counts":{"signed_curve25519":50}}"#)),
+        ("POST", "/_matrix/client/v3/keys/query") => json(200, s(r#"{"device_keys":{},"master_keys":{},"self_signing_keys":{},"user_signing_keys":{},"failures":{}}"#)),
+        ("POST", "/_matrix/client/v3/keys/claim") => json(200, s(r#"{"one_time_keys":{},"failures":{}}"#)),
+        ("POST", "/_matrix/client/v3/keys/device_signing/upload") => json(200, s("{}")),
+        ("POST", "/_matrix/client/v3/keys/signatures/upload") => json(200, s(r#"{"failures":{}}"#)),
+        ("GET", "/_matrix/client/v3/keys/changes") => json(200, s(r#"{"changed":[],"left":[]}"#)),
+        ("PUT", p) if p.starts_with("/_matrix/client/v3/sendToDevice/") => json(200, s("{}")),
+        ("PUT", p) if p.contains("/account_data/") => json(200, s("{}")),
+        ("GET", p) if p.contains("/account_data/") || p.starts_with("/_matrix/client/v3/room_keys/") => {
+            json(404, s(r#"{"errcode":"M_NOT_FOUND","error":"Not found"}"#))
+        }
         _ => {
             eprintln!("s7 stub: unhandled {method} {path}");
             json(404, s(r#"{"errcode":"M_UNRECOGNIZED","error":"Unrecognized request"}"#))
@@ -225,11 +311,26 @@ async fn handle(world: Arc<World>, req: Request<Incoming>) -> Result<Response<Fu
     })
 }
 
-/// Generates the account and starts a stub serving it; returns its address
-/// and the initial sync's size in bytes.
-pub fn start(shape: Shape) -> (SocketAddr, usize) {
-    let initial = Bytes::from(initial(&shape));
-    let batches = (1..=shape.batches).map(|k| Bytes::from(batch(&shape, k))).collect();
+/// A started stub: where it listens, the initial sync's size, and for an
+/// encrypted account the key export file holding every room's session.
+pub struct Started {
+    pub addr: SocketAddr,
+    pub size: usize,
+    pub keys: Option<std::path::PathBuf>,
+}
+
+/// Generates the account and starts a stub serving it.
+pub fn start(shape: Shape) -> Started {
+    let mut keys: Vec<Megolm> = if shape.encrypted { (0..shape.rooms).map(Megolm::new).collect() } else { Vec::new() };
+    let initial = Bytes::from(initial(&shape, &mut keys));
+    let batches = (1..=shape.batches).map(|k| Bytes::from(batch(&shape, k, &mut keys))).collect();
+    let key_file = (!keys.is_empty()).then(|| {
+        let exported: Vec<ExportedRoomKey> = keys.iter().map(|k| serde_json::from_value(k.export.clone()).expect("an exported room key")).collect();
+        let text = matrix_sdk_crypto::encrypt_room_key_export(&exported, PASSPHRASE, ROUNDS).expect("key export");
+        let path = std::env::temp_dir().join(format!("quotient-bench-s8-keys-{}.txt", std::process::id()));
+        std::fs::write(&path, text).expect("key export written");
+        path
+    });
     let size = initial.len();
     let world = Arc::new(World { shape, initial, batches });
     let (tx, rx) = std::sync::mpsc::channel();
@@ -252,7 +353,7 @@ pub fn start(shape: Shape) -> (SocketAddr, usize) {
             });
         })
         .expect("the stub thread starts");
-    (rx.recv().expect("the stub starts"), size)
+    Started { addr: rx.recv().expect("the stub starts"), size, keys: key_file }
 }
 
 // ---- the child side ----

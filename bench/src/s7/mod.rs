@@ -6,6 +6,11 @@
 //!
 //! Each client runs in its own process (`--child s7 …`), so peak RSS and
 //! CPU are its own; the parent runs the stub and prints the table.
+//!
+//! S8 is the same with every room encrypted: `m.room.encryption` state,
+//! `m.room.encrypted` timelines under one Megolm session per room, and a
+//! key export file holding those sessions that each client imports before
+//! its first sync (`S7_KEYS` names it in the child).
 
 mod account;
 
@@ -13,7 +18,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use account::{start, Shape};
+use account::{start, Shape, PASSPHRASE};
 
 pub const USER: &str = "@bench:localhost";
 pub const TOKEN: &str = "syt_YmVuY2g_bench_token";
@@ -68,12 +73,21 @@ struct Measure {
     rss_trimmed: u64,
     /// Rooms the client knows after the run (a sanity check).
     rooms: u64,
+    /// S8: importing the key export file.
+    import_wall: f64,
+    import_cpu: f64,
+    /// Timeline events in the client's store after the run (matrix-sdk in
+    /// memory: the events its syncs handed out), and how many of them are
+    /// decrypted messages, and encrypted events left undecrypted.
+    events: u64,
+    decrypted: u64,
+    undecrypted: u64,
 }
 
 impl Measure {
     fn print(&self) {
         println!(
-            "{} {} {} {} {} {} {} {} {} {}",
+            "{} {} {} {} {} {} {} {} {} {} {} {} {} {} {}",
             self.initial_wall,
             self.initial_cpu,
             self.rss_after_initial,
@@ -83,7 +97,12 @@ impl Measure {
             self.rss_after,
             self.store,
             self.rss_trimmed,
-            self.rooms
+            self.rooms,
+            self.import_wall,
+            self.import_cpu,
+            self.events,
+            self.decrypted,
+            self.undecrypted
         );
     }
 }
@@ -108,8 +127,18 @@ pub async fn child_quotient(addr: &str, batches: usize) {
     })
     .await
     .expect("session");
-    let client = quotient_client::Client::open(&dir, conn).expect("store");
+    // Every device shown (`all`): with the default, `cross-signed`, events
+    // whose key came from an import are decrypted but withheld ("the
+    // authenticity is not guaranteed"), and this bench checks they show.
+    let client = quotient_client::Client::builder(conn).device_trust(quotient_client::encryption::DeviceTrust::All).open(&dir).expect("store");
     let mut m = Measure::default();
+    if let Some(keys) = std::env::var_os("S7_KEYS") {
+        let (t, c) = (Instant::now(), cpu_secs());
+        let import = client.import_room_keys(Path::new(&keys), &quotient::SecretString::new(PASSPHRASE)).await.expect("key import");
+        m.import_wall = t.elapsed().as_secs_f64();
+        m.import_cpu = cpu_secs() - c;
+        assert!(import.imported > 0, "no key imported");
+    }
     let (t, c) = (Instant::now(), cpu_secs());
     drop(client.sync_once().await.expect("initial sync"));
     m.initial_wall = t.elapsed().as_secs_f64();
@@ -124,21 +153,91 @@ pub async fn child_quotient(addr: &str, batches: usize) {
     m.rss_after = status_kib("VmRSS:");
     m.peak = status_kib("VmHWM:");
     m.store = dir_bytes(&dir);
-    m.rooms = client.store().expect("store").rooms().expect("rooms").len() as u64;
+    {
+        let store = client.store().expect("store");
+        let rooms = store.rooms().expect("rooms");
+        m.rooms = rooms.len() as u64;
+        for (room, _) in &rooms {
+            for event in store.timeline(room, usize::MAX).expect("timeline") {
+                m.events += 1;
+                match &event.encryption {
+                    Some(e) if e.error.is_none() && event.json.get("type").and_then(|t| t.as_str()) == Some("m.room.message") => m.decrypted += 1,
+                    Some(_) => m.undecrypted += 1,
+                    None => {}
+                }
+            }
+        }
+    }
     m.rss_trimmed = trimmed_rss();
     drop(client);
     let _ = std::fs::remove_dir_all(&dir);
     m.print();
 }
 
+/// Counts one sync answer's timeline events: (events, decrypted messages,
+/// undecryptable), and adds each room's count to `expected`.
 #[cfg(feature = "matrix-sdk")]
-pub async fn child_sdk(addr: &str, batches: usize) {
+fn count_sdk(response: &matrix_sdk::sync::SyncResponse, expected: &mut std::collections::BTreeMap<matrix_sdk::ruma::OwnedRoomId, usize>) -> (u64, u64, u64) {
+    let mut n = (0, 0, 0);
+    for (room, update) in &response.rooms.joined {
+        *expected.entry(room.clone()).or_default() += update.timeline.events.len();
+        for event in &update.timeline.events {
+            let c = sdk_kind(event);
+            n = (n.0 + 1, n.1 + c.0, n.2 + c.1);
+        }
+    }
+    n
+}
+
+/// (1, 0) for a decrypted message, (0, 1) for an undecryptable event.
+#[cfg(feature = "matrix-sdk")]
+fn sdk_kind(event: &matrix_sdk::deserialized_responses::TimelineEvent) -> (u64, u64) {
+    use matrix_sdk::deserialized_responses::TimelineEventKind;
+    match &event.kind {
+        TimelineEventKind::Decrypted(d) if d.event.get_field::<String>("type").ok().flatten().as_deref() == Some("m.room.message") => (1, 0),
+        TimelineEventKind::Decrypted(_) | TimelineEventKind::UnableToDecrypt { .. } => (0, 1),
+        TimelineEventKind::PlainText { .. } => (0, 0),
+    }
+}
+
+/// With the event cache on (as Element X runs it), the events of a sync
+/// reach the SQLite event cache store in a background task: waits until
+/// each room's cache holds what its syncs brought, then counts them.
+#[cfg(feature = "matrix-sdk")]
+async fn wait_event_cache(client: &matrix_sdk::Client, expected: &std::collections::BTreeMap<matrix_sdk::ruma::OwnedRoomId, usize>) -> (u64, u64, u64) {
+    let mut n = (0, 0, 0);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for (room_id, &want) in expected {
+        let room = client.get_room(room_id).expect("room known");
+        let (cache, _handles) = room.event_cache().await.expect("room event cache");
+        loop {
+            let events = cache.events().await.expect("cached events");
+            if events.len() >= want || Instant::now() > deadline {
+                for event in &events {
+                    let c = sdk_kind(event);
+                    n = (n.0 + 1, n.1 + c.0, n.2 + c.1);
+                }
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    n
+}
+
+/// matrix-sdk, on its in-memory default store or (`sqlite`) on its SQLite
+/// stores (state, crypto, event cache, media) with the event cache on.
+#[cfg(feature = "matrix-sdk")]
+pub async fn child_sdk(addr: &str, batches: usize, sqlite: bool) {
     use matrix_sdk::authentication::matrix::MatrixSession;
     use matrix_sdk::config::SyncSettings;
     use matrix_sdk::{SessionMeta, SessionTokens};
-    // The bench builds matrix-sdk without its `sqlite` feature, so this is
-    // its default store: in memory.
-    let client = matrix_sdk::Client::builder().homeserver_url(format!("http://{addr}")).build().await.expect("matrix-sdk client");
+    let dir = store_dir(if sqlite { "matrix-sdk-sqlite" } else { "matrix-sdk" });
+    let mut builder = matrix_sdk::Client::builder().homeserver_url(format!("http://{addr}"));
+    if sqlite {
+        builder = builder.sqlite_store(&dir, None);
+    }
+    let client = builder.build().await.expect("matrix-sdk client");
     client
         .restore_session(MatrixSession {
             meta: SessionMeta { user_id: USER.try_into().expect("user id"), device_id: "BENCHDEV".into() },
@@ -146,28 +245,53 @@ pub async fn child_sdk(addr: &str, batches: usize) {
         })
         .await
         .expect("session");
+    if sqlite {
+        client.event_cache().subscribe().expect("event cache");
+    }
     let mut m = Measure::default();
+    if let Some(keys) = std::env::var_os("S7_KEYS") {
+        let (t, c) = (Instant::now(), cpu_secs());
+        let import = client.encryption().import_room_keys(PathBuf::from(keys), PASSPHRASE).await.expect("key import");
+        m.import_wall = t.elapsed().as_secs_f64();
+        m.import_cpu = cpu_secs() - c;
+        assert!(import.imported_count > 0, "no key imported");
+    }
+    let mut expected = std::collections::BTreeMap::new();
+    let mut seen = (0, 0, 0);
+    let add = |a: (u64, u64, u64), b: (u64, u64, u64)| (a.0 + b.0, a.1 + b.1, a.2 + b.2);
     let (t, c) = (Instant::now(), cpu_secs());
-    let mut token = client.sync_once(SyncSettings::default()).await.expect("initial sync").next_batch;
+    let response = client.sync_once(SyncSettings::default()).await.expect("initial sync");
+    seen = add(seen, count_sdk(&response, &mut expected));
+    let mut token = response.next_batch;
+    drop(response);
+    if sqlite {
+        wait_event_cache(&client, &expected).await;
+    }
     m.initial_wall = t.elapsed().as_secs_f64();
     m.initial_cpu = cpu_secs() - c;
     m.rss_after_initial = status_kib("VmRSS:");
     let (t, c) = (Instant::now(), cpu_secs());
     for _ in 0..batches {
-        token = client.sync_once(SyncSettings::default().token(token)).await.expect("incremental sync").next_batch;
+        let response = client.sync_once(SyncSettings::default().token(token)).await.expect("incremental sync");
+        seen = add(seen, count_sdk(&response, &mut expected));
+        token = response.next_batch;
     }
+    let stored = if sqlite { wait_event_cache(&client, &expected).await } else { seen };
     m.batches_wall = t.elapsed().as_secs_f64();
     m.batches_cpu = cpu_secs() - c;
     m.rss_after = status_kib("VmRSS:");
     m.peak = status_kib("VmHWM:");
-    m.store = 0;
+    m.store = dir_bytes(&dir);
     m.rooms = client.joined_rooms().len() as u64;
+    (m.events, m.decrypted, m.undecrypted) = stored;
     m.rss_trimmed = trimmed_rss();
+    drop(client);
+    let _ = std::fs::remove_dir_all(&dir);
     m.print();
 }
 
 /// Runs one client's S7 child with a deadline; `None` if it did not finish.
-fn run_child(client: &str, addr: &SocketAddr, batches: usize, deadline: Duration) -> Result<Vec<f64>, String> {
+fn run_child(client: &str, addr: &SocketAddr, batches: usize, keys: Option<&Path>, deadline: Duration) -> Result<Vec<f64>, String> {
     // `S7_WRAP="perf record -g -o /tmp/s7.perf --"` runs the child under a
     // profiler (or any other wrapper); the wrapper must exec the child.
     let wrap = std::env::var("S7_WRAP").unwrap_or_default();
@@ -177,6 +301,7 @@ fn run_child(client: &str, addr: &SocketAddr, batches: usize, deadline: Duration
         .args(&words[1..])
         .args(["--child", "s7", client, &addr.to_string()])
         .env("S7_BATCHES", batches.to_string())
+        .envs(keys.map(|k| ("S7_KEYS", k.as_os_str().to_owned())))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -203,37 +328,45 @@ fn mib(kib: f64) -> String {
     format!("{:.1} MiB", kib / 1024.0)
 }
 
-/// The parent: both cases, each client in its own process, one after the other.
-pub fn run(quick: bool, names: &[&str]) {
-    let deadline = Duration::from_secs(std::env::var("S7_TIMEOUT").ok().and_then(|v| v.parse().ok()).unwrap_or(if quick { 60 } else { 240 }));
-    let cases: Vec<Shape> = if quick {
-        vec![
-            Shape { rooms: 100, events: 50, batches: 20, rooms_per_batch: 10, events_per_room_per_batch: 3 },
-            Shape { rooms: 1_000, events: 20, batches: 20, rooms_per_batch: 10, events_per_room_per_batch: 3 },
-        ]
-    } else {
-        vec![
-            Shape { rooms: 1_000, events: 50, batches: 100, rooms_per_batch: 10, events_per_room_per_batch: 3 },
-            Shape { rooms: 10_000, events: 20, batches: 100, rooms_per_batch: 10, events_per_room_per_batch: 3 },
-        ]
-    };
-    // `S7_ROOMS=10000` keeps only the cases with that many rooms;
-    // `S7_CLIENTS=quotient` only the clients named (comma-separated).
+fn deadline(quick: bool) -> Duration {
+    Duration::from_secs(std::env::var("S7_TIMEOUT").ok().and_then(|v| v.parse().ok()).unwrap_or(if quick { 60 } else { 240 }))
+}
+
+/// `S7_ROOMS=10000` keeps only the cases with that many rooms;
+/// `S7_CLIENTS=quotient` only the clients named (comma-separated).
+fn pick<'a>(cases: Vec<Shape>, names: &[&'a str]) -> (Vec<Shape>, Vec<&'a str>) {
     let rooms: Option<usize> = std::env::var("S7_ROOMS").ok().and_then(|v| v.parse().ok());
     let cases: Vec<Shape> = cases.into_iter().filter(|s| rooms.is_none_or(|r| r == s.rooms)).collect();
     let only = std::env::var("S7_CLIENTS").ok();
     let names: Vec<&str> = names.iter().copied().filter(|n| only.as_deref().is_none_or(|o| o.split(',').any(|c| c == *n))).collect();
+    (cases, names)
+}
+
+fn store_cell(bytes: f64) -> String {
+    if bytes > 0.0 {
+        format!("{:.1} MiB", bytes / 1048576.0)
+    } else {
+        "— (in memory)".into()
+    }
+}
+
+/// The parent: both cases, each client in its own process, one after the other.
+pub fn run(quick: bool, names: &[&str]) {
+    let deadline = deadline(quick);
+    let shape = |rooms, events, batches| Shape { rooms, events, batches, rooms_per_batch: 10, events_per_room_per_batch: 3, encrypted: false };
+    let cases: Vec<Shape> = if quick { vec![shape(100, 50, 20), shape(1_000, 20, 20)] } else { vec![shape(1_000, 50, 100), shape(10_000, 20, 100)] };
+    let (cases, names) = pick(cases, names);
     println!();
     println!("| S7 case | client | initial sync wall / CPU | batches wall / CPU | peak RSS | RSS after the last batch | RSS after malloc_trim | rooms stored | store on disk | initial wall ÷ quotient's | peak RSS ÷ quotient's |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let mut quotient_after: Vec<(String, f64, f64)> = Vec::new();
     for shape in cases {
-        let (addr, size) = start(shape);
-        let title = format!("{} rooms × {} events ({:.1} MB initial), {} batches", shape.rooms, shape.events, size as f64 / 1e6, shape.batches);
+        let started = start(shape);
+        let title = format!("{} rooms × {} events ({:.1} MB initial), {} batches", shape.rooms, shape.events, started.size as f64 / 1e6, shape.batches);
         let mut base: Option<Vec<f64>> = None;
         for &name in &names {
-            match run_child(name, &addr, shape.batches, deadline) {
-                Ok(r) if r.len() == 10 => {
+            match run_child(name, &started.addr, shape.batches, None, deadline) {
+                Ok(r) if r.len() == 15 => {
                     let (speed, peak) = match &base {
                         None => ("1.00×".to_owned(), "1.00×".to_owned()),
                         Some(b) => (format!("{:.2}×", r[0] / b[0]), format!("{:.2}×", r[5] / b[5])),
@@ -249,7 +382,7 @@ pub fn run(quick: bool, names: &[&str]) {
                         mib(r[2]),
                         mib(r[8]),
                         r[9],
-                        if r[7] > 0.0 { format!("{:.1} MiB", r[7] / 1048576.0) } else { "— (in memory)".into() },
+                        store_cell(r[7]),
                     );
                     if name == "quotient" {
                         quotient_after.push((format!("{} rooms × {} events = {} stored timeline events", shape.rooms, shape.events, shape.rooms * shape.events + shape.batches * shape.rooms_per_batch * shape.events_per_room_per_batch), r[6], r[8]));
@@ -273,4 +406,72 @@ pub fn run(quick: bool, names: &[&str]) {
             mib(quotient_after[1].2)
         );
     }
+}
+
+/// S8: an encrypted account, its keys imported from a key export file,
+/// synced into each client's store. A client whose events do not all
+/// decrypt fails the run: its row says so instead of giving figures.
+pub fn run_s8(quick: bool, names: &[&str]) {
+    let deadline = deadline(quick);
+    let rooms: usize = std::env::var("S8_ROOMS").ok().and_then(|v| v.parse().ok()).unwrap_or(if quick { 100 } else { 1_000 });
+    let batches: usize = std::env::var("S8_BATCHES").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
+    let shape = Shape { rooms, events: 20, batches, rooms_per_batch: 10, events_per_room_per_batch: 3, encrypted: true };
+    let (_, names) = pick(Vec::new(), names);
+    let t = Instant::now();
+    let started = start(shape);
+    let keys = started.keys.clone().expect("a key export file");
+    let expected = (shape.rooms * shape.events + shape.batches * shape.rooms_per_batch.min(shape.rooms) * shape.events_per_room_per_batch) as f64;
+    println!();
+    println!(
+        "S8 account: {} encrypted rooms × {} events ({:.1} MB initial sync), {} batches of {} rooms × {} events; key export {:.1} KiB; generated in {:.1} s",
+        shape.rooms,
+        shape.events,
+        started.size as f64 / 1e6,
+        shape.batches,
+        shape.rooms_per_batch,
+        shape.events_per_room_per_batch,
+        std::fs::metadata(&keys).map(|m| m.len()).unwrap_or(0) as f64 / 1024.0,
+        t.elapsed().as_secs_f64()
+    );
+    println!();
+    println!("| S8 client | key import wall / CPU | initial sync wall / CPU | batches wall / CPU | total wall / CPU | peak RSS | RSS after | store on disk | decrypted / expected | rooms | total wall ÷ quotient's | peak RSS ÷ quotient's |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut base: Option<Vec<f64>> = None;
+    for &name in &names {
+        match run_child(name, &started.addr, shape.batches, Some(&keys), deadline) {
+            Ok(r) if r.len() == 15 => {
+                let (wall, cpu) = (r[10] + r[0] + r[3], r[11] + r[1] + r[4]);
+                if r[13] != expected {
+                    println!("| {name} | FAILED: {} of {expected} events decrypted ({} undecrypted, {} stored) | | | | | | | | | | |", r[13], r[14], r[12]);
+                    continue;
+                }
+                let (speed, peak) = match &base {
+                    None => ("1.00×".to_owned(), "1.00×".to_owned()),
+                    Some(b) => (format!("{:.2}×", wall / (b[10] + b[0] + b[3])), format!("{:.2}×", r[5] / b[5])),
+                };
+                println!(
+                    "| {name} | {:.2} s / {:.2} s | {:.2} s / {:.2} s | {:.2} s / {:.2} s | {:.2} s / {:.2} s | {} | {} | {} | {} / {expected} | {} | {speed} | {peak} |",
+                    r[10],
+                    r[11],
+                    r[0],
+                    r[1],
+                    r[3],
+                    r[4],
+                    wall,
+                    cpu,
+                    mib(r[5]),
+                    mib(r[6]),
+                    store_cell(r[7]),
+                    r[13],
+                    r[9],
+                );
+                if name == "quotient" {
+                    base = Some(r);
+                }
+            }
+            Ok(r) => println!("| {name} | unexpected output {r:?} | | | | | | | | | | |"),
+            Err(e) => println!("| {name} | {e} | | | | | | | | | | |"),
+        }
+    }
+    let _ = std::fs::remove_file(&keys);
 }

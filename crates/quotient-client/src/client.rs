@@ -78,6 +78,28 @@ impl Drop for Inner {
         for task in tasks.drain(..) {
             task.abort();
         }
+        // The crypto store's connection pool closes itself through the
+        // Tokio runtime: a client dropped where there is none (after
+        // `block_on` returned, at the end of `main`) gets a small one for
+        // that, rather than a panic.
+        #[cfg(feature = "e2e-encryption")]
+        if tokio::runtime::Handle::try_current().is_err() {
+            let crypto = self.crypto.get_mut().take();
+            if crypto.is_some() {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => {
+                        let _inside = runtime.enter();
+                        drop(crypto);
+                    }
+                    // No runtime can be made: keep the machine for the
+                    // process's life rather than panic.
+                    Err(_) => std::mem::forget(crypto),
+                }
+            }
+        }
     }
 }
 
@@ -215,6 +237,7 @@ impl Client {
     }
 
     /// Runs `task` in the background for as long as the client lives.
+    #[cfg_attr(not(feature = "e2e-encryption"), allow(dead_code))]
     pub(crate) fn spawn_background(
         &self,
         task: impl std::future::Future<Output = ()> + Send + 'static,
@@ -261,7 +284,6 @@ impl Client {
     /// Tells watchers the store changed outside a batch (events decrypted
     /// after a key import): a notice with the stored `since`, the rooms,
     /// and no new events. Watchers then read the store.
-    #[cfg(feature = "e2e-encryption")]
     pub(crate) fn tell_changed(&self, rooms: std::collections::BTreeSet<String>) -> Result<()> {
         let next_batch = self.store()?.since()?.unwrap_or_default();
         let _ = self.inner.changes.send(SyncChanges {
@@ -291,6 +313,10 @@ impl Client {
     /// was made for) and starts the `/sync` job from the stored `since`.
     /// Its body goes to the job's buffer as it arrives, kept as bytes.
     pub(crate) async fn start_sync(&self, wait: Duration) -> Result<SyncJob> {
+        // Only the store's owner syncs: asked before the request, so a
+        // process that does not own the store fetches nothing.
+        #[cfg(feature = "e2e-encryption")]
+        self.crypto_for_sync().await?;
         let filter = self.filter_id().await?;
         let since = self.store()?.since()?;
         let mut request = SyncRequest::new();

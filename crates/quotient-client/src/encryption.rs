@@ -72,6 +72,7 @@ impl DeviceTrust {
     }
 
     /// Whether a message from a sender of this trust is shown.
+    #[cfg_attr(not(feature = "e2e-encryption"), allow(dead_code))]
     pub(crate) fn shows(self, sender: SenderTrust) -> bool {
         match self {
             DeviceTrust::All => !matches!(sender, SenderTrust::SenderMismatch),

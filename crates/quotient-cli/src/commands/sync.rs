@@ -49,27 +49,32 @@ fn print_batch(out: &Output, changes: &SyncChanges) {
 
 pub async fn sync(store: &SessionStore, out: &Output, args: SyncArgs) -> Result<(), Failure> {
     let client = client::open(store)?;
+    if !args.once {
+        // Another `sync` (or `tail`) may own the store: the loop then
+        // follows its commits, and takes over when it stops.
+        // The first batch is printed whatever it changed, as --once does.
+        let mut first = true;
+        return follow(&client, |change| match change {
+            Ok(batch) => {
+                if first || !batch.rooms.is_empty() || batch.new_timeline_events > 0 {
+                    print_batch(out, &batch);
+                }
+                first = false;
+                Ok(())
+            }
+            // Fell behind: the store has it all; nothing to print.
+            Err(_) => Ok(()),
+        })
+        .await;
+    }
     let first = sync_once(&client, out).await?;
     print_batch(out, &first);
-    if args.once {
-        // The machine's key requests (this device's keys, key queries)
-        // go out before the process ends, not at the next run.
-        if let Err(e) = client.send_key_requests().await {
-            tracing::warn!(error = %e, "key requests not sent yet; the next sync sends them");
-        }
-        return Ok(());
+    // The machine's key requests (this device's keys, key queries) go out
+    // before the process ends, not at the next run.
+    if let Err(e) = client.send_key_requests().await {
+        tracing::warn!(error = %e, "key requests not sent yet; the next sync sends them");
     }
-    follow(&client, |change| match change {
-        Ok(batch) => {
-            if !batch.rooms.is_empty() || batch.new_timeline_events > 0 {
-                print_batch(out, &batch);
-            }
-            Ok(())
-        }
-        // Fell behind: the store has it all; nothing to print.
-        Err(_) => Ok(()),
-    })
-    .await
+    Ok(())
 }
 
 /// Runs the sync loop, calling `on_change` for each change notice,

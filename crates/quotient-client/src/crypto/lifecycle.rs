@@ -23,6 +23,19 @@ impl Client {
     /// another process owns the store directory: only the owner ever
     /// builds one.
     pub(crate) async fn crypto(&self) -> Result<Option<Arc<Crypto>>> {
+        self.crypto_waiting(OWNER_WAIT).await
+    }
+
+    /// Whether this process owns the store now (building its machine if
+    /// it just became the owner), without waiting for another owner.
+    pub(crate) async fn owns_store_now(&self) -> Result<bool> {
+        Ok(self
+            .crypto_waiting(std::time::Duration::ZERO)
+            .await?
+            .is_some())
+    }
+
+    async fn crypto_waiting(&self, wait: std::time::Duration) -> Result<Option<Arc<Crypto>>> {
         let mut slot = self.crypto_slot().lock().await;
         if let Some(crypto) = &*slot {
             return Ok(Some(Arc::clone(crypto)));
@@ -35,7 +48,7 @@ impl Client {
         let owned = match &dir {
             // A bounded wait: an owner that is going away (a client just
             // dropped, a process ending) lets go within it.
-            Some(dir) => match OwnerLock::acquire(dir, OWNER_WAIT).await {
+            Some(dir) => match OwnerLock::acquire(dir, wait).await {
                 Ok(lock) => Some((dir.as_path(), lock)),
                 Err(Error::StoreOwned { pid, .. }) => {
                     tracing::info!(

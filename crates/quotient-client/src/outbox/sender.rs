@@ -154,6 +154,7 @@ fn halt(client: &Client, room: &str, session: bool, reason: String) {
 pub(crate) enum Stop {
     /// Another process owns the store's crypto machine: it sends this
     /// room's encrypted entries; this process stops trying.
+    #[cfg_attr(not(feature = "e2e-encryption"), allow(dead_code))]
     Elsewhere(String),
     /// Wait and try this entry again.
     Retry(String),

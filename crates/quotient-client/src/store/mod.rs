@@ -126,6 +126,7 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    #[cfg_attr(not(feature = "e2e-encryption"), allow(dead_code))]
     pub(crate) fn connection(&self) -> &Connection {
         &self.conn
     }

@@ -29,6 +29,7 @@ impl Store {
 
     /// Stores the entry's ciphertext, unless one is stored already (then
     /// that one is returned: the first ciphertext is the one sent).
+    #[cfg_attr(not(feature = "e2e-encryption"), allow(dead_code))]
     pub(crate) fn set_outbox_ciphertext(
         &mut self,
         txn_id: &str,
@@ -61,6 +62,7 @@ impl Store {
     /// that one is returned: the first key is the one used). With a new
     /// key, the attachment's reservation and upload are forgotten in the
     /// same write: whatever was uploaded before was not this ciphertext.
+    #[cfg_attr(not(feature = "e2e-encryption"), allow(dead_code))]
     pub(crate) fn set_outbox_file_key(
         &mut self,
         txn_id: &str,

@@ -86,6 +86,7 @@ pub(crate) fn session_id_of(original: &str) -> Option<String> {
 
 /// An encrypted event stored undecryptable, waiting for its key.
 #[derive(Clone, Debug)]
+#[cfg_attr(not(feature = "e2e-encryption"), allow(dead_code))]
 pub(crate) struct Waiting {
     pub rowid: i64,
     pub room_id: String,
@@ -94,6 +95,7 @@ pub(crate) struct Waiting {
 
 /// The stored events of `room` encrypted with `session` that are not
 /// decrypted yet.
+#[cfg_attr(not(feature = "e2e-encryption"), allow(dead_code))]
 pub(crate) fn waiting_for(tx: &Connection, room: &str, session: &str) -> Result<Vec<Waiting>> {
     let mut stmt = tx.prepare_cached(
         "SELECT timeline_rowid, room_id, original FROM encrypted_events
@@ -111,6 +113,7 @@ pub(crate) fn waiting_for(tx: &Connection, room: &str, session: &str) -> Result<
 
 /// Every stored event not decrypted yet (after a key import, or when the
 /// machine starts and earlier processes had none).
+#[cfg_attr(not(feature = "e2e-encryption"), allow(dead_code))]
 pub(crate) fn all_waiting(tx: &Connection) -> Result<Vec<Waiting>> {
     let mut stmt = tx.prepare_cached(
         "SELECT timeline_rowid, room_id, original FROM encrypted_events WHERE clear IS NULL",
@@ -127,6 +130,7 @@ pub(crate) fn all_waiting(tx: &Connection) -> Result<Vec<Waiting>> {
 
 /// Every stored event that decrypted but is withheld by the trust
 /// setting (its sender's device was not cross-signed, or not known yet).
+#[cfg_attr(not(feature = "e2e-encryption"), allow(dead_code))]
 pub(crate) fn all_withheld(tx: &Connection) -> Result<Vec<Waiting>> {
     let mut stmt = tx.prepare_cached(
         "SELECT timeline_rowid, room_id, original FROM encrypted_events
@@ -146,6 +150,7 @@ pub(crate) fn all_withheld(tx: &Connection) -> Result<Vec<Waiting>> {
 /// when the trust setting does, its relation is recorded, and watchers
 /// hear of it again as a change (`live_events.change = 'decrypted'`).
 /// True when the event is now shown decrypted.
+#[cfg_attr(not(feature = "e2e-encryption"), allow(dead_code))]
 pub(crate) fn apply_late(tx: &Connection, waiting: &Waiting, d: &Decryption) -> Result<bool> {
     let Some(clear) = &d.clear else {
         // Still undecryptable: the reason may have changed.

@@ -103,7 +103,53 @@ async fn run(client: Client, mut stop: watch::Receiver<bool>) -> Result<()> {
                     _ = tokio::time::sleep(wait) => {}
                 }
             }
+            Err(Error::StoreOwned { pid, .. }) => {
+                tracing::warn!(
+                    ?pid,
+                    "another process owns the store and syncs it; following its commits until it stops"
+                );
+                if !follow_owner(&client, &mut stop).await? {
+                    return Ok(());
+                }
+                tracing::warn!("the store's owner stopped; this process syncs it now");
+            }
             Err(e) => return Err(e),
+        }
+    }
+}
+
+/// How often a follower looks for the owner's commits, and tries to take
+/// over.
+const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+const TAKE_OVER_EVERY: u32 = 4;
+
+/// While another process owns the store: tells this client's watchers of
+/// that process's commits (SQLite's `data_version`) and takes over when
+/// the owner goes. False when stopped meanwhile.
+async fn follow_owner(client: &Client, stop: &mut watch::Receiver<bool>) -> Result<bool> {
+    let mut seen = client.store()?.data_version()?;
+    let mut ticks: u32 = 0;
+    loop {
+        tokio::select! {
+            biased;
+            _ = stopped(stop) => return Ok(false),
+            _ = tokio::time::sleep(FOLLOW_EVERY) => {}
+        }
+        let now = client.store()?.data_version()?;
+        if now != seen {
+            seen = now;
+            client.tell_changed(Default::default())?;
+        }
+        ticks = ticks.wrapping_add(1);
+        if ticks.is_multiple_of(TAKE_OVER_EVERY) {
+            #[cfg(feature = "e2e-encryption")]
+            let owner = client.owns_store_now().await?;
+            // Without encryption nothing makes a process the store's owner.
+            #[cfg(not(feature = "e2e-encryption"))]
+            let owner = true;
+            if owner {
+                return Ok(true);
+            }
         }
     }
 }
