@@ -27,6 +27,9 @@ fn signed_in(name: &str) -> (std::path::PathBuf, String) {
     let user = fresh_user(hs, name);
     let s = store(name);
     login(&s, Config::Default, &user);
+    // Signed in with a password: cross-signed from the start.
+    let who = json(&quotient(&s, &["--json", "whoami"], ""));
+    assert_eq!(who["cross_signed"], true, "{who}");
     (s, user.user_id)
 }
 

@@ -272,6 +272,25 @@ impl Client {
         }
     }
 
+    /// Sets up cross-signing now, answering the server's User-Interactive
+    /// Authentication with `password` if it asks (Synapse lets an
+    /// account's first cross-signing keys through without; other servers
+    /// may not). An account without cross-signing keys gets them and this
+    /// device is signed; an account whose keys were made on another device
+    /// is left alone ([`device_status`](Self::device_status) says so). The
+    /// machine does this by itself at its first start without a password;
+    /// call this where a password is at hand (right after signing in).
+    #[cfg(feature = "e2e-encryption")]
+    pub async fn set_up_cross_signing(
+        &self,
+        password: &quotient::SecretString,
+    ) -> Result<crate::encryption::DeviceStatus> {
+        let crypto = self.crypto_for_sync().await?;
+        crypto.setup_done(Duration::from_secs(30)).await;
+        crypto.set_up_cross_signing_with(Some(password)).await?;
+        crypto.device_status().await
+    }
+
     /// Uploads and downloads ([`crate::media`]).
     pub fn media(&self) -> crate::media::Media<'_> {
         crate::media::Media::new(self)

@@ -62,12 +62,22 @@ impl Client {
             conn.on_session_change(save_on_change(&path));
             return Client::open(dir, conn);
         }
+        #[cfg(feature = "e2e-encryption")]
+        let uia_password = password.clone();
         let session = conn
             .login_with_password_using(user, password, &LoginOptions::new().refresh_token(true))
             .await
             .map_err(request_error)?;
         save_session(&path, &session).map_err(Error::SavedSession)?;
         conn.on_session_change(save_on_change(&path));
-        Client::open(dir, conn)
+        let client = Client::open(dir, conn)?;
+        // A new device, with the password at hand: cross-signing is set up
+        // now, through UIA if the server asks (spec v1.18 recommends every
+        // device be cross-signed).
+        #[cfg(feature = "e2e-encryption")]
+        if let Err(e) = client.set_up_cross_signing(&uia_password).await {
+            tracing::warn!(error = %e, "cross-signing is not set up yet; the next start tries again");
+        }
+        Ok(client)
     }
 }

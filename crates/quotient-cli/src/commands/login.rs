@@ -78,6 +78,7 @@ pub async fn run(store: &Store, out: &Output, args: LoginArgs) -> Result<(), Fai
         );
         options = options.device_id(session.device_id.clone());
     }
+    let mut uia_password: Option<SecretString> = None;
     let result = if args.sso {
         let sso = SsoOptions::new()
             .timeout(Duration::from_secs(args.sso_timeout))
@@ -102,6 +103,7 @@ pub async fn run(store: &Store, out: &Output, args: LoginArgs) -> Result<(), Fai
             ));
         };
         let _spin = out.spinner("signing in");
+        uia_password = Some(password.clone());
         conn.login_with_password_using(user, password, &options)
             .await
     };
@@ -115,6 +117,22 @@ pub async fn run(store: &Store, out: &Output, args: LoginArgs) -> Result<(), Fai
         failure
     })?;
     store.save(&session)?;
+    if let Some(password) = &uia_password {
+        // The password is at hand: cross-signing is set up now, through
+        // UIA if the server asks, so this device starts out cross-signed.
+        let spin = out.spinner("setting up encryption");
+        let done = match crate::client::open(store) {
+            Ok(client) => client
+                .set_up_cross_signing(password)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(f) => Err(f.message),
+        };
+        drop(spin);
+        if let Err(why) = done {
+            tracing::warn!(error = %why, "cross-signing is not set up yet; the next sync tries again");
+        }
+    }
     out.print(super::session_json(&session), || {
         format!(
             "Signed in as {} (device {}) on {}",

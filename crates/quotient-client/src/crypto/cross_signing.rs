@@ -15,6 +15,15 @@ impl Crypto {
     /// and signs this device. Nothing when this device holds the keys
     /// already, or when the account's keys were made elsewhere.
     pub(crate) async fn set_up_cross_signing(&self) -> Result<()> {
+        self.set_up_cross_signing_with(None).await
+    }
+
+    /// [`set_up_cross_signing`](Self::set_up_cross_signing), answering
+    /// UIA with `password` when the server asks for it.
+    pub(crate) async fn set_up_cross_signing_with(
+        &self,
+        password: Option<&quotient::SecretString>,
+    ) -> Result<()> {
         let _one = self.requests.lock().await;
         let machine = &self.machine;
         let own = machine.user_id().to_owned();
@@ -45,15 +54,29 @@ impl Crypto {
             requests::send(&self.conn, machine, upload).await?;
         }
         // Synapse lets an account's first cross-signing keys through
-        // without UIA; a server that asks for it leaves this device
-        // unsigned, said by `device_status`.
-        requests::signing_keys_upload(
-            &self.conn,
-            machine,
-            &bootstrap.upload_signing_keys_req,
-            None,
-        )
-        .await?;
+        // without UIA; a server that asks for it gets the password when
+        // one was given, and otherwise leaves this device unsigned, said
+        // by `device_status`.
+        match password {
+            Some(password) => {
+                requests::signing_keys_upload_uia(
+                    &self.conn,
+                    machine,
+                    &bootstrap.upload_signing_keys_req,
+                    password,
+                )
+                .await?
+            }
+            None => {
+                requests::signing_keys_upload(
+                    &self.conn,
+                    machine,
+                    &bootstrap.upload_signing_keys_req,
+                    None,
+                )
+                .await?
+            }
+        }
         requests::signature_upload(
             &self.conn,
             machine,

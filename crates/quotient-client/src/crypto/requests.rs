@@ -194,6 +194,39 @@ pub(super) async fn send(
     }
 }
 
+/// Uploads cross-signing keys through the engine's UIA driver, answering
+/// a password stage with `password` (a server that asks for UIA at an
+/// account's first upload).
+pub(super) async fn signing_keys_upload_uia(
+    conn: &quotient::Connection,
+    machine: &OlmMachine,
+    request: &matrix_sdk_crypto::types::requests::UploadSigningKeysRequest,
+    password: &quotient::SecretString,
+) -> Result<()> {
+    fn convert(
+        key: &Option<matrix_sdk_crypto::types::CrossSigningKey>,
+    ) -> Result<Option<quotient_api::generated::definitions::CrossSigningKey>> {
+        key.as_ref()
+            .map(|k| serde_json::from_value(to_json(k)?).map_err(Error::Json))
+            .transpose()
+    }
+    let mut upload = quotient_api::generated::cross_signing::UploadCrossSigningKeys::new();
+    upload.master_key = convert(&request.master_key)?;
+    upload.self_signing_key = convert(&request.self_signing_key)?;
+    upload.user_signing_key = convert(&request.user_signing_key)?;
+    let mut handler = quotient::PasswordHandler::new(machine.user_id().as_str(), password.clone());
+    conn.send_with_uia(upload, &mut handler, conn.default_job_options().clone())
+        .await
+        .map_err(request_error)?;
+    let response = upload_signing_keys::v3::Response::new();
+    let response =
+        matrix_sdk_crypto::types::requests::AnyIncomingResponse::SigningKeysUpload(&response);
+    machine
+        .mark_request_as_sent(&TransactionId::new(), response)
+        .await
+        .map_err(|e| Error::Crypto(format!("the crypto machine refused an answer: {e}")))
+}
+
 /// Uploads cross-signing keys (`POST /keys/device_signing/upload`) with
 /// the UIA `auth` given, if any.
 pub(super) async fn signing_keys_upload(
