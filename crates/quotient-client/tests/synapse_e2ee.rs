@@ -59,6 +59,27 @@ async fn two_clients_talk_in_an_encrypted_room_while_the_server_holds_only_ciphe
         assert_eq!(status.fingerprint().split(' ').count(), 11);
     }
 
+    // The crypto store is the owner's only: directories 0700, files 0600
+    // (the database, and SQLite's -wal and -shm beside it).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let crypto = dir_a.path().join("crypto");
+        assert_eq!(mode(&crypto), 0o700);
+        let mut files = 0;
+        for device in std::fs::read_dir(&crypto).unwrap() {
+            let device = device.unwrap().path();
+            assert_eq!(mode(&device), 0o700, "{}", device.display());
+            for file in std::fs::read_dir(&device).unwrap() {
+                let file = file.unwrap().path();
+                assert_eq!(mode(&file), 0o600, "{}", file.display());
+                files += 1;
+            }
+        }
+        assert!(files >= 1, "the crypto database is there");
+    }
+
     let room = create_encrypted_room(&a, vec![bob]).await;
     bobs.sync_once().await.unwrap();
     b.submit(JoinRoomById::new(room.clone())).await.unwrap();
@@ -141,6 +162,27 @@ async fn a_send_from_a_process_that_does_not_own_the_store_is_sent_by_the_owner(
     let bobs = Client::open(dir_b.path(), b.clone()).unwrap();
     owner.sync_once().await.unwrap();
     bobs.sync_once().await.unwrap();
+    // The crypto store is the owner's only: directories 0700, files 0600
+    // (the database, and SQLite's -wal and -shm beside it).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let crypto = dir_a.path().join("crypto");
+        assert_eq!(mode(&crypto), 0o700);
+        let mut files = 0;
+        for device in std::fs::read_dir(&crypto).unwrap() {
+            let device = device.unwrap().path();
+            assert_eq!(mode(&device), 0o700, "{}", device.display());
+            for file in std::fs::read_dir(&device).unwrap() {
+                let file = file.unwrap().path();
+                assert_eq!(mode(&file), 0o600, "{}", file.display());
+                files += 1;
+            }
+        }
+        assert!(files >= 1, "the crypto database is there");
+    }
+
     let room = create_encrypted_room(&a, vec![bob]).await;
     bobs.sync_once().await.unwrap();
     b.submit(JoinRoomById::new(room.clone())).await.unwrap();

@@ -303,3 +303,71 @@ async fn a_device_that_is_not_cross_signed_gets_no_key_and_is_not_shown_unless_t
     );
     peer.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_go_both_ways_encrypted_between_quotient_and_the_web_engine() {
+    let (q, j) = (user("qfile").await, user("jfile").await);
+    let dir = TempDir::new("jspeer-files");
+    let (client, device) = quotient_client(&q, &dir, DeviceTrust::CrossSigned).await;
+    let peer = JsPeer::start(server().url.as_str(), &j.user_id, &j.password).await;
+    let room = peer.create_room(&[q.user_id.as_str()], true).await.unwrap();
+    client.sync_once().await.unwrap();
+    let room_id = join_peer_room(&client, &peer, &room, &q.user_id).await;
+    peer_knows_device(&peer, &q.user_id, &device).await;
+    let files = TempDir::new("jspeer-files-data");
+    std::fs::create_dir_all(files.path()).unwrap();
+
+    // quotient → js-sdk.
+    let ours = files.path().join("ours.bin");
+    let bytes: Vec<u8> = (0..150_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&ours, &bytes).unwrap();
+    let sent = client
+        .send_file(&room_id, quotient_client::outbox::FileMessage::new(&ours))
+        .await
+        .unwrap()
+        .sent()
+        .await
+        .unwrap();
+    let theirs = files.path().join("theirs-copy.bin");
+    let answer = peer
+        .call(
+            "download",
+            json!({"room_id": room, "event_id": sent, "out_path": theirs, "timeout_ms": 30_000}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer["encrypted"], true, "{answer}");
+    assert_eq!(std::fs::read(&theirs).unwrap(), bytes);
+
+    // js-sdk → quotient.
+    let from_peer = files.path().join("from-peer.bin");
+    let peer_bytes: Vec<u8> = (0..90_000u32).map(|i| (i * 13 % 253) as u8).collect();
+    std::fs::write(&from_peer, &peer_bytes).unwrap();
+    let answer = peer
+        .call(
+            "send_file",
+            json!({"room_id": room, "path": from_peer, "mimetype": "application/octet-stream",
+                   "recipients": [q.user_id]}),
+        )
+        .await
+        .unwrap();
+    let event = answer["event_id"].as_str().unwrap().to_owned();
+    sync_until(&client, &room_id, |ev| {
+        by_id(ev, &event).filter(|e| e.json["type"] == "m.room.message")
+    })
+    .await;
+    let event_id = quotient_api::EventId::parse(event.as_str()).unwrap();
+    let source = client.event_file(&room_id, &event_id, false).await.unwrap();
+    assert!(
+        matches!(source, quotient_client::media::FileSource::Encrypted(_)),
+        "the peer's file came encrypted"
+    );
+    let copy = files.path().join("ours-copy.bin");
+    client
+        .media()
+        .download_source_to_path(&source, &copy)
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&copy).unwrap(), peer_bytes);
+    peer.stop().await;
+}

@@ -91,3 +91,34 @@ pub fn by_id(events: &[StoredEvent], id: &str) -> Option<StoredEvent> {
         .find(|e| e.event_id.as_deref() == Some(id))
         .cloned()
 }
+
+/// The room's events of `kind` as the server has them, oldest first
+/// (`/messages`, read apart from the store under test).
+pub async fn server_events(conn: &Connection, room: &RoomId, kind: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut from: Option<String> = None;
+    for _ in 0..100 {
+        let mut path = format!(
+            "/_matrix/client/v3/rooms/{}/messages?dir=b&limit=100",
+            quotient_api::encode_path_segment(room.as_str())
+        );
+        if let Some(from) = &from {
+            path.push_str(&format!(
+                "&from={}",
+                quotient_api::encode_path_segment(from)
+            ));
+        }
+        let page = raw(conn, Method::Get, &path, None).await;
+        for event in page["chunk"].as_array().into_iter().flatten() {
+            if event["type"] == kind {
+                out.push(event.clone());
+            }
+        }
+        match page["end"].as_str() {
+            Some(end) if Some(end) != from.as_deref() => from = Some(end.to_owned()),
+            _ => break,
+        }
+    }
+    out.reverse();
+    out
+}
