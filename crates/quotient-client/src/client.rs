@@ -228,14 +228,6 @@ impl Client {
         &self.inner.crypto
     }
 
-    /// This device's Ed25519 key and cross-signing state. Builds the
-    /// crypto machine if this process owns the store (and fails with
-    /// [`Error::StoreOwned`] if another one does).
-    #[cfg(feature = "e2e-encryption")]
-    pub async fn device_status(&self) -> Result<crate::encryption::DeviceStatus> {
-        self.crypto_for_sync().await?.device_status().await
-    }
-
     /// Runs `task` in the background for as long as the client lives.
     #[cfg_attr(not(feature = "e2e-encryption"), allow(dead_code))]
     pub(crate) fn spawn_background(
@@ -250,45 +242,6 @@ impl Client {
             .unwrap_or_else(|p| p.into_inner());
         tasks.retain(|t| !t.is_finished());
         tasks.push(handle);
-    }
-
-    /// Sends every key request the crypto machine has waiting (device
-    /// keys, key queries, claims, to-device messages) and returns when it
-    /// has none left, or with the first failure. They go out after each
-    /// batch anyway; this is for a program that wants them out now. A
-    /// process that does not own the store has nothing to send.
-    ///
-    /// A new machine's first setup (device keys, cross-signing) is waited
-    /// for first (at most 30 s), so a short-lived process (`quotient sync
-    /// --once`) does not end half-way through it.
-    #[cfg(feature = "e2e-encryption")]
-    pub async fn send_key_requests(&self) -> Result<()> {
-        match self.crypto().await? {
-            Some(crypto) => {
-                crypto.setup_done(Duration::from_secs(30)).await;
-                crypto.process_outgoing().await
-            }
-            None => Ok(()),
-        }
-    }
-
-    /// Sets up cross-signing now, answering the server's User-Interactive
-    /// Authentication with `password` if it asks (Synapse lets an
-    /// account's first cross-signing keys through without; other servers
-    /// may not). An account without cross-signing keys gets them and this
-    /// device is signed; an account whose keys were made on another device
-    /// is left alone ([`device_status`](Self::device_status) says so). The
-    /// machine does this by itself at its first start without a password;
-    /// call this where a password is at hand (right after signing in).
-    #[cfg(feature = "e2e-encryption")]
-    pub async fn set_up_cross_signing(
-        &self,
-        password: &quotient::SecretString,
-    ) -> Result<crate::encryption::DeviceStatus> {
-        let crypto = self.crypto_for_sync().await?;
-        crypto.setup_done(Duration::from_secs(30)).await;
-        crypto.set_up_cross_signing_with(Some(password)).await?;
-        crypto.device_status().await
     }
 
     /// Uploads and downloads ([`crate::media`]).

@@ -13,6 +13,7 @@
 //! two machines over one crypto store would hand out the same one-time
 //! keys twice.
 
+mod client_calls;
 mod cross_signing;
 pub(crate) mod decrypt;
 pub(crate) mod encrypt;
