@@ -29,10 +29,27 @@ impl Client {
     /// Whether this process owns the store now (building its machine if
     /// it just became the owner), without waiting for another owner.
     pub(crate) async fn owns_store_now(&self) -> Result<bool> {
-        Ok(self
-            .crypto_waiting(std::time::Duration::ZERO)
-            .await?
-            .is_some())
+        Ok(self.crypto_now().await?.is_some())
+    }
+
+    /// The machine if this process owns the store, without waiting.
+    pub(crate) async fn crypto_now(&self) -> Result<Option<Arc<Crypto>>> {
+        self.crypto_waiting(std::time::Duration::ZERO).await
+    }
+
+    /// Decrypts the encrypted events another process stored without a
+    /// machine (a `quotient messages` back-paginating beside a running
+    /// sync): the owner does it when it sees that process's commit.
+    pub(crate) async fn decrypt_others_events(&self) -> Result<bool> {
+        let Some(crypto) = self.crypto_now().await? else {
+            return Ok(false);
+        };
+        let waiting = decryptions::not_tried(self.store()?.connection())?;
+        let changed = self.decrypt_again(&crypto, waiting).await?;
+        if changed {
+            self.tell_changed(Default::default())?;
+        }
+        Ok(changed)
     }
 
     async fn crypto_waiting(&self, wait: std::time::Duration) -> Result<Option<Arc<Crypto>>> {

@@ -1,5 +1,6 @@
 //! Entries queued by other processes on the same store: a `quotient send`
-//! beside a running `quotient sync` or bot. The process that syncs (the
+//! beside a running `quotient sync` or bot (and encrypted events such a
+//! process stored without a crypto machine, decrypted here). The process that syncs (the
 //! store's owner) sends them — into an encrypted room, it is the only one
 //! that can — and it notices them without waiting for a batch by
 //! watching SQLite's `data_version`, which changes when another
@@ -37,6 +38,10 @@ pub(crate) async fn watch(client: Client, mut stop: watch::Receiver<bool>) {
         seen = Some(now);
         if let Err(e) = client.resume_outbox() {
             tracing::warn!(error = %e, "another process's entries could not be started");
+        }
+        #[cfg(feature = "e2e-encryption")]
+        if let Err(e) = client.decrypt_others_events().await {
+            tracing::warn!(error = %e, "another process's encrypted events not decrypted yet");
         }
     }
 }

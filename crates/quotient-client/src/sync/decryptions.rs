@@ -128,6 +128,24 @@ pub(crate) fn all_waiting(tx: &Connection) -> Result<Vec<Waiting>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Every stored encrypted event no machine has tried yet (stored by a
+/// process without one).
+#[cfg_attr(not(feature = "e2e-encryption"), allow(dead_code))]
+pub(crate) fn not_tried(tx: &Connection) -> Result<Vec<Waiting>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT timeline_rowid, room_id, original FROM encrypted_events
+         WHERE clear IS NULL AND error = ?1",
+    )?;
+    let rows = stmt.query_map(params![NOT_TRIED], |r| {
+        Ok(Waiting {
+            rowid: r.get(0)?,
+            room_id: r.get(1)?,
+            original: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Every stored event that decrypted but is withheld by the trust
 /// setting (its sender's device was not cross-signed, or not known yet).
 #[cfg_attr(not(feature = "e2e-encryption"), allow(dead_code))]
@@ -245,6 +263,10 @@ mod tests {
             events[1].encryption.as_ref().unwrap().error.as_deref(),
             Some(NOT_TRIED)
         );
+        // Listed for the store's owner to decrypt.
+        let untried = not_tried(store.connection()).unwrap();
+        assert_eq!(untried.len(), 1);
+        assert!(untried[0].original.contains("\"$b\""));
 
         let live = store.live_events_after("w", 10).unwrap();
         assert_eq!(live.len(), 2);

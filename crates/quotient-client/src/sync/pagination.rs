@@ -69,7 +69,9 @@ impl Client {
             if texts.is_empty() {
                 return Ok(Default::default());
             }
-            if let Some(crypto) = self.crypto().await? {
+            // Not waiting for another owner: its pages are decrypted by
+            // it, or later (see `decrypt_others_events`).
+            if let Some(crypto) = self.crypto_now().await? {
                 let events: Vec<(&str, &str)> = texts.iter().map(|t| (room, t.as_str())).collect();
                 return crypto.decrypt_all(&events).await;
             }
