@@ -17,15 +17,14 @@ use std::time::Duration;
 
 use homeserver::{fresh_user, homeserver, Homeserver, User as TestUser};
 use quotient::{Connection, SecretString};
-use quotient_api::generated::create_room::{CreateRoom, StateEvent};
 use quotient_api::generated::joining::JoinRoomById;
-use quotient_api::{EventId, RoomId, UserId};
+use quotient_api::{EventId, UserId};
 use quotient_client::encryption::{DeviceTrust, SenderTrust};
 use quotient_client::media::{EncryptedFile, FileSource};
 use quotient_client::outbox::{FileMessage, OutgoingEvent};
-use quotient_client::store::{EventChange, StoredEvent};
+use quotient_client::store::EventChange;
 use quotient_client::{Client, Error};
-use serde_json::{json, Value};
+use support::e2ee::{by_id, create_encrypted_room, sync_until};
 use support::TempDir;
 
 fn server() -> &'static Homeserver {
@@ -47,50 +46,6 @@ async fn sign_in(user: &TestUser, device: &str) -> (Connection, UserId) {
         .await
         .unwrap();
     (conn, session.user_id)
-}
-
-async fn create_encrypted_room(conn: &Connection, invite: Vec<UserId>) -> RoomId {
-    let mut request = CreateRoom::new();
-    request.name = Some("Secret files".into());
-    request.invite = Some(invite);
-    let Value::Object(content) = json!({"algorithm": "m.megolm.v1.aes-sha2"}) else {
-        unreachable!()
-    };
-    request.initial_state = Some(vec![StateEvent {
-        type_: "m.room.encryption".into(),
-        state_key: Some(String::new()),
-        content,
-    }]);
-    conn.submit(request).await.unwrap().into_value().room_id
-}
-
-/// Syncs `client` until `found` picks something out of the room's stored
-/// timeline (at most 20 syncs).
-async fn sync_until<T>(
-    client: &Client,
-    room: &RoomId,
-    found: impl Fn(&[StoredEvent]) -> Option<T>,
-) -> T {
-    for _ in 0..20 {
-        client.sync_once().await.unwrap();
-        let events = client
-            .store()
-            .unwrap()
-            .timeline(room.as_str(), 100)
-            .unwrap();
-        if let Some(t) = found(&events) {
-            return t;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    panic!("not found after 20 syncs");
-}
-
-fn by_id(events: &[StoredEvent], id: &str) -> Option<StoredEvent> {
-    events
-        .iter()
-        .find(|e| e.event_id.as_deref() == Some(id))
-        .cloned()
 }
 
 fn pattern(len: usize, seed: u64) -> Vec<u8> {

@@ -97,64 +97,42 @@ pub(crate) struct Waiting {
 /// decrypted yet.
 #[cfg_attr(not(feature = "e2e-encryption"), allow(dead_code))]
 pub(crate) fn waiting_for(tx: &Connection, room: &str, session: &str) -> Result<Vec<Waiting>> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT timeline_rowid, room_id, original FROM encrypted_events
-         WHERE session_id = ?1 AND room_id = ?2 AND clear IS NULL",
-    )?;
-    let rows = stmt.query_map(params![session, room], |r| {
-        Ok(Waiting {
-            rowid: r.get(0)?,
-            room_id: r.get(1)?,
-            original: r.get(2)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    select(
+        tx,
+        "session_id = ?1 AND room_id = ?2 AND clear IS NULL",
+        params![session, room],
+    )
 }
 
 /// Every stored event not decrypted yet (after a key import, or when the
 /// machine starts and earlier processes had none).
 #[cfg_attr(not(feature = "e2e-encryption"), allow(dead_code))]
 pub(crate) fn all_waiting(tx: &Connection) -> Result<Vec<Waiting>> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT timeline_rowid, room_id, original FROM encrypted_events WHERE clear IS NULL",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(Waiting {
-            rowid: r.get(0)?,
-            room_id: r.get(1)?,
-            original: r.get(2)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    select(tx, "clear IS NULL", [])
 }
 
 /// Every stored encrypted event no machine has tried yet (stored by a
 /// process without one).
 #[cfg_attr(not(feature = "e2e-encryption"), allow(dead_code))]
 pub(crate) fn not_tried(tx: &Connection) -> Result<Vec<Waiting>> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT timeline_rowid, room_id, original FROM encrypted_events
-         WHERE clear IS NULL AND error = ?1",
-    )?;
-    let rows = stmt.query_map(params![NOT_TRIED], |r| {
-        Ok(Waiting {
-            rowid: r.get(0)?,
-            room_id: r.get(1)?,
-            original: r.get(2)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    select(tx, "clear IS NULL AND error = ?1", params![NOT_TRIED])
 }
 
 /// Every stored event that decrypted but is withheld by the trust
 /// setting (its sender's device was not cross-signed, or not known yet).
 #[cfg_attr(not(feature = "e2e-encryption"), allow(dead_code))]
 pub(crate) fn all_withheld(tx: &Connection) -> Result<Vec<Waiting>> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT timeline_rowid, room_id, original FROM encrypted_events
-         WHERE clear IS NOT NULL AND error IS NOT NULL",
-    )?;
-    let rows = stmt.query_map([], |r| {
+    select(tx, "clear IS NOT NULL AND error IS NOT NULL", [])
+}
+
+/// The encrypted events matching `filter` (a condition on
+/// `encrypted_events`, written here, never from input).
+#[cfg_attr(not(feature = "e2e-encryption"), allow(dead_code))]
+fn select(tx: &Connection, filter: &str, args: impl rusqlite::Params) -> Result<Vec<Waiting>> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT timeline_rowid, room_id, original FROM encrypted_events WHERE {filter}"
+    ))?;
+    let rows = stmt.query_map(args, |r| {
         Ok(Waiting {
             rowid: r.get(0)?,
             room_id: r.get(1)?,
