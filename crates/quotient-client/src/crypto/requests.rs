@@ -83,9 +83,8 @@ pub(super) async fn keys_query(
     let mut body = Map::new();
     body.insert("device_keys".into(), to_json(&request.device_keys)?);
     timeout_ms(request.timeout, &mut body);
-    let answer = call(conn, Method::Post, format!("{V3}/keys/query"), &body.into()).await?;
-    let response: get_keys::v3::Response = parse(answer)?;
-    mark(machine, id, &response).await
+    let path = (Method::Post, format!("{V3}/keys/query"));
+    exchange::<get_keys::v3::Response>(conn, machine, id, path, &body.into()).await
 }
 
 /// Sends a `/keys/claim` and hands the answer to the machine.
@@ -98,9 +97,8 @@ pub(super) async fn keys_claim(
     let mut body = Map::new();
     body.insert("one_time_keys".into(), to_json(&request.one_time_keys)?);
     timeout_ms(request.timeout, &mut body);
-    let answer = call(conn, Method::Post, format!("{V3}/keys/claim"), &body.into()).await?;
-    let response: claim_keys::v3::Response = parse(answer)?;
-    mark(machine, id, &response).await
+    let path = (Method::Post, format!("{V3}/keys/claim"));
+    exchange::<claim_keys::v3::Response>(conn, machine, id, path, &body.into()).await
 }
 
 /// Sends a `/keys/upload` and hands the answer to the machine.
@@ -146,9 +144,8 @@ pub(super) async fn to_device(
         encode_path_segment(request.txn_id.as_str())
     );
     let body = json!({ "messages": to_json(&request.messages)? });
-    let answer = call(conn, Method::Put, path, &body).await?;
-    let response: send_event_to_device::v3::Response = parse(answer)?;
-    mark(machine, id, &response).await
+    exchange::<send_event_to_device::v3::Response>(conn, machine, id, (Method::Put, path), &body)
+        .await
 }
 
 /// Sends a signature upload and tells the machine.
@@ -160,9 +157,8 @@ pub(super) async fn signature_upload(
 ) -> Result<()> {
     let body = to_json(&request.signed_keys)?;
     let path = format!("{V3}/keys/signatures/upload");
-    let answer = call(conn, Method::Post, path, &body).await?;
-    let response: upload_signatures::v3::Response = parse(answer)?;
-    mark(machine, id, &response).await
+    exchange::<upload_signatures::v3::Response>(conn, machine, id, (Method::Post, path), &body)
+        .await
 }
 
 /// Sends whatever the machine asked for.
@@ -187,9 +183,15 @@ pub(super) async fn send(
                 encode_path_segment(&r.content.event_type().to_string()),
                 encode_path_segment(r.txn_id.as_str())
             );
-            let answer = call(conn, Method::Put, path, &to_json(&*r.content)?).await?;
-            let response: send_message_event::v3::Response = parse(answer)?;
-            mark(machine, id, &response).await
+            let body = to_json(&*r.content)?;
+            exchange::<send_message_event::v3::Response>(
+                conn,
+                machine,
+                id,
+                (Method::Put, path),
+                &body,
+            )
+            .await
         }
     }
 }
@@ -257,6 +259,23 @@ pub(super) async fn signing_keys_upload(
         .mark_request_as_sent(&TransactionId::new(), response)
         .await
         .map_err(|e| Error::Crypto(format!("the crypto machine refused an answer: {e}")))
+}
+
+/// Sends one request and hands the machine the answer, parsed as `R`.
+async fn exchange<R>(
+    conn: &quotient::Connection,
+    machine: &OlmMachine,
+    id: &TransactionId,
+    (method, path): (Method, String),
+    body: &Value,
+) -> Result<()>
+where
+    R: IncomingResponse,
+    for<'a> &'a R: Into<matrix_sdk_crypto::types::requests::AnyIncomingResponse<'a>>,
+{
+    let answer = call(conn, method, path, body).await?;
+    let response: R = parse(answer)?;
+    mark(machine, id, &response).await
 }
 
 async fn mark<'a, R>(machine: &OlmMachine, id: &TransactionId, response: &'a R) -> Result<()>
