@@ -521,26 +521,8 @@ async fn a_file_message_is_uploaded_then_sent_as_one_entry_and_its_bytes_come_ba
     );
 }
 
-/// The echo bot of docs/client.md, built by `cargo build --example
-/// echo_bot` (scripts/test does it before this suite).
-fn echo_bot_binary() -> std::path::PathBuf {
-    let deps = std::env::current_exe().unwrap();
-    let bin = deps
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/echo_bot");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build -p quotient-client --example echo_bot` first",
-        bin.display()
-    );
-    bin
-}
-
 fn start_bot(cwd: &std::path::Path, user: &homeserver::User) -> std::process::Child {
-    std::process::Command::new(echo_bot_binary())
+    std::process::Command::new(support::echo_bot_binary())
         .current_dir(cwd)
         .env("HOMESERVER", server().url.as_str())
         .env("BOT_USER", &user.user_id)

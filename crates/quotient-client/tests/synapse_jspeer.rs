@@ -136,30 +136,12 @@ async fn quotient_and_element_webs_engine_read_each_other_in_an_encrypted_room()
     peer.stop().await;
 }
 
-/// The echo bot of docs/client.md, built by `cargo build --example
-/// echo_bot` (scripts/test does it before this suite).
-fn echo_bot_binary() -> std::path::PathBuf {
-    let deps = std::env::current_exe().unwrap();
-    let bin = deps
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/echo_bot");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build -p quotient-client --example echo_bot` first",
-        bin.display()
-    );
-    bin
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_echo_bot_answers_in_an_encrypted_direct_chat_made_by_the_web_engine() {
     let (bot, j) = (user("ebot").await, user("ejs").await);
     let cwd = TempDir::new("jspeer-echo");
     std::fs::create_dir_all(cwd.path()).unwrap();
-    let mut child = std::process::Command::new(echo_bot_binary())
+    let mut child = std::process::Command::new(support::echo_bot_binary())
         .current_dir(cwd.path())
         .env("HOMESERVER", server().url.as_str())
         .env("BOT_USER", &bot.user_id)

@@ -27,6 +27,24 @@ impl Drop for TempDir {
     }
 }
 
+/// The echo bot of docs/client.md, built by `cargo build --example
+/// echo_bot` (scripts/test does it before this suite).
+pub fn echo_bot_binary() -> std::path::PathBuf {
+    let deps = std::env::current_exe().unwrap();
+    let bin = deps
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/echo_bot");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p quotient-client --example echo_bot` first",
+        bin.display()
+    );
+    bin
+}
+
 pub mod e2ee;
 pub mod proxy;
 pub mod stub;
