@@ -117,6 +117,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Upload(args) => commands::media::upload(&store, &out, args).await,
         Command::Download(args) => commands::media::download(&store, &out, args).await,
         Command::Keys(args) => commands::keys::run(&store, &out, args).await,
+        Command::Verify(args) => commands::verify::run(&store, &out, args).await,
+        Command::Recovery(args) => commands::recovery::run(&store, &out, args).await,
+        Command::Backup(args) => commands::recovery::backup(&store, &out, args).await,
     }
 }
 

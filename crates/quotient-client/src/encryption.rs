@@ -77,7 +77,12 @@ impl DeviceTrust {
         match self {
             DeviceTrust::All => !matches!(sender, SenderTrust::SenderMismatch),
             DeviceTrust::CrossSigned => {
-                matches!(sender, SenderTrust::Verified | SenderTrust::CrossSigned)
+                matches!(
+                    sender,
+                    SenderTrust::Verified
+                        | SenderTrust::CrossSigned
+                        | SenderTrust::CrossSignedUnauthenticated
+                )
             }
         }
     }
@@ -107,6 +112,11 @@ pub enum SenderTrust {
     CrossSigned,
     /// The sender's identity changed since we verified it.
     IdentityChanged,
+    /// The key came from a source that cannot prove who made it (the key
+    /// backup, a key file), and the device it names is cross-signed by
+    /// its owner: shown under the default setting (as other clients show
+    /// restored history), with this mark rather than `CrossSigned`.
+    CrossSignedUnauthenticated,
     /// The device is not cross-signed by its owner.
     NotCrossSigned,
     /// The device is not known (deleted, or not fetched yet), or the key
@@ -118,13 +128,15 @@ pub enum SenderTrust {
 
 impl SenderTrust {
     /// As stored and printed: `verified`, `cross-signed`,
-    /// `identity-changed`, `not-cross-signed`, `unknown-device`,
+    /// `identity-changed`, `cross-signed-unauthenticated`,
+    /// `not-cross-signed`, `unknown-device`,
     /// `sender-mismatch`.
     pub fn as_str(self) -> &'static str {
         match self {
             SenderTrust::Verified => "verified",
             SenderTrust::CrossSigned => "cross-signed",
             SenderTrust::IdentityChanged => "identity-changed",
+            SenderTrust::CrossSignedUnauthenticated => "cross-signed-unauthenticated",
             SenderTrust::NotCrossSigned => "not-cross-signed",
             SenderTrust::UnknownDevice => "unknown-device",
             SenderTrust::SenderMismatch => "sender-mismatch",
@@ -137,6 +149,7 @@ impl SenderTrust {
             "verified" => SenderTrust::Verified,
             "cross-signed" => SenderTrust::CrossSigned,
             "identity-changed" => SenderTrust::IdentityChanged,
+            "cross-signed-unauthenticated" => SenderTrust::CrossSignedUnauthenticated,
             "not-cross-signed" => SenderTrust::NotCrossSigned,
             "unknown-device" => SenderTrust::UnknownDevice,
             "sender-mismatch" => SenderTrust::SenderMismatch,
@@ -183,6 +196,7 @@ mod tests {
             SenderTrust::Verified,
             SenderTrust::CrossSigned,
             SenderTrust::IdentityChanged,
+            SenderTrust::CrossSignedUnauthenticated,
             SenderTrust::NotCrossSigned,
             SenderTrust::UnknownDevice,
             SenderTrust::SenderMismatch,
@@ -245,4 +259,52 @@ pub(crate) fn encryption_content() -> quotient_api::JsonObject {
     let mut content = quotient_api::JsonObject::new();
     content.insert("algorithm".into(), MEGOLM.into());
     content
+}
+
+/// Which of the account's secrets this device holds: the cross-signing
+/// private keys (to sign its other devices and verify other users) and
+/// the key backup's decryption key (to read history from the backup).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Secrets {
+    /// All three private cross-signing keys (master, self-signing,
+    /// user-signing).
+    pub cross_signing_keys: bool,
+    /// The key that decrypts the server-side key backup.
+    pub backup_key: bool,
+}
+
+/// The server-side key backup as the server and this device know it
+/// ([`Client::backup_status`](crate::Client::backup_status)).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BackupStatus {
+    /// The current backup's version; `None` when the account has none.
+    pub version: Option<String>,
+    /// How many keys the server says the backup holds.
+    pub server_count: Option<u64>,
+    /// Whether the backup is signed by this device, a verified device of
+    /// this user, or this user's verified master key: only then does a
+    /// device trust it enough to upload to it by itself.
+    pub trusted: bool,
+    /// Whether this device holds the key that decrypts the current backup.
+    pub has_key: bool,
+    /// Whether this device is uploading its room keys to the backup.
+    pub uploading: bool,
+    /// Room keys in this device's store.
+    pub keys_local: usize,
+    /// Of those, how many are in the current backup.
+    pub keys_backed_up: usize,
+}
+
+/// The account's secret storage
+/// ([`Client::recovery_status`](crate::Client::recovery_status)).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecoveryStatus {
+    /// Whether the account has a default secret storage key.
+    pub enabled: bool,
+    /// Whether that key can also be derived from a passphrase.
+    pub passphrase: bool,
+    /// The secrets stored under it, by name (`m.cross_signing.master`,
+    /// `m.cross_signing.self_signing`, `m.cross_signing.user_signing`,
+    /// `m.megolm_backup.v1`).
+    pub secrets: Vec<String>,
 }

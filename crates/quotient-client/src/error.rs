@@ -217,6 +217,37 @@ pub enum Error {
         /// What is wrong ("wrong passphrase or not a key export", …).
         reason: String,
     },
+    /// A verification flow cannot start or take the step asked (no such
+    /// device, no cross-signing identity, not at that step, it did not
+    /// end in time).
+    #[error("verification: {0}")]
+    Verification(String),
+    /// The account has no key backup on the server.
+    #[error("the account has no key backup")]
+    NoBackup,
+    /// This device does not hold the key of the account's backup: restore
+    /// it from secret storage (the recovery key) or verify this device
+    /// with another that holds it.
+    #[error(
+        "this device does not hold the key backup's key: use the recovery key, \
+         or verify this device with one that holds it"
+    )]
+    NoBackupKey,
+    /// The backup key this device holds is not the key of the account's
+    /// current backup (the backup was replaced elsewhere).
+    #[error("the backup key this device holds does not open the account's current backup")]
+    BackupKeyMismatch,
+    /// The account has no secret storage (no recovery key was set up).
+    #[error("the account has no secret storage: set up recovery first")]
+    NoRecovery,
+    /// The recovery key or passphrase does not open the account's secret
+    /// storage. Nothing was changed.
+    #[error("the recovery key or passphrase is wrong; nothing was changed")]
+    WrongRecoveryKey,
+    /// Secret storage cannot be set up or read as asked (the reason says
+    /// why and what to do).
+    #[error("recovery: {0}")]
+    Recovery(String),
     /// A blocking store task was lost (its thread panicked or the runtime
     /// shut down) before it finished; its transaction was not committed.
     #[error("a store task did not finish: {0}")]

@@ -22,6 +22,8 @@ pub mod rooms;
 mod sign_in;
 pub mod store;
 pub mod sync;
+#[cfg(feature = "e2e-encryption")]
+pub mod verification;
 pub mod watch;
 
 pub use client::{Client, ClientBuilder};

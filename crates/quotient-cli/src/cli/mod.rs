@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 mod sending;
+mod trust;
 
 pub use sending::*;
+pub use trust::*;
 
 pub const EXIT_CODES: &str = "\
 Exit codes:
@@ -207,6 +209,23 @@ pub enum Command {
     /// Export or import room keys (the standard passphrase-protected key
     /// export file).
     Keys(KeysArgs),
+    /// Verify a device by comparing emoji: `verify` asks this user's other
+    /// devices, `verify USER DEVICE` one device of another user, and
+    /// `verify --accept` waits for a request to this device and answers.
+    ///
+    /// The emoji are shown with their names before the question (on a
+    /// terminal a prompt; with --json one JSON line per step, {"step",
+    /// "flow_id","user_id","device_id"}, at "compare" with "emoji":
+    /// [{"number","symbol","name"}] and "decimals", and the answer `yes`
+    /// or `no` read from stdin). A cancel from the other side ends the
+    /// command (exit 1). After verifying another of this user's devices,
+    /// a device without the cross-signing keys waits up to 30 s for them
+    /// (and the backup key) and says what it got ({"step":"secrets"}).
+    Verify(VerifyArgs),
+    /// Secret storage and the recovery key: enable, restore, status.
+    Recovery(RecoveryArgs),
+    /// The server-side key backup: status, restore.
+    Backup(BackupArgs),
 }
 
 #[derive(Debug, Args)]

@@ -8,12 +8,14 @@ pub mod login_token;
 pub mod media;
 pub mod membership;
 pub mod messages;
+pub mod recovery;
 pub mod rooms;
 pub mod send;
 pub mod server;
 pub mod session;
 pub mod sso;
 pub mod sync;
+pub mod verify;
 
 use quotient::Session;
 use serde_json::json;

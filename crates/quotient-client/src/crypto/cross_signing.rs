@@ -93,7 +93,7 @@ impl Crypto {
 
     /// Signs this device with our self-signing key if the server does not
     /// have that signature yet.
-    async fn sign_own_device(&self) -> Result<()> {
+    pub(super) async fn sign_own_device(&self) -> Result<()> {
         let machine = &self.machine;
         let own = machine.user_id().to_owned();
         let (id, query) = machine.query_keys_for_users([&*own]);

@@ -52,7 +52,15 @@ impl Crypto {
             .map_err(crypto_error)?;
         Ok(match result {
             RoomEventDecryptionResult::Decrypted(decrypted) => {
-                let trust = SenderTrust::from_state(&decrypted.encryption_info.verification_state);
+                let mut trust =
+                    SenderTrust::from_state(&decrypted.encryption_info.verification_state);
+                if trust == SenderTrust::UnknownDevice
+                    && self
+                        .names_cross_signed_device(&decrypted.encryption_info)
+                        .await?
+                {
+                    trust = SenderTrust::CrossSignedUnauthenticated;
+                }
                 let error = (!self.trust.shows(trust)).then(|| match trust {
                     SenderTrust::SenderMismatch => {
                         "withheld: the key belongs to another sender than the event claims"
@@ -74,6 +82,50 @@ impl Crypto {
                 ..Decryption::default()
             },
         })
+    }
+
+    /// Whether a key from a source that cannot vouch for it (a backup, a
+    /// file) names a device of the sender that its owner cross-signed:
+    /// both its Curve25519 and Ed25519 keys must be the device's.
+    async fn names_cross_signed_device(
+        &self,
+        info: &matrix_sdk_common::deserialized_responses::EncryptionInfo,
+    ) -> Result<bool> {
+        use matrix_sdk_common::deserialized_responses::{
+            AlgorithmInfo, DeviceLinkProblem, VerificationLevel, VerificationState,
+        };
+        use matrix_sdk_common::ruma::DeviceKeyAlgorithm;
+        if !matches!(
+            info.verification_state,
+            VerificationState::Unverified(VerificationLevel::None(
+                DeviceLinkProblem::InsecureSource
+            ))
+        ) {
+            return Ok(false);
+        }
+        let AlgorithmInfo::MegolmV1AesSha2 {
+            curve25519_key,
+            sender_claimed_keys,
+            ..
+        } = &info.algorithm_info
+        else {
+            return Ok(false);
+        };
+        let Some(ed25519) = sender_claimed_keys.get(&DeviceKeyAlgorithm::Ed25519) else {
+            return Ok(false);
+        };
+        let devices = self
+            .machine
+            .get_user_devices(&info.sender, None)
+            .await
+            .map_err(crypto_error)?;
+        let found = devices.devices().any(|d| {
+            d.curve25519_key()
+                .is_some_and(|k| k.to_base64() == *curve25519_key)
+                && d.ed25519_key().is_some_and(|k| k.to_base64() == *ed25519)
+                && d.is_cross_signed_by_owner()
+        });
+        Ok(found)
     }
 
     /// Decrypts each (room, event) of a batch or page, by event ID.

@@ -116,6 +116,9 @@ impl Client {
         if let Err(e) = self.retry_waiting(crypto, None).await {
             tracing::warn!(error = %e, "stored undecryptable events not retried");
         }
+        if let Err(e) = crypto.resume_backup().await {
+            tracing::warn!(error = %e, "key backup not resumed");
+        }
         let crypto = Arc::clone(crypto);
         self.spawn_background(async move {
             if let Err(e) = crypto.process_outgoing().await {
@@ -297,6 +300,11 @@ impl Client {
         self.spawn_background(async move {
             if let Err(e) = crypto.process_outgoing().await {
                 tracing::warn!(error = %e, "key requests not sent; trying again after the next batch");
+            }
+            // Room keys not yet in the backup (new ones, and any a failed
+            // upload or a crash left) go up now.
+            if let Err(e) = crypto.upload_room_keys().await {
+                tracing::warn!(error = %e, "room keys not backed up yet; trying again after the next batch");
             }
             // Keys that came may make withheld senders trusted now.
             if let Err(e) = client.retry_withheld(&crypto).await {

@@ -13,6 +13,7 @@
 //! two machines over one crypto store would hand out the same one-time
 //! keys twice.
 
+mod backup;
 mod client_calls;
 mod cross_signing;
 pub(crate) mod decrypt;
@@ -20,8 +21,11 @@ pub(crate) mod encrypt;
 mod keys;
 mod lifecycle;
 mod open;
+mod recovery;
 mod requests;
+mod secrets;
 pub(crate) mod sync_changes;
+pub(crate) mod verify;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -48,6 +52,10 @@ pub(crate) struct Crypto {
     rooms: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     // Rooms whose full member list was fetched by this process.
     members_fetched: Mutex<std::collections::HashSet<String>>,
+    // Verification requests to this device, as (sender, flow ID), in
+    // the order they came; and the flows a program already took.
+    verifications: tokio::sync::watch::Sender<Vec<(matrix_sdk_common::ruma::OwnedUserId, String)>>,
+    taken: Mutex<std::collections::HashSet<String>>,
     // True once the first key upload and cross-signing setup were tried.
     setup: tokio::sync::watch::Sender<bool>,
     // Held for the machine's life; `None` for an in-memory client.
@@ -109,6 +117,12 @@ impl Crypto {
     pub(crate) async fn setup_done(&self, limit: std::time::Duration) {
         let mut rx = self.setup.subscribe();
         let _ = tokio::time::timeout(limit, rx.wait_for(|done| *done)).await;
+    }
+
+    /// Marks a flow as taken by a program; false if it already was.
+    pub(crate) fn take_flow(&self, flow: &str) -> bool {
+        let mut taken = self.taken.lock().unwrap_or_else(|p| p.into_inner());
+        taken.insert(flow.to_owned())
     }
 
     fn room_lock(&self, room: &str) -> Arc<tokio::sync::Mutex<()>> {

@@ -121,6 +121,8 @@ impl Crypto {
             claims: tokio::sync::Mutex::new(()),
             rooms: Default::default(),
             members_fetched: Default::default(),
+            verifications: tokio::sync::watch::channel(Vec::new()).0,
+            taken: Default::default(),
             setup: tokio::sync::watch::channel(false).0,
             _owner: owner,
         })

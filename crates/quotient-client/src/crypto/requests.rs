@@ -59,7 +59,7 @@ fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<Value> {
     serde_json::to_value(value).map_err(|e| Error::Crypto(format!("a key request: {e}")))
 }
 
-fn parse<R: IncomingResponse>(body: Vec<u8>) -> Result<R> {
+pub(super) fn parse<R: IncomingResponse>(body: Vec<u8>) -> Result<R> {
     R::try_from_http_response(http::Response::new(body))
         .map_err(|e| Error::Crypto(format!("the server's answer to a key request: {e}")))
 }

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use matrix_sdk_common::deserialized_responses::ProcessedToDeviceEvent;
 use matrix_sdk_common::ruma::api::client::sync::sync_events::DeviceLists;
 use matrix_sdk_common::ruma::events::AnyToDeviceEvent;
 use matrix_sdk_common::ruma::serde::Raw;
@@ -71,7 +72,7 @@ impl Crypto {
             unused_fallback_keys: parts.device_unused_fallback_key_types.as_deref(),
             next_batch_token: Some(parts.next_batch),
         };
-        let (_to_device, keys) = {
+        let (to_device, keys) = {
             // Not beside a `mark_request_as_sent`.
             let _one = self.requests.lock().await;
             self.machine
@@ -79,6 +80,9 @@ impl Crypto {
                 .await
                 .map_err(crypto_error)?
         };
+        for event in &to_device {
+            self.note_verification_request(event);
+        }
         Ok(keys
             .into_iter()
             .map(|k| NewRoomKey {
@@ -86,6 +90,38 @@ impl Crypto {
                 session_id: k.session_id,
             })
             .collect())
+    }
+}
+
+impl Crypto {
+    /// A verification request among a batch's to-device events is
+    /// recorded for [`Client::next_verification_request`](crate::Client::next_verification_request).
+    fn note_verification_request(&self, event: &ProcessedToDeviceEvent) {
+        #[derive(Deserialize)]
+        struct Request {
+            sender: matrix_sdk_common::ruma::OwnedUserId,
+            content: RequestContent,
+        }
+        #[derive(Deserialize)]
+        struct RequestContent {
+            transaction_id: String,
+        }
+        let raw = match event {
+            ProcessedToDeviceEvent::PlainText(raw) => raw,
+            ProcessedToDeviceEvent::Decrypted { raw, .. } => raw,
+            _ => return,
+        };
+        let is_request = raw
+            .get_field::<String>("type")
+            .ok()
+            .flatten()
+            .is_some_and(|t| t == "m.key.verification.request");
+        if !is_request {
+            return;
+        }
+        if let Ok(request) = raw.deserialize_as_unchecked::<Request>() {
+            self.incoming_request(request.sender, request.content.transaction_id);
+        }
     }
 }
 

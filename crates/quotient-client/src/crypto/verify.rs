@@ -1,0 +1,446 @@
+//! Emoji verification flows: asking, answering, and the driver that
+//! takes each flow's protocol steps as the machine's state changes.
+//!
+//! The machine holds the cryptography and the state of every flow
+//! (matrix-sdk-crypto's `VerificationRequest` and `Sas`); the other
+//! side's messages reach it through `/sync` (to-device) or the timeline
+//! (in-room). What is ours: sending what each step produces through the
+//! engine, the step a side must take by itself (start the exchange when
+//! asked and ready; accept an exchange the other side started), the
+//! states a program sees, and asking an own device that was just
+//! verified for the secrets.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use matrix_sdk_common::ruma::events::key::verification::cancel::CancelCode;
+use matrix_sdk_common::ruma::{OwnedUserId, UserId};
+use matrix_sdk_crypto::types::requests::{OutgoingRequest, OutgoingVerificationRequest};
+use matrix_sdk_crypto::{
+    CancelInfo, EmojiShortAuthString, Sas, SasState, VerificationRequest, VerificationRequestState,
+};
+use tokio::sync::watch;
+
+use super::{crypto_error, requests, Crypto};
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::verification::{Cancellation, Emoji, ShortCode, States, VerificationState};
+
+/// One emoji verification flow with another device; see
+/// [`crate::verification`].
+#[derive(Clone)]
+pub struct Verification {
+    crypto: Arc<Crypto>,
+    request: VerificationRequest,
+    other_user: quotient_api::UserId,
+    sas: Arc<Mutex<Option<Sas>>>,
+    state: watch::Receiver<VerificationState>,
+}
+
+impl std::fmt::Debug for Verification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verification")
+            .field("flow_id", &self.flow_id())
+            .field("other_user", &self.other_user.as_str())
+            .field("state", &*self.state.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Verification {
+    /// The user on the other side (this user, for one's own devices).
+    pub fn other_user(&self) -> &quotient_api::UserId {
+        &self.other_user
+    }
+
+    /// The device on the other side, once known (a request sent to all of
+    /// one's devices learns it from the one that answers).
+    pub fn other_device(&self) -> Option<String> {
+        self.request.other_device_id().map(|d| d.to_string())
+    }
+
+    /// The flow's ID (the request's transaction ID, or its event ID in a
+    /// room).
+    pub fn flow_id(&self) -> &str {
+        self.request.flow_id().as_str()
+    }
+
+    /// True when this side asked.
+    pub fn we_started(&self) -> bool {
+        self.request.we_started()
+    }
+
+    /// True when both sides are this user's devices.
+    pub fn is_self_verification(&self) -> bool {
+        self.request.is_self_verification()
+    }
+
+    /// The flow's current state.
+    pub fn state(&self) -> VerificationState {
+        self.state.borrow().clone()
+    }
+
+    /// The states from the current one on, ending with a final one.
+    pub fn states(&self) -> States {
+        States {
+            rx: self.state.clone(),
+            first: true,
+            ended: false,
+        }
+    }
+
+    /// Waits for the flow to end (at most `limit`), and returns its final
+    /// state; on the way, [`Compare`](VerificationState::Compare) must be
+    /// answered by someone else holding this flow.
+    pub async fn finished(&self, limit: Duration) -> Result<VerificationState> {
+        let mut rx = self.state.clone();
+        let ended = tokio::time::timeout(limit, rx.wait_for(VerificationState::is_final))
+            .await
+            .map(|r| r.map(|state| state.clone()));
+        match ended {
+            Ok(Ok(state)) => Ok(state),
+            Ok(Err(_)) => Ok(self.state()),
+            Err(_) => Err(Error::Verification(format!(
+                "the flow did not end within {} s",
+                limit.as_secs()
+            ))),
+        }
+    }
+
+    /// Answers a request from the other side: this device is ready to
+    /// compare emoji. Does nothing for a flow this side asked for, or one
+    /// already answered.
+    pub async fn accept(&self) -> Result<()> {
+        if let Some(out) = self.request.accept() {
+            send(&self.crypto, out).await?;
+        }
+        Ok(())
+    }
+
+    /// The emoji match: mark the other side verified (and sign it, where
+    /// this device holds the keys to) and tell it. Fails unless the flow
+    /// is at [`Compare`](VerificationState::Compare).
+    pub async fn confirm(&self) -> Result<()> {
+        let sas = self.sas_to_compare()?;
+        let (out, signatures) = sas.confirm().await.map_err(crypto_error)?;
+        for request in out {
+            send(&self.crypto, request).await?;
+        }
+        if let Some(upload) = signatures {
+            let request = OutgoingRequest::from(upload);
+            requests::send(&self.crypto.conn, &self.crypto.machine, &request).await?;
+        }
+        Ok(())
+    }
+
+    /// The emoji differ: cancel with `m.mismatched_sas`. Nothing is
+    /// verified on either side.
+    pub async fn mismatch(&self) -> Result<()> {
+        let sas = self.sas_to_compare()?;
+        if let Some(out) = sas.cancel_with_code(CancelCode::MismatchedSas) {
+            send(&self.crypto, out).await?;
+        }
+        Ok(())
+    }
+
+    /// Cancels the flow (`m.user`), at any step before it ends.
+    pub async fn cancel(&self) -> Result<()> {
+        let sas = self.sas.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let out = match sas {
+            Some(sas) => sas.cancel(),
+            None => self.request.cancel(),
+        };
+        if let Some(out) = out {
+            send(&self.crypto, out).await?;
+        }
+        Ok(())
+    }
+
+    fn sas_to_compare(&self) -> Result<Sas> {
+        let sas = self.sas.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match sas {
+            Some(sas) if sas.can_be_presented() => Ok(sas),
+            _ => Err(Error::Verification(format!(
+                "the flow is not at the emoji comparison (it is {})",
+                self.state().step()
+            ))),
+        }
+    }
+
+    /// Wraps a machine request and starts its driver.
+    pub(crate) fn start(crypto: Arc<Crypto>, request: VerificationRequest) -> Result<Self> {
+        let other_user = quotient_api::UserId::parse(request.other_user().as_str())
+            .map_err(|e| Error::Verification(e.to_string()))?;
+        let (tx, rx) = watch::channel(VerificationState::Requested);
+        let sas = Arc::new(Mutex::new(None));
+        let flow = Verification {
+            crypto: Arc::clone(&crypto),
+            request: request.clone(),
+            other_user,
+            sas: Arc::clone(&sas),
+            state: rx,
+        };
+        tokio::spawn(async move {
+            if let Err(e) = drive(&crypto, &request, &sas, &tx).await {
+                tracing::warn!(error = %e, flow = request.flow_id().as_str(), "verification step failed");
+                // A step that could not go out leaves the other side
+                // waiting: cancel, so both sides end.
+                if let Some(out) = request.cancel() {
+                    let _ = send(&crypto, out).await;
+                }
+                tx.send_replace(VerificationState::Cancelled(Cancellation {
+                    code: "m.user".into(),
+                    reason: format!("a step could not be sent: {e}"),
+                    by_us: true,
+                }));
+            }
+        });
+        Ok(flow)
+    }
+}
+
+/// Follows the request, then its emoji exchange, publishing each state
+/// and taking the steps this side takes by itself.
+async fn drive(
+    crypto: &Crypto,
+    request: &VerificationRequest,
+    slot: &Mutex<Option<Sas>>,
+    tx: &watch::Sender<VerificationState>,
+) -> Result<()> {
+    let mut changes = request.changes();
+    let mut current = request.state();
+    let sas = loop {
+        match current {
+            VerificationRequestState::Created { .. }
+            | VerificationRequestState::Requested { .. } => {
+                tx.send_replace(VerificationState::Requested);
+            }
+            VerificationRequestState::Ready { .. } => {
+                tx.send_replace(VerificationState::Ready);
+                // The side that asked starts the exchange.
+                if request.we_started() {
+                    if let Some((sas, out)) = request.start_sas().await.map_err(crypto_error)? {
+                        send(crypto, out).await?;
+                        break sas;
+                    }
+                }
+            }
+            VerificationRequestState::Transitioned { verification, .. } => {
+                match verification.sas_v1() {
+                    Some(sas) => break *sas,
+                    None => {
+                        // A QR flow: not offered by this client.
+                        if let Some(out) = request.cancel() {
+                            send(crypto, out).await?;
+                        }
+                    }
+                }
+            }
+            VerificationRequestState::Done => {
+                tx.send_replace(VerificationState::Done);
+                return Ok(());
+            }
+            VerificationRequestState::Cancelled(info) => {
+                tx.send_replace(cancelled(&info));
+                return Ok(());
+            }
+        }
+        current = match changes.next().await {
+            Some(state) => state,
+            None => return Ok(()),
+        };
+    };
+    *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(sas.clone());
+    let mut changes = sas.changes();
+    let mut current = sas.state();
+    loop {
+        match current {
+            SasState::Created { .. } | SasState::Accepted { .. } => {
+                tx.send_replace(VerificationState::Started);
+            }
+            SasState::Started { .. } => {
+                tx.send_replace(VerificationState::Started);
+                // The other side started the exchange: accept it.
+                if let Some(out) = sas.accept() {
+                    send(crypto, out).await?;
+                }
+            }
+            SasState::KeysExchanged { emojis, decimals } => {
+                if !sas.have_we_confirmed() {
+                    tx.send_replace(compare(emojis, decimals));
+                }
+            }
+            SasState::Confirmed => {
+                tx.send_replace(VerificationState::Confirmed);
+            }
+            SasState::Done { .. } => {
+                if sas.is_self_verification() {
+                    ask_for_secrets(crypto).await;
+                }
+                tx.send_replace(VerificationState::Done);
+                return Ok(());
+            }
+            SasState::Cancelled(info) => {
+                tx.send_replace(cancelled(&info));
+                return Ok(());
+            }
+        }
+        current = match changes.next().await {
+            Some(state) => state,
+            None => return Ok(()),
+        };
+    }
+}
+
+/// After verifying another of our own devices: ask our devices for the
+/// secrets this one lacks (cross-signing keys, the backup key). Only a
+/// verified own device answers, and only one is accepted from.
+async fn ask_for_secrets(crypto: &Crypto) {
+    match crypto
+        .machine
+        .query_missing_secrets_from_other_sessions()
+        .await
+    {
+        Ok(true) => {
+            if let Err(e) = crypto.process_outgoing().await {
+                tracing::warn!(error = %e, "secret requests not sent yet; they go with the next batch");
+            }
+        }
+        Ok(false) => {}
+        Err(e) => tracing::warn!(error = %e, "secrets not asked for"),
+    }
+}
+
+fn compare(emojis: Option<EmojiShortAuthString>, decimals: (u16, u16, u16)) -> VerificationState {
+    let emoji = emojis.map(|e| {
+        std::array::from_fn(|i| Emoji {
+            number: e.indices[i],
+            symbol: e.emojis[i].symbol,
+            name: e.emojis[i].description,
+        })
+    });
+    match emoji {
+        Some(emoji) => VerificationState::Compare(ShortCode {
+            emoji: Arc::new(emoji),
+            decimals,
+        }),
+        // Both sides offer emoji (this client always does); an exchange
+        // agreed without them was not one this client offered.
+        None => VerificationState::Cancelled(Cancellation {
+            code: "m.unknown_method".into(),
+            reason: "the other side does not show emoji".into(),
+            by_us: true,
+        }),
+    }
+}
+
+fn cancelled(info: &CancelInfo) -> VerificationState {
+    VerificationState::Cancelled(Cancellation {
+        code: info.cancel_code().as_str().to_owned(),
+        reason: info.reason().to_owned(),
+        by_us: info.cancelled_by_us(),
+    })
+}
+
+async fn send(crypto: &Crypto, out: OutgoingVerificationRequest) -> Result<()> {
+    let request = OutgoingRequest::from(out);
+    requests::send(&crypto.conn, &crypto.machine, &request).await
+}
+
+impl Crypto {
+    /// Records an incoming request (from a to-device event or a timeline
+    /// event) so [`Client::next_verification_request`] finds it.
+    pub(crate) fn incoming_request(&self, sender: OwnedUserId, flow_id: String) {
+        self.verifications.send_modify(|list| {
+            if !list.iter().any(|(_, f)| *f == flow_id) {
+                list.push((sender, flow_id));
+            }
+        });
+    }
+}
+
+impl Client {
+    /// Asks `user` to verify by emoji: `device` of theirs, or (for this
+    /// user, with `None`) all of this user's other devices, the first to
+    /// answer taking the flow. Verifying another user's device verifies
+    /// their cross-signing identity too. Another user needs a device
+    /// named: in-room verification is not built yet.
+    ///
+    /// The client must be syncing for the flow to move.
+    pub async fn request_verification(
+        &self,
+        user: &quotient_api::UserId,
+        device: Option<&str>,
+    ) -> Result<Verification> {
+        let user = <&UserId>::try_from(user.as_str())
+            .map_err(|e| Error::Verification(format!("{user}: {e}")))?;
+        let crypto = self.crypto_for_sync().await?;
+        let machine = crypto.machine();
+        let (request, out) = match device {
+            Some(device) => {
+                let device_id: matrix_sdk_common::ruma::OwnedDeviceId = device.into();
+                let found = machine
+                    .get_device(user, &device_id, None)
+                    .await
+                    .map_err(crypto_error)?;
+                let Some(found) = found else {
+                    return Err(Error::Verification(format!(
+                        "{user} has no device {device} that this device knows of"
+                    )));
+                };
+                found.request_verification()
+            }
+            None if user == machine.user_id() => {
+                let own = machine
+                    .get_identity(user, None)
+                    .await
+                    .map_err(crypto_error)?
+                    .and_then(|i| i.own());
+                let Some(own) = own else {
+                    return Err(Error::Verification(
+                        "this account has no cross-signing identity yet, so its devices \
+                         cannot be verified against it"
+                            .into(),
+                    ));
+                };
+                own.request_verification().await.map_err(crypto_error)?
+            }
+            None => {
+                return Err(Error::Verification(format!(
+                    "name one of {user}'s devices: asking in a direct chat is not built yet"
+                )))
+            }
+        };
+        send(&crypto, out).await?;
+        Verification::start(crypto, request)
+    }
+
+    /// Waits (at most `limit`) for a verification request to this device
+    /// that nothing has taken yet, and returns it unanswered (call
+    /// [`Verification::accept`]). `None` when none came in time. The
+    /// client must be syncing for requests to arrive.
+    pub async fn next_verification_request(&self, limit: Duration) -> Result<Option<Verification>> {
+        let crypto = self.crypto_for_sync().await?;
+        let mut rx = crypto.verifications.subscribe();
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let pending: Vec<(OwnedUserId, String)> = rx.borrow_and_update().clone();
+            for (user, flow) in pending {
+                let Some(request) = crypto.machine().get_verification_request(&user, &flow) else {
+                    continue;
+                };
+                if request.we_started() || !crypto.take_flow(&flow) {
+                    continue;
+                }
+                if matches!(request.state(), VerificationRequestState::Requested { .. }) {
+                    return Verification::start(Arc::clone(&crypto), request).map(Some);
+                }
+            }
+            match tokio::time::timeout_at(deadline, rx.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) | Err(_) => return Ok(None),
+            }
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! Trust and recovery against a real Synapse, with quotient devices of
+//! one user: emoji verification between two devices (the same seven
+//! emoji on both sides, both verified, the secrets sent to the new one),
+//! a mismatch that verifies nothing, a key backup a new device restores
+//! history from after verification, and a recovery key that brings a
+//! third device the same history (a wrong one changing nothing).
+//!
+//! Run in one process (the scenarios share one server):
+//! `cargo test -p quotient-client --test synapse_trust`.
+
+#[path = "../../quotient/tests/synapse/homeserver.rs"]
+mod homeserver;
+mod support;
+
+use std::time::Duration;
+
+use homeserver::{fresh_user, homeserver, Config, Homeserver, User};
+use quotient::{Connection, SecretString};
+use quotient_api::RoomId;
+use quotient_client::outbox::OutgoingEvent;
+use quotient_client::verification::{Verification, VerificationState};
+use quotient_client::{Client, Error};
+use support::e2ee::{create_encrypted_room, message, sync_until};
+use support::TempDir;
+
+const FLOW: Duration = Duration::from_secs(60);
+
+fn server() -> &'static Homeserver {
+    homeserver(Config::Default)
+}
+
+async fn new_user(prefix: &'static str) -> User {
+    let hs = tokio::task::spawn_blocking(server).await.unwrap();
+    tokio::task::spawn_blocking(move || fresh_user(hs, prefix))
+        .await
+        .unwrap()
+}
+
+/// A new device of `user`, its client in `dir`, synced once with its
+/// keys out (and cross-signing set up, or found made elsewhere).
+async fn device(user: &User, name: &str, dir: &TempDir) -> Client {
+    let hs = tokio::task::spawn_blocking(server).await.unwrap();
+    let conn = Connection::builder(hs.url.clone()).build().unwrap();
+    conn.login_with_password(&user.user_id, user.password.clone().into(), Some(name))
+        .await
+        .unwrap();
+    let client = Client::open(dir.path(), conn).unwrap();
+    client.sync_once().await.unwrap();
+    client.send_key_requests().await.unwrap();
+    client
+}
+
+async fn send(client: &Client, room: &RoomId, body: &str) -> String {
+    client
+        .send(room, OutgoingEvent::text(body))
+        .await
+        .unwrap()
+        .sent()
+        .await
+        .unwrap()
+}
+
+/// Follows `flow` to its end, answering the comparison with `answer`;
+/// returns the emoji numbers it was shown and the final state.
+async fn run_flow(flow: Verification, answer: bool) -> (Option<Vec<u8>>, VerificationState) {
+    let mut shown = None;
+    let mut states = flow.states();
+    let ended = tokio::time::timeout(FLOW, async {
+        while let Some(state) = states.next().await {
+            if let VerificationState::Compare(code) = &state {
+                shown = Some(code.emoji().iter().map(|e| e.number).collect());
+                assert!(code.emoji().iter().all(|e| !e.name.is_empty()));
+                if answer {
+                    flow.confirm().await.unwrap();
+                } else {
+                    flow.mismatch().await.unwrap();
+                }
+            }
+            if state.is_final() {
+                return state;
+            }
+        }
+        flow.state()
+    })
+    .await
+    .expect("the flow ended within a minute");
+    (shown, ended)
+}
+
+/// Device `asker` asks its user's other devices; `answerer` takes the
+/// request. Both run their sync loops meanwhile.
+async fn verify_pair(
+    asker: &Client,
+    answerer: &Client,
+    asker_says: bool,
+    answerer_says: bool,
+) -> (
+    (Option<Vec<u8>>, VerificationState),
+    (Option<Vec<u8>>, VerificationState),
+) {
+    let user = asker.connection().session().unwrap().user_id.clone();
+    let loops = (asker.start_sync_loop(), answerer.start_sync_loop());
+    let asked = asker.request_verification(&user, None).await.unwrap();
+    assert!(asked.we_started());
+    let taken = answerer
+        .next_verification_request(FLOW)
+        .await
+        .unwrap()
+        .expect("the request reached the other device");
+    assert!(!taken.we_started());
+    assert_eq!(taken.flow_id(), asked.flow_id());
+    taken.accept().await.unwrap();
+    let outcome = tokio::join!(run_flow(asked, asker_says), run_flow(taken, answerer_says));
+    if asker_says && answerer_says {
+        // The device that holds the secrets answers the other's requests
+        // for them as it syncs: both keep syncing until they came.
+        asker
+            .wait_for_secrets(Duration::from_secs(30))
+            .await
+            .unwrap();
+    }
+    loops.0.stop().await.unwrap();
+    loops.1.stop().await.unwrap();
+    outcome
+}
+
+fn verified(client_status: &quotient_client::encryption::DeviceStatus) -> bool {
+    client_status.cross_signed
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emoji_verification_hands_a_new_device_the_secrets_and_the_history() {
+    let user = new_user("sas").await;
+    let (old_dir, new_dir) = (TempDir::new("sas-old"), TempDir::new("sas-new"));
+    let old = device(&user, "old", &old_dir).await;
+    assert!(old.device_status().await.unwrap().holds_cross_signing_keys);
+    let room = create_encrypted_room(old.connection(), vec![]).await;
+    old.sync_once().await.unwrap();
+    let before = send(&old, &room, "sent before the new device existed").await;
+    let version = old.create_backup().await.unwrap();
+    let status = old.backup_status().await.unwrap();
+    assert_eq!(status.version.as_deref(), Some(version.as_str()));
+    assert!(
+        status.trusted && status.has_key && status.uploading,
+        "{status:?}"
+    );
+    assert!(
+        status.keys_local >= 1 && status.keys_backed_up == status.keys_local,
+        "{status:?}"
+    );
+
+    let new = device(&user, "new", &new_dir).await;
+    let new_status = new.device_status().await.unwrap();
+    assert!(!verified(&new_status) && !new_status.holds_cross_signing_keys);
+    let events = sync_until(&new, &room, |ev| {
+        ev.iter()
+            .find(|e| e.event_id.as_deref() == Some(&before))
+            .cloned()
+    })
+    .await;
+    assert!(
+        events.encryption.as_ref().unwrap().error.is_some(),
+        "no key yet"
+    );
+
+    let ((asker_saw, asker_end), (answerer_saw, answerer_end)) =
+        verify_pair(&new, &old, true, true).await;
+    assert!(asker_saw.is_some(), "the asker was shown emoji");
+    assert_eq!(asker_saw, answerer_saw, "both sides show the same emoji");
+    assert_eq!(asker_end, VerificationState::Done);
+    assert_eq!(answerer_end, VerificationState::Done);
+
+    // The new device received the secrets from the old one.
+    let secrets = new.secrets().await.unwrap();
+    assert!(secrets.cross_signing_keys, "{secrets:?}");
+    assert!(secrets.backup_key, "{secrets:?}");
+    let new_status = new.device_status().await.unwrap();
+    assert!(new_status.cross_signed && new_status.holds_cross_signing_keys);
+
+    // And reads the history from the backup.
+    let import = new.restore_backup().await.unwrap();
+    assert!(import.imported >= 1, "{import:?}");
+    let events = new.store().unwrap().timeline(room.as_str(), 100).unwrap();
+    let read = message(&events, "sent before the new device existed").expect("decrypted");
+    assert_eq!(read.event_id.as_deref(), Some(before.as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mismatch_verifies_nothing_on_either_side() {
+    let user = new_user("mismatch").await;
+    let (a_dir, b_dir) = (TempDir::new("mm-a"), TempDir::new("mm-b"));
+    let a = device(&user, "a", &a_dir).await;
+    let b = device(&user, "b", &b_dir).await;
+    let ((a_saw, a_end), (b_saw, b_end)) = verify_pair(&b, &a, true, false).await;
+    assert!(a_saw.is_some() && a_saw == b_saw);
+    for end in [&a_end, &b_end] {
+        match end {
+            VerificationState::Cancelled(why) => assert_eq!(why.code, "m.mismatched_sas"),
+            other => panic!("expected a cancel, got {other:?}"),
+        }
+    }
+    assert!(!b.device_status().await.unwrap().cross_signed);
+    assert!(!b.secrets().await.unwrap().cross_signing_keys);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recovery_key_brings_a_new_device_the_history_and_a_wrong_one_nothing() {
+    let user = new_user("recovery").await;
+    let (old_dir, new_dir) = (TempDir::new("rk-old"), TempDir::new("rk-new"));
+    let old = device(&user, "old", &old_dir).await;
+    let room = create_encrypted_room(old.connection(), vec![]).await;
+    old.sync_once().await.unwrap();
+    let before = send(&old, &room, "history for the recovery key").await;
+    let key = old.enable_recovery(None).await.unwrap();
+    let status = old.recovery_status().await.unwrap();
+    assert!(status.enabled && !status.passphrase);
+    assert_eq!(status.secrets.len(), 4, "{status:?}");
+    // Keys sent after the backup was made go up too.
+    old.sync_once().await.unwrap();
+    let after = send(&old, &room, "sent after recovery was set up").await;
+    old.sync_once().await.unwrap();
+    let backed = old.backup_status().await.unwrap();
+    assert_eq!(backed.keys_backed_up, backed.keys_local, "{backed:?}");
+
+    let new = device(&user, "new", &new_dir).await;
+    // A well-formed key of another account's storage opens nothing.
+    let other =
+        SecretString::new("EsTc LW2K PGiF wKEA 3As5 g5c4 BXwk qeeJ ZJV8 Q9fu gUMN UE4d".to_owned());
+    match new.restore_recovery(&other).await {
+        Err(Error::WrongRecoveryKey) => {}
+        other => panic!("expected WrongRecoveryKey, got {other:?}"),
+    }
+    assert!(
+        !new.device_status().await.unwrap().cross_signed,
+        "nothing changed"
+    );
+    assert!(!new.secrets().await.unwrap().backup_key);
+
+    // The key without its spaces works as well as with them.
+    let compact = SecretString::new(key.expose().replace(' ', ""));
+    let import = new.restore_recovery(&compact).await.unwrap();
+    // Both messages went in one room key.
+    assert!(import.imported >= 1, "{import:?}");
+    let status = new.device_status().await.unwrap();
+    assert!(
+        status.cross_signed && status.holds_cross_signing_keys,
+        "{status:?}"
+    );
+    let events = sync_until(&new, &room, |ev| {
+        message(ev, "sent after recovery was set up").cloned()
+    })
+    .await;
+    assert_eq!(events.event_id.as_deref(), Some(after.as_str()));
+    let events = new.store().unwrap().timeline(room.as_str(), 100).unwrap();
+    let read = message(&events, "history for the recovery key").expect("decrypted");
+    assert_eq!(read.event_id.as_deref(), Some(before.as_str()));
+}
