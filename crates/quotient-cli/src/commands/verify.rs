@@ -84,7 +84,17 @@ async fn verify(
     match state {
         VerificationState::Done => {
             if flow.is_self_verification() {
-                wait_for_secrets(client, out).await?;
+                let held = client
+                    .secrets()
+                    .await
+                    .map_err(|e| client::failure("cannot read the secrets", &e))?;
+                if held.cross_signing_keys {
+                    // This device holds the secrets: the other one asks
+                    // for them as soon as it is done; answer it.
+                    let _ = flow.answer_secret_requests(SECRETS_WAIT).await;
+                } else {
+                    wait_for_secrets(client, out).await?;
+                }
             }
             Ok(())
         }

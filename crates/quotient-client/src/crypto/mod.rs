@@ -56,6 +56,8 @@ pub(crate) struct Crypto {
     // the order they came; and the flows a program already took.
     verifications: tokio::sync::watch::Sender<Vec<(matrix_sdk_common::ruma::OwnedUserId, String)>>,
     taken: Mutex<std::collections::HashSet<String>>,
+    // How many `m.secret.request`s this device has received.
+    secret_requests: tokio::sync::watch::Sender<u64>,
     // True once the first key upload and cross-signing setup were tried.
     setup: tokio::sync::watch::Sender<bool>,
     // Held for the machine's life; `None` for an in-memory client.

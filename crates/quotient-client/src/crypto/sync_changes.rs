@@ -111,12 +111,12 @@ impl Crypto {
             ProcessedToDeviceEvent::Decrypted { raw, .. } => raw,
             _ => return,
         };
-        let is_request = raw
-            .get_field::<String>("type")
-            .ok()
-            .flatten()
-            .is_some_and(|t| t == "m.key.verification.request");
-        if !is_request {
+        let kind = raw.get_field::<String>("type").ok().flatten();
+        if kind.as_deref() == Some("m.secret.request") {
+            self.secret_requests.send_modify(|n| *n += 1);
+            return;
+        }
+        if kind.as_deref() != Some("m.key.verification.request") {
             return;
         }
         if let Ok(request) = raw.deserialize_as_unchecked::<Request>() {

@@ -36,6 +36,8 @@ pub struct Verification {
     other_user: quotient_api::UserId,
     sas: Arc<Mutex<Option<Sas>>>,
     state: watch::Receiver<VerificationState>,
+    // `m.secret.request`s received before the flow began.
+    secret_requests_before: u64,
 }
 
 impl std::fmt::Debug for Verification {
@@ -157,6 +159,25 @@ impl Verification {
         Ok(())
     }
 
+    /// For the device that holds the secrets, once a flow with another of
+    /// this user's devices is done: waits (at most `limit`, while the
+    /// client syncs) until that device has asked for the secrets, and
+    /// sends the answers out. True when a request came. The machine
+    /// answers only verified devices of this user.
+    pub async fn answer_secret_requests(&self, limit: Duration) -> Result<bool> {
+        let mut rx = self.crypto.secret_requests.subscribe();
+        let before = self.secret_requests_before;
+        let came = tokio::time::timeout(limit, rx.wait_for(|n| *n > before))
+            .await
+            .is_ok();
+        if came {
+            // The other requests of the batch come with the first.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            self.crypto.process_outgoing().await?;
+        }
+        Ok(came)
+    }
+
     fn sas_to_compare(&self) -> Result<Sas> {
         let sas = self.sas.lock().unwrap_or_else(|p| p.into_inner()).clone();
         match sas {
@@ -180,6 +201,7 @@ impl Verification {
             other_user,
             sas: Arc::clone(&sas),
             state: rx,
+            secret_requests_before: *crypto.secret_requests.borrow(),
         };
         tokio::spawn(async move {
             if let Err(e) = drive(&crypto, &request, &sas, &tx).await {
