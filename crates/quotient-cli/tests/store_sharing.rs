@@ -40,8 +40,8 @@ fn two_syncs_and_a_tail_share_a_store_while_messages_arrive_and_sends_run() {
         let c = Client::login_or_restore(
             &bob_dir,
             hs.url.clone(),
-            &bob.user_id,
-            bob.password.clone().into(),
+            &bob.user_id.parse().unwrap(),
+            bob.password.clone(),
         )
         .await
         .unwrap();

@@ -1,30 +1,20 @@
-//! The echo bot of docs/client.md: answers each text message with a notice.
+//! The echo bot of docs/client.md: answers each text message with a notice, in its thread.
 //! `HOMESERVER=https://… BOT_USER=@bot:… BOT_PASSWORD=… cargo run -p quotient-client --example echo_bot`
-use quotient_client::{outbox::OutgoingEvent, Client};
-use std::{env, path::Path};
+use quotient_client::{events::*, outbox::OutgoingEvent, Client};
+use std::env::var;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (user, password) = (env::var("BOT_USER")?, env::var("BOT_PASSWORD")?.into());
-    let homeserver = env::var("HOMESERVER")?.parse()?;
+    let (url, user) = (var("HOMESERVER")?.parse()?, var("BOT_USER")?.parse()?);
     // The session saved in the store directory, or a sign-in saved there.
-    let client =
-        Client::login_or_restore(Path::new("echo-bot-store"), homeserver, &user, password).await?;
-    let _sync = client.start_sync_loop();
-    let mut events = client.watch_timeline("echo")?; // each event once, across restarts
-    loop {
-        let e = events.next().await?; // calling next again commits the previous one as handled
-        let json = &e.event.json;
-        if json["type"] != "m.room.message"
-            || json["content"]["msgtype"] != "m.text"
-            || json["sender"] == user.as_str()
-        {
-            continue;
+    let client = Client::login_or_restore("bot-store", url, &user, var("BOT_PASSWORD")?).await?;
+    // Each message once, across restarts; answered once (keyed by its ID), in its thread.
+    client.on::<MessageContent, _, _>("echo", |event, room| async move {
+        if let MessageKind::Text(_) = event.content().kind {
+            let echo = OutgoingEvent::notice(&event.content().body);
+            room.answer(&event, echo).await?;
         }
-        let echo = OutgoingEvent::notice(json["content"]["body"].as_str().unwrap_or_default());
-        // Stored before it goes out, sent exactly once; keyed by the event
-        // it answers, so an event handed over again is not answered twice.
-        let key = format!("echo:{}", e.event.event_id.as_deref().unwrap_or_default());
-        client.send_keyed(&e.room_id.parse()?, &key, echo).await?;
-    }
+        Ok::<_, quotient_client::Error>(())
+    })?;
+    Ok(client.start_sync_loop().join().await?)
 }

@@ -248,6 +248,34 @@ pub enum Error {
     /// why and what to do).
     #[error("recovery: {0}")]
     Recovery(String),
+    /// The store knows no room of this ID (not synced yet, or never
+    /// joined, invited or left).
+    #[error("no room {0} in the store (sync first, or join it)")]
+    UnknownRoom(String),
+    /// The room's power levels (as stored) do not let this account do
+    /// it; refused before any request was made.
+    #[error("not allowed in {room_id}: {action} needs {needed}, and you have {level}{}",
+        target.as_ref().map_or_else(String::new, |t| format!(" ({t})")))]
+    NotAllowed {
+        /// The room.
+        room_id: String,
+        /// What was refused ("kick", "send m.room.name", …).
+        action: String,
+        /// The power level the action needs.
+        needed: crate::room::PowerLevel,
+        /// This account's power level in the room.
+        level: crate::room::PowerLevel,
+        /// For an action on another member (kick, ban, unban, redact):
+        /// why that member is out of reach ("@bob:x has 100").
+        target: Option<String>,
+    },
+    /// An identifier (user, room, event ID, content URI) did not parse.
+    #[error("{0}")]
+    Id(#[from] quotient_api::IdError),
+    /// A stored or received event lacks what the call needs (an event
+    /// ID, a sender): it cannot be answered, reacted to or edited.
+    #[error("the event cannot be used here: {0}")]
+    UnusableEvent(String),
     /// A blocking store task was lost (its thread panicked or the runtime
     /// shut down) before it finished; its transaction was not committed.
     #[error("a store task did not finish: {0}")]

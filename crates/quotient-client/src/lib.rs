@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+pub mod account;
 mod client;
 #[cfg(feature = "e2e-encryption")]
 mod crypto;
@@ -18,6 +19,7 @@ pub mod events;
 pub mod media;
 pub mod names;
 pub mod outbox;
+pub mod room;
 pub mod rooms;
 mod sign_in;
 pub mod store;

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use quotient::store::{load_session, save_on_change, save_session};
 use quotient::{Connection, LoginOptions, SecretString};
+use quotient_api::UserId;
 use url::Url;
 
 use crate::client::{request_error, Client};
@@ -35,16 +36,17 @@ impl Client {
     /// use quotient_client::Client;
     /// let homeserver = "https://matrix.example.org".parse().unwrap();
     /// let client = Client::login_or_restore(
-    ///     std::path::Path::new("bot-store"), homeserver, "@bot:example.org", "secret".into(),
+    ///     std::path::Path::new("bot-store"), homeserver, &"@bot:example.org".parse()?, "secret".into(),
     /// ).await?;
     /// # Ok(()) }
     /// ```
     pub async fn login_or_restore(
-        dir: &Path,
+        dir: impl AsRef<Path>,
         homeserver: Url,
-        user: &str,
-        password: SecretString,
+        user: &UserId,
+        password: impl Into<SecretString>,
     ) -> Result<Client> {
+        let (dir, password) = (dir.as_ref(), password.into());
         let path = dir.join(SESSION_FILE);
         let conn = Connection::builder(homeserver.clone())
             .build()
@@ -65,7 +67,11 @@ impl Client {
         #[cfg(feature = "e2e-encryption")]
         let uia_password = password.clone();
         let session = conn
-            .login_with_password_using(user, password, &LoginOptions::new().refresh_token(true))
+            .login_with_password_using(
+                user.as_str(),
+                password,
+                &LoginOptions::new().refresh_token(true),
+            )
             .await
             .map_err(request_error)?;
         save_session(&path, &session).map_err(Error::SavedSession)?;

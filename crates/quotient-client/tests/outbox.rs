@@ -623,7 +623,7 @@ async fn the_documented_echo_bot_answers_each_message_once_across_a_restart() {
         "nothing answered twice"
     );
     assert!(
-        cwd.path().join("echo-bot-store/session.json").exists(),
+        cwd.path().join("bot-store/session.json").exists(),
         "the session was kept"
     );
     child.kill().unwrap();

@@ -186,10 +186,14 @@ async fn a_sync_loop_runs_across_ten_token_lifetimes_without_a_gap() {
     let user = user("longsync").await;
     let (url, counts) = counting_proxy(server().url.clone()).await;
     let dir = TempDir::new("longsync");
-    let client =
-        Client::login_or_restore(dir.path(), url, &user.user_id, user.password.clone().into())
-            .await
-            .unwrap();
+    let client = Client::login_or_restore(
+        dir.path(),
+        url,
+        &user.user_id.parse().unwrap(),
+        user.password.clone(),
+    )
+    .await
+    .unwrap();
     // A second device of the same user writes (not through the proxy, so
     // its own refreshes are not counted).
     let writer = server().connection();

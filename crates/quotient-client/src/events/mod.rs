@@ -28,6 +28,7 @@ mod reaction;
 mod redact;
 mod redaction;
 mod relation;
+mod room_event;
 mod state;
 
 #[cfg(test)]
@@ -45,6 +46,7 @@ pub use reaction::ReactionContent;
 pub use redact::{apply_redaction, redact};
 pub use redaction::RedactionContent;
 pub use relation::Relation;
+pub use room_event::RoomEvent;
 pub use state::{
     AllowCondition, AvatarContent, CanonicalAliasContent, CreateContent, EncryptionContent,
     HistoryVisibility, HistoryVisibilityContent, JoinRule, JoinRulesContent, NameContent,

@@ -25,7 +25,9 @@
 mod live;
 mod rooms;
 mod timeline;
+mod typed;
 
 pub use live::{LiveTimeline, TimelineUpdate};
 pub use rooms::{DurableRoomWatcher, MemberChange, RoomUpdate, RoomWatcher};
 pub use timeline::TimelineWatcher;
+pub use typed::HandlerOutcome;

@@ -26,10 +26,13 @@ pub struct TimelineWatcher {
     pending: VecDeque<LiveEvent>,
     // Handed over by `next`, not yet committed as handled.
     handed: Option<(String, i64)>,
+    // Read with each page: their events are committed unseen.
+    ignored: std::collections::BTreeSet<String>,
 }
 
 impl TimelineWatcher {
-    /// The next live event. Calling it again means the event it returned
+    /// The next live event (those of ignored users are skipped, and
+    /// committed as handled). Calling it again means the event it returned
     /// before was handled: that one's cursor is committed first. Waits for
     /// the next committed batch when every stored event was handed over.
     pub async fn next(&mut self) -> Result<LiveEvent> {
@@ -37,9 +40,15 @@ impl TimelineWatcher {
         loop {
             if let Some(event) = self.pending.pop_front() {
                 self.handed = Some((event.room_id.clone(), event.seq));
+                let sender = event.event.json.get("sender").and_then(|s| s.as_str());
+                if sender.is_some_and(|s| self.ignored.contains(s)) {
+                    self.ack()?;
+                    continue;
+                }
                 return Ok(event);
             }
             let page = self.client.store()?.live_events_after(&self.name, PAGE)?;
+            self.ignored = self.client.store()?.ignored_user_ids()?;
             if !page.is_empty() {
                 self.pending = page.into();
                 continue;
@@ -87,6 +96,7 @@ impl Client {
             changes,
             pending: VecDeque::new(),
             handed: None,
+            ignored: Default::default(),
         })
     }
 
