@@ -308,3 +308,42 @@ pub struct RecoveryStatus {
     /// `m.megolm_backup.v1`).
     pub secrets: Vec<String>,
 }
+
+/// One device of a user and how far this device trusts it
+/// ([`Client::devices_of`](crate::Client::devices_of)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceTrustInfo {
+    /// Its device ID.
+    pub device_id: String,
+    /// The name its owner gave it, as its keys say.
+    pub display_name: Option<String>,
+    /// Its Ed25519 key (unpadded base64).
+    pub ed25519: Option<String>,
+    /// Its owner's self-signing key signed it.
+    pub cross_signed: bool,
+    /// Verified by us: cross-signed by an identity we verified (or our
+    /// own), or verified directly.
+    pub verified: bool,
+    /// Blocked by us: it gets no room keys.
+    pub blocked: bool,
+    /// It is this device.
+    pub this_device: bool,
+}
+
+/// How this device sees a user's cross-signing identity
+/// ([`Client::user_trust`](crate::Client::user_trust)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UserTrust {
+    /// The user has cross-signing keys.
+    pub has_identity: bool,
+    /// We verified their current identity (or it is ours, and this
+    /// device is cross-signed).
+    pub verified: bool,
+    /// We verified an identity of theirs at some point.
+    pub was_verified: bool,
+    /// Their identity changed since we verified it: room keys are not
+    /// shared with them until it is acknowledged
+    /// ([`Client::acknowledge_identity_change`](crate::Client::acknowledge_identity_change))
+    /// or verified again.
+    pub identity_changed: bool,
+}

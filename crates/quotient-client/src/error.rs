@@ -222,6 +222,19 @@ pub enum Error {
     /// end in time).
     #[error("verification: {0}")]
     Verification(String),
+    /// Users of the room whose cross-signing identity changed since they
+    /// were verified: no room key goes to them until the change is
+    /// acknowledged (`Client::acknowledge_identity_change`) or they are
+    /// verified again, so the message waits.
+    #[error(
+        "the identity of {} changed since it was verified; acknowledge the change or verify again \
+         before sending to them",
+        users.join(", ")
+    )]
+    IdentityChanged {
+        /// The users, by ID.
+        users: Vec<String>,
+    },
     /// The account has no key backup on the server.
     #[error("the account has no key backup")]
     NoBackup,

@@ -358,7 +358,12 @@ pub struct LogoutArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct DevicesArgs {
+    /// List another user's devices (from their published keys) instead
+    /// of this account's.
+    #[arg(value_name = "USER")]
+    pub user: Option<String>,
     #[command(subcommand)]
     pub action: Option<DevicesAction>,
 }

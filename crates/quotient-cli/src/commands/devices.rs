@@ -12,7 +12,10 @@ use crate::terminal::Output;
 
 pub async fn run(store: &Store, out: &Output, args: DevicesArgs) -> Result<(), Failure> {
     match args.action {
-        None => list(store, out).await,
+        None => match args.user {
+            Some(user) => list_other(store, out, &user).await,
+            None => list(store, out).await,
+        },
         Some(DevicesAction::Rename { device_id, name }) => {
             rename(store, out, &device_id, &name).await
         }
@@ -32,7 +35,9 @@ async fn list(store: &Store, out: &Output) -> Result<(), Failure> {
         .await
         .map_err(|e| Failure::from_error("cannot list the devices", &e))?;
     let status = super::session::device_status(store).await;
+    let trust = trust_of(store, &session.user_id).await;
     drop(spin);
+    let trust_for = |d: &Device| trust.iter().find(|t| t.device_id == d.device_id);
     let is_current = |d: &Device| d.device_id == session.device_id;
     if out.json {
         let rows: Vec<_> = devices
@@ -47,18 +52,20 @@ async fn list(store: &Store, out: &Output) -> Result<(), Failure> {
                     "current": is_current(d),
                     // This device's own encryption state; null for others.
                     "session_key": status.as_ref().ok().filter(|_| is_current(d)).map(|s| s.fingerprint()),
-                    "cross_signed": status.as_ref().ok().filter(|_| is_current(d)).map(|s| s.cross_signed),
+                    "cross_signed": trust_for(d).map(|t| t.cross_signed),
+                    "verified": trust_for(d).map(|t| t.verified),
                 })
             })
             .collect();
         out.print(serde_json::Value::Array(rows), String::new);
         return Ok(());
     }
-    let rows: Vec<[String; 4]> = devices
+    let rows: Vec<[String; 5]> = devices
         .iter()
         .map(|d| {
             [
                 d.device_id.clone(),
+                trust_for(d).map_or_else(|| "?".into(), |t| trust_word(t).to_owned()),
                 d.display_name.clone().unwrap_or_else(|| "-".into()),
                 d.last_seen_ip.clone().unwrap_or_else(|| "-".into()),
                 d.last_seen_ts
@@ -69,17 +76,18 @@ async fn list(store: &Store, out: &Output) -> Result<(), Failure> {
         .collect();
     let header = [
         "DEVICE".to_owned(),
+        "TRUST".into(),
         "NAME".into(),
         "LAST SEEN IP".into(),
         "LAST SEEN".into(),
     ];
-    let mut widths = [0; 4];
+    let mut widths = [0; 5];
     for row in rows.iter().chain([&header]) {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
-    let line = |mark: &str, row: &[String; 4]| {
+    let line = |mark: &str, row: &[String; 5]| {
         let cells: Vec<String> = row
             .iter()
             .zip(widths)
@@ -99,6 +107,86 @@ async fn list(store: &Store, out: &Output) -> Result<(), Failure> {
         }
         Err(why) => println!("This device's encryption state is unknown: {why}"),
     }
+    Ok(())
+}
+
+/// `user`'s devices as this device's crypto machine sees them; empty
+/// (with a note in the log) when it cannot be asked.
+async fn trust_of(
+    store: &Store,
+    user: &quotient_api::UserId,
+) -> Vec<quotient_client::encryption::DeviceTrustInfo> {
+    let client = match crate::client::open(store) {
+        Ok(c) => c,
+        Err(_) => return Vec::new(),
+    };
+    client.devices_of(user).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "device trust unknown");
+        Vec::new()
+    })
+}
+
+fn trust_word(t: &quotient_client::encryption::DeviceTrustInfo) -> &'static str {
+    if t.blocked {
+        "blocked"
+    } else if t.verified {
+        "verified"
+    } else if t.cross_signed {
+        "cross-signed"
+    } else {
+        "unsigned"
+    }
+}
+
+/// `quotient devices USER`: another user's devices from their keys.
+async fn list_other(store: &Store, out: &Output, user: &str) -> Result<(), Failure> {
+    let user = quotient_api::UserId::parse(user)
+        .map_err(|e| Failure::usage(format!("not a user ID: {user}: {e}")))?;
+    let client = crate::client::open(store)?;
+    let spin = out.spinner("fetching their keys");
+    let devices = client
+        .devices_of(&user)
+        .await
+        .map_err(|e| crate::client::failure("cannot read their devices", &e))?;
+    let identity = client
+        .user_trust(&user)
+        .await
+        .map_err(|e| crate::client::failure("cannot read their identity", &e))?;
+    drop(spin);
+    if out.json {
+        let rows: Vec<_> = devices
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "device_id": d.device_id, "display_name": d.display_name,
+                    "session_key": d.ed25519, "cross_signed": d.cross_signed,
+                    "verified": d.verified, "blocked": d.blocked,
+                })
+            })
+            .collect();
+        out.print(serde_json::Value::Array(rows), String::new);
+        return Ok(());
+    }
+    for d in &devices {
+        println!(
+            "{:<12} {:<13} {}",
+            d.device_id,
+            trust_word(d),
+            d.display_name.as_deref().unwrap_or("-")
+        );
+    }
+    println!(
+        "{user}: {}",
+        if !identity.has_identity {
+            "no cross-signing identity"
+        } else if identity.identity_changed {
+            "identity CHANGED since you verified it (acknowledge or verify again)"
+        } else if identity.verified {
+            "identity verified"
+        } else {
+            "identity not verified (quotient verify USER DEVICE)"
+        }
+    );
     Ok(())
 }
 

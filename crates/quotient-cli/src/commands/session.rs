@@ -15,6 +15,15 @@ pub async fn whoami(store: &Store, out: &Output) -> Result<(), Failure> {
         .await
         .map_err(|e| Failure::from_error("whoami failed", &e))?;
     let status = device_status(store).await;
+    let verified = match crate::client::open(store) {
+        Ok(client) => client
+            .devices_of(&session.user_id)
+            .await
+            .ok()
+            .and_then(|all| all.into_iter().find(|d| d.this_device))
+            .map(|d| d.verified),
+        Err(_) => None,
+    };
     drop(_spin);
     let device_id = owner.device_id.unwrap_or(session.device_id);
     let (key, cross_signed, note) = match &status {
@@ -32,6 +41,7 @@ pub async fn whoami(store: &Store, out: &Output) -> Result<(), Failure> {
             "homeserver": session.homeserver.as_str(),
             "session_key": key,
             "cross_signed": cross_signed,
+            "verified": verified,
         }),
         || {
             let key = key

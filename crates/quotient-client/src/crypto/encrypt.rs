@@ -65,6 +65,16 @@ impl Crypto {
                 // saved (our own messages would not decrypt): start over
                 // with a fresh session next time.
                 self.discard(&room_id).await;
+                if let matrix_sdk_crypto::OlmError::SessionRecipientCollectionError(
+                    matrix_sdk_crypto::SessionRecipientCollectionError::VerifiedUserChangedIdentity(
+                        users,
+                    ),
+                ) = &e
+                {
+                    return Err(Error::IdentityChanged {
+                        users: users.iter().map(|u| u.to_string()).collect(),
+                    });
+                }
                 return Err(crypto_error(e));
             }
         };

@@ -25,6 +25,7 @@ mod recovery;
 mod requests;
 mod secrets;
 pub(crate) mod sync_changes;
+mod trust;
 pub(crate) mod verify;
 
 use std::collections::HashMap;
