@@ -98,6 +98,9 @@ impl Crypto {
     /// (the machine's batches), each marked only once the server took it.
     /// Nothing to do without an active backup.
     pub(crate) async fn upload_room_keys(&self) -> Result<()> {
+        if !self.machine.backup_machine().enabled().await {
+            return Ok(());
+        }
         // Bounded: the rest goes with the next batch.
         for _batch in 0..32 {
             let _one = self.requests.lock().await;

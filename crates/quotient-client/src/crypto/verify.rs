@@ -59,7 +59,9 @@ impl Verification {
     /// The device on the other side, once known (a request sent to all of
     /// one's devices learns it from the one that answers).
     pub fn other_device(&self) -> Option<String> {
-        self.request.other_device_id().map(|d| d.to_string())
+        let sas = self.sas.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        sas.map(|s| s.other_device_id().to_string())
+            .or_else(|| self.request.other_device_id().map(|d| d.to_string()))
     }
 
     /// The flow's ID (the request's transaction ID, or its event ID in a
@@ -236,10 +238,10 @@ async fn drive(
         match current {
             VerificationRequestState::Created { .. }
             | VerificationRequestState::Requested { .. } => {
-                tx.send_replace(VerificationState::Requested);
+                publish(tx, VerificationState::Requested);
             }
             VerificationRequestState::Ready { .. } => {
-                tx.send_replace(VerificationState::Ready);
+                publish(tx, VerificationState::Ready);
                 // The side that asked starts the exchange.
                 if request.we_started() {
                     if let Some((sas, out)) = request.start_sas().await.map_err(crypto_error)? {
@@ -260,11 +262,11 @@ async fn drive(
                 }
             }
             VerificationRequestState::Done => {
-                tx.send_replace(VerificationState::Done);
+                publish(tx, VerificationState::Done);
                 return Ok(());
             }
             VerificationRequestState::Cancelled(info) => {
-                tx.send_replace(cancelled(&info));
+                publish(tx, cancelled(&info));
                 return Ok(());
             }
         }
@@ -279,10 +281,10 @@ async fn drive(
     loop {
         match current {
             SasState::Created { .. } | SasState::Accepted { .. } => {
-                tx.send_replace(VerificationState::Started);
+                publish(tx, VerificationState::Started);
             }
             SasState::Started { .. } => {
-                tx.send_replace(VerificationState::Started);
+                publish(tx, VerificationState::Started);
                 // The other side started the exchange: accept it.
                 if let Some(out) = sas.accept() {
                     send(crypto, out).await?;
@@ -290,21 +292,21 @@ async fn drive(
             }
             SasState::KeysExchanged { emojis, decimals } => {
                 if !sas.have_we_confirmed() {
-                    tx.send_replace(compare(emojis, decimals));
+                    publish(tx, compare(emojis, decimals));
                 }
             }
             SasState::Confirmed => {
-                tx.send_replace(VerificationState::Confirmed);
+                publish(tx, VerificationState::Confirmed);
             }
             SasState::Done { .. } => {
                 if sas.is_self_verification() {
                     ask_for_secrets(crypto).await;
                 }
-                tx.send_replace(VerificationState::Done);
+                publish(tx, VerificationState::Done);
                 return Ok(());
             }
             SasState::Cancelled(info) => {
-                tx.send_replace(cancelled(&info));
+                publish(tx, cancelled(&info));
                 return Ok(());
             }
         }
@@ -332,6 +334,19 @@ async fn ask_for_secrets(crypto: &Crypto) {
         Ok(false) => {}
         Err(e) => tracing::warn!(error = %e, "secrets not asked for"),
     }
+}
+
+/// Publishes `state` unless it is the current one (several of the
+/// machine's steps look the same from outside).
+fn publish(tx: &watch::Sender<VerificationState>, state: VerificationState) {
+    tx.send_if_modified(|current| {
+        if *current == state {
+            false
+        } else {
+            *current = state;
+            true
+        }
+    });
 }
 
 fn compare(emojis: Option<EmojiShortAuthString>, decimals: (u16, u16, u16)) -> VerificationState {
