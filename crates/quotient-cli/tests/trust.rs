@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::homeserver::{fresh_user, homeserver, Config};
-use support::{code, json, login, quotient, quotient_with, stderr, store};
+use support::{code, json, kill_at_pause, login, quotient, quotient_with, stderr, store};
 
 fn ok(out: &std::process::Output) {
     assert_eq!(code(out), 0, "stderr: {}", stderr(out));
@@ -241,4 +241,42 @@ fn a_no_at_the_comparison_ends_both_sides_unverified() {
     assert_eq!(last["code"], "m.mismatched_sas");
     let who = json(&quotient(&b, &["--json", "whoami"], ""));
     assert_eq!(who["verified"], false, "{who}");
+}
+
+#[test]
+fn a_sigkill_in_the_middle_of_a_backup_upload_leaves_no_key_out_of_the_backup() {
+    let hs = homeserver(Config::Default);
+    let user = fresh_user(hs, "killup");
+    let s = store("killup");
+    login(&s, Config::Default, &user);
+    let status = json(&quotient(&s, &["--json", "recovery", "enable"], ""));
+    assert!(status["recovery_key"].is_string());
+    let created = json(&quotient(
+        &s,
+        &["--json", "create-room", "--name", "Killed"],
+        "",
+    ));
+    let room = created["room_id"].as_str().unwrap().to_owned();
+    ok(&quotient(
+        &s,
+        &["send", &room, "its key goes up when the process is killed"],
+        "",
+    ));
+    // Killed after the server took the batch, before it was marked.
+    kill_at_pause(
+        &s,
+        &["sync", "--once"],
+        "QUOTIENT_CLIENT_TEST_PAUSE_IN_BACKUP_UPLOAD",
+    );
+    let killed = json(&quotient(&s, &["--json", "backup", "status"], ""));
+    let local = killed["keys_local"].as_u64().unwrap();
+    assert!(local >= 1, "{killed}");
+    assert!(
+        killed["keys_backed_up"].as_u64().unwrap() < local,
+        "not marked: {killed}"
+    );
+    ok(&quotient(&s, &["sync", "--once"], ""));
+    let after = json(&quotient(&s, &["--json", "backup", "status"], ""));
+    assert_eq!(after["keys_backed_up"], after["keys_local"], "{after}");
+    assert_eq!(after["server_count"], after["keys_local"], "{after}");
 }

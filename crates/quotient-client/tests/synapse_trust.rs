@@ -255,3 +255,58 @@ async fn a_recovery_key_brings_a_new_device_the_history_and_a_wrong_one_nothing(
     let read = message(&events, "history for the recovery key").expect("decrypted");
     assert_eq!(read.event_id.as_deref(), Some(before.as_str()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn room_keys_made_during_a_backup_outage_are_all_backed_up_after_it() {
+    let user = new_user("outage").await;
+    let hs = tokio::task::spawn_blocking(server).await.unwrap();
+    let upstream = format!("{}:{}", hs.url.host_str().unwrap(), hs.url.port().unwrap())
+        .parse()
+        .unwrap();
+    let front =
+        support::fault_front::FaultFront::start(upstream, "PUT /_matrix/client/v3/room_keys/keys")
+            .await;
+    // One quick engine retry: the outage outlasts it either way, and the
+    // upload after the next batch takes over.
+    let mut options = quotient::JobOptions::default();
+    options.backoff.max_retries = 1;
+    options.backoff.retry_waits = vec![Duration::from_millis(20)];
+    let conn = Connection::builder(front.url.clone())
+        .job_options(options)
+        .build()
+        .unwrap();
+    conn.login_with_password(&user.user_id, user.password.clone().into(), Some("outage"))
+        .await
+        .unwrap();
+    let dir = TempDir::new("outage");
+    let client = Client::open(dir.path(), conn).unwrap();
+    client.sync_once().await.unwrap();
+    client.send_key_requests().await.unwrap();
+    client.create_backup().await.unwrap();
+
+    front.fail(true);
+    let mut rooms = Vec::new();
+    for n in 0..3 {
+        let room = create_encrypted_room(client.connection(), vec![]).await;
+        client.sync_once().await.unwrap();
+        send(&client, &room, &format!("during the outage {n}")).await;
+        rooms.push(room);
+    }
+    // Every upload fails while the outage lasts; nothing is marked.
+    assert!(client.send_key_requests().await.is_err());
+    assert!(front.failed() > 0);
+    let during = client.backup_status().await.unwrap();
+    assert!(during.keys_local >= 3, "{during:?}");
+    assert!(during.keys_backed_up < during.keys_local, "{during:?}");
+
+    front.fail(false);
+    client.sync_once().await.unwrap();
+    client.send_key_requests().await.unwrap();
+    let after = client.backup_status().await.unwrap();
+    assert_eq!(after.keys_backed_up, after.keys_local, "{after:?}");
+    assert_eq!(
+        after.server_count,
+        Some(after.keys_local as u64),
+        "{after:?}"
+    );
+}

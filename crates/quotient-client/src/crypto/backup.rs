@@ -120,6 +120,7 @@ impl Crypto {
             let body = json!({ "rooms": request.rooms });
             match requests::call(&self.conn, Method::Put, path, &body).await {
                 Ok(answer) => {
+                    requests::pause_in_backup_upload();
                     let response: add_backup_keys::v3::Response = requests::parse(answer)?;
                     self.machine
                         .mark_request_as_sent(&id, AnyIncomingResponse::KeysBackup(&response))

@@ -19,8 +19,9 @@ impl Client {
     }
 
     /// Sends every key request the crypto machine has waiting (device
-    /// keys, key queries, claims, to-device messages) and returns when it
-    /// has none left, or with the first failure. They go out after each
+    /// keys, key queries, claims, to-device messages), then uploads the
+    /// room keys not yet in the key backup (when there is one), and
+    /// returns when none are left, or with the first failure. They go out after each
     /// batch anyway; this is for a program that wants them out now. A
     /// process that does not own the store has nothing to send.
     ///
@@ -31,7 +32,8 @@ impl Client {
         match self.crypto().await? {
             Some(crypto) => {
                 crypto.setup_done(SETUP_WAIT).await;
-                crypto.process_outgoing().await
+                crypto.process_outgoing().await?;
+                crypto.upload_room_keys().await
             }
             None => Ok(()),
         }

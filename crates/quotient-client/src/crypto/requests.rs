@@ -295,9 +295,20 @@ where
 /// reused afterwards. Never set it outside tests.
 fn pause_after_keys_upload() {
     static MARKER: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
-    let marker = MARKER.get_or_init(|| {
-        std::env::var_os("QUOTIENT_CLIENT_TEST_PAUSE_AFTER_KEYS_UPLOAD").map(Into::into)
-    });
+    test_pause(&MARKER, "QUOTIENT_CLIENT_TEST_PAUSE_AFTER_KEYS_UPLOAD");
+}
+
+/// **Test-only.** Like the pause above, for
+/// `QUOTIENT_CLIENT_TEST_PAUSE_IN_BACKUP_UPLOAD`: after the server took a
+/// batch of room keys for the backup, before the machine marks them
+/// backed up.
+pub(super) fn pause_in_backup_upload() {
+    static MARKER: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    test_pause(&MARKER, "QUOTIENT_CLIENT_TEST_PAUSE_IN_BACKUP_UPLOAD");
+}
+
+fn test_pause(marker: &std::sync::OnceLock<Option<std::path::PathBuf>>, variable: &str) {
+    let marker = marker.get_or_init(|| std::env::var_os(variable).map(Into::into));
     if let Some(marker) = marker {
         let _ = std::fs::write(marker, b"paused");
         std::thread::sleep(Duration::from_secs(30));

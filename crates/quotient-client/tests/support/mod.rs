@@ -46,5 +46,6 @@ pub fn echo_bot_binary() -> std::path::PathBuf {
 }
 
 pub mod e2ee;
+pub mod fault_front;
 pub mod proxy;
 pub mod stub;
