@@ -22,6 +22,7 @@ use quotient_api::{encode_path_segment, Method};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::sync_changes::NewRoomKey;
 use super::{crypto_error, requests, Crypto};
 use crate::client::Client;
 use crate::encryption::{BackupStatus, RoomKeyImport};
@@ -238,7 +239,96 @@ impl Crypto {
     }
 }
 
+impl Crypto {
+    /// Fetches the room keys of `sessions` from the backup (one request
+    /// each; a session the backup lacks is skipped) and imports them.
+    /// Each session is asked for once per process. Returns the keys that
+    /// came.
+    pub(crate) async fn fetch_from_backup(
+        &self,
+        sessions: Vec<(String, String)>,
+    ) -> Result<Vec<NewRoomKey>> {
+        let keys = self
+            .machine
+            .backup_machine()
+            .get_backup_keys()
+            .await
+            .map_err(crypto_error)?;
+        let (Some(key), Some(version)) = (keys.decryption_key, keys.backup_version) else {
+            return Ok(Vec::new());
+        };
+        let mut exported = Vec::new();
+        let mut came = Vec::new();
+        for (room, session) in sessions {
+            if !self.ask_backup_once(&room, &session) {
+                continue;
+            }
+            let Ok(room_id) = OwnedRoomId::try_from(room.as_str()) else {
+                continue;
+            };
+            let path = format!(
+                "{ROOM_KEYS}/keys/{}/{}?version={}",
+                encode_path_segment(&room),
+                encode_path_segment(&session),
+                encode_path_segment(&version)
+            );
+            let data = match requests::call(&self.conn, Method::Get, path, &json!({})).await {
+                Ok(body) => body,
+                Err(Error::Request(e)) if e.http_status() == Some(404) => continue,
+                Err(e) => return Err(e),
+            };
+            let Some(backed_up) = serde_json::from_slice::<KeyBackupData>(&data)
+                .ok()
+                .and_then(|d| key.decrypt_session_data(d.session_data).ok())
+            else {
+                tracing::warn!("a backed-up room key did not decrypt; skipped");
+                continue;
+            };
+            exported.push(ExportedRoomKey::from_backed_up_room_key(
+                room_id,
+                session.clone(),
+                backed_up,
+            ));
+            came.push(NewRoomKey {
+                room_id: room,
+                session_id: session,
+            });
+        }
+        if !exported.is_empty() {
+            self.machine
+                .store()
+                .import_room_keys(exported, Some(&version), |_, _| {})
+                .await
+                .map_err(crypto_error)?;
+        }
+        Ok(came)
+    }
+}
+
 impl Client {
+    /// Events that did not decrypt: their keys are fetched from the key
+    /// backup (when this device holds its key), and what decrypts now is
+    /// stored and told to watchers. At most 50 sessions per call, each
+    /// asked for once per process.
+    pub(crate) async fn decrypt_from_backup(&self, crypto: &Crypto) -> Result<bool> {
+        let sessions = {
+            let store = self.store()?;
+            crate::sync::decryptions::waiting_sessions(store.connection(), 50)?
+        };
+        if sessions.is_empty() {
+            return Ok(false);
+        }
+        let keys = crypto.fetch_from_backup(sessions).await?;
+        if keys.is_empty() {
+            return Ok(false);
+        }
+        let changed = self.retry_waiting(crypto, Some(&keys)).await?;
+        if changed {
+            self.tell_changed(Default::default())?;
+        }
+        Ok(changed)
+    }
+
     /// Whether the account has a key backup on the server.
     pub async fn backup_exists(&self) -> Result<bool> {
         Ok(self

@@ -306,6 +306,10 @@ impl Client {
             if let Err(e) = crypto.upload_room_keys().await {
                 tracing::warn!(error = %e, "room keys not backed up yet; trying again after the next batch");
             }
+            // Keys that did not come by to-device may be in the backup.
+            if let Err(e) = client.decrypt_from_backup(&crypto).await {
+                tracing::warn!(error = %e, "missing room keys not fetched from the backup");
+            }
             // Keys that came may make withheld senders trusted now.
             if let Err(e) = client.retry_withheld(&crypto).await {
                 tracing::warn!(error = %e, "withheld events not decided again");

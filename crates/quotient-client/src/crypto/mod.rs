@@ -57,6 +57,8 @@ pub(crate) struct Crypto {
     // the order they came; and the flows a program already took.
     verifications: tokio::sync::watch::Sender<Vec<(matrix_sdk_common::ruma::OwnedUserId, String)>>,
     taken: Mutex<std::collections::HashSet<String>>,
+    // (room, session) pairs already asked of the key backup.
+    asked_backup: Mutex<std::collections::HashSet<(String, String)>>,
     // How many `m.secret.request`s this device has received.
     secret_requests: tokio::sync::watch::Sender<u64>,
     // True once the first key upload and cross-signing setup were tried.
@@ -126,6 +128,12 @@ impl Crypto {
     pub(crate) fn take_flow(&self, flow: &str) -> bool {
         let mut taken = self.taken.lock().unwrap_or_else(|p| p.into_inner());
         taken.insert(flow.to_owned())
+    }
+
+    /// Marks a session as asked of the backup; false if it already was.
+    pub(crate) fn ask_backup_once(&self, room: &str, session: &str) -> bool {
+        let mut asked = self.asked_backup.lock().unwrap_or_else(|p| p.into_inner());
+        asked.insert((room.to_owned(), session.to_owned()))
     }
 
     fn room_lock(&self, room: &str) -> Arc<tokio::sync::Mutex<()>> {

@@ -125,6 +125,20 @@ pub(crate) fn all_withheld(tx: &Connection) -> Result<Vec<Waiting>> {
     select(tx, "clear IS NOT NULL AND error IS NOT NULL", [])
 }
 
+/// The distinct (room, session) pairs of stored events that have not
+/// decrypted, newest first, at most `limit`.
+#[cfg_attr(not(feature = "e2e-encryption"), allow(dead_code))]
+pub(crate) fn waiting_sessions(tx: &Connection, limit: usize) -> Result<Vec<(String, String)>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT room_id, session_id FROM encrypted_events
+         WHERE clear IS NULL AND session_id IS NOT NULL
+         GROUP BY room_id, session_id ORDER BY MAX(timeline_rowid) DESC LIMIT ?1",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt.query_map(params![limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// The encrypted events matching `filter` (a condition on
 /// `encrypted_events`, written here, never from input).
 #[cfg_attr(not(feature = "e2e-encryption"), allow(dead_code))]
