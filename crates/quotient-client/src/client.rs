@@ -168,7 +168,22 @@ impl ClientBuilder {
     }
 }
 
+/// A handle on a client that does not keep it alive (for the crypto
+/// machine, which the client owns, to queue in-room messages).
+#[derive(Clone, Debug)]
+pub(crate) struct WeakClient(std::sync::Weak<Inner>);
+
+impl WeakClient {
+    pub(crate) fn upgrade(&self) -> Option<Client> {
+        self.0.upgrade().map(|inner| Client { inner })
+    }
+}
+
 impl Client {
+    pub(crate) fn downgrade(&self) -> WeakClient {
+        WeakClient(Arc::downgrade(&self.inner))
+    }
+
     /// Starts configuring a client over a signed-in `connection`.
     pub fn builder(connection: Connection) -> ClientBuilder {
         ClientBuilder {

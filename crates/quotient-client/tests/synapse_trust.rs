@@ -316,3 +316,76 @@ async fn room_keys_made_during_a_backup_outage_are_all_backed_up_after_it() {
         "{after:?}"
     );
 }
+
+/// Marks `room` as the direct chat with `other` in `client`'s account
+/// data, and syncs it in.
+async fn mark_direct(client: &Client, other: &str, room: &RoomId) {
+    let me = client.connection().session().unwrap().user_id;
+    let path = format!(
+        "/_matrix/client/v3/user/{}/account_data/m.direct",
+        quotient_api::encode_path_segment(me.as_str())
+    );
+    support::e2ee::raw(
+        client.connection(),
+        quotient_api::Method::Put,
+        &path,
+        Some(serde_json::json!({ other: [room.as_str()] })),
+    )
+    .await;
+    client.sync_once().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_users_verify_each_other_in_their_direct_chat() {
+    let (alice_user, bob_user) = (new_user("ira").await, new_user("irb").await);
+    let (a_dir, b_dir) = (TempDir::new("ir-a"), TempDir::new("ir-b"));
+    let alice = device(&alice_user, "alice", &a_dir).await;
+    let bob = device(&bob_user, "bob", &b_dir).await;
+    let bob_id = quotient_api::UserId::parse(bob_user.user_id.as_str()).unwrap();
+    let alice_id = quotient_api::UserId::parse(alice_user.user_id.as_str()).unwrap();
+    let room = create_encrypted_room(alice.connection(), vec![bob_id.clone()]).await;
+    bob.connection()
+        .submit(quotient_api::generated::joining::JoinRoomById::new(
+            room.clone(),
+        ))
+        .await
+        .unwrap();
+    mark_direct(&alice, bob_id.as_str(), &room).await;
+    mark_direct(&bob, alice_id.as_str(), &room).await;
+    assert!(!alice.user_trust(&bob_id).await.unwrap().verified);
+
+    let loops = (alice.start_sync_loop(), bob.start_sync_loop());
+    let asked = alice.request_verification(&bob_id, None).await.unwrap();
+    let taken = bob
+        .next_verification_request(FLOW)
+        .await
+        .unwrap()
+        .expect("the request reached Bob in the room");
+    assert_eq!(
+        taken.flow_id(),
+        asked.flow_id(),
+        "the flow is the request event"
+    );
+    assert_eq!(taken.other_user(), &alice_id);
+    taken.accept().await.unwrap();
+    let ((a_saw, a_end), (b_saw, b_end)) =
+        tokio::join!(run_flow(asked, true), run_flow(taken, true));
+    loops.0.stop().await.unwrap();
+    loops.1.stop().await.unwrap();
+    assert!(a_saw.is_some() && a_saw == b_saw, "{a_saw:?} {b_saw:?}");
+    assert_eq!(a_end, VerificationState::Done);
+    assert_eq!(b_end, VerificationState::Done);
+    assert!(alice.user_trust(&bob_id).await.unwrap().verified);
+    assert!(bob.user_trust(&alice_id).await.unwrap().verified);
+    // Bob's device, cross-signed by him, is verified for Alice now.
+    let devices = alice.devices_of(&bob_id).await.unwrap();
+    assert!(
+        devices.iter().all(|d| d.cross_signed && d.verified),
+        "{devices:?}"
+    );
+    // The steps went into the room encrypted: nothing of the flow in
+    // plain text on the server but the request's relations.
+    let plain =
+        support::e2ee::server_events(alice.connection(), &room, "m.key.verification.key").await;
+    assert!(plain.is_empty(), "{plain:?}");
+}

@@ -80,6 +80,7 @@ impl Client {
         };
         let crypto =
             Arc::new(Crypto::open(self.connection().clone(), owned, self.device_trust()).await?);
+        let _ = crypto.client.set(self.downgrade());
         *slot = Some(Arc::clone(&crypto));
         drop(slot);
         self.start_crypto(&crypto).await;
@@ -270,6 +271,10 @@ impl Client {
             .map(|(room, e)| (room.as_str(), e.get()))
             .collect();
         let decryptions = crypto.decrypt_all(&events).await?;
+        let verification = super::verify_in_room::verification_events(body, &decryptions)?;
+        if !verification.is_empty() {
+            crypto.receive_room_verification(verification).await?;
+        }
         Ok((decryptions, keys))
     }
 

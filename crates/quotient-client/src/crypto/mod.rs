@@ -27,6 +27,7 @@ mod secrets;
 pub(crate) mod sync_changes;
 mod trust;
 pub(crate) mod verify;
+mod verify_in_room;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -63,6 +64,9 @@ pub(crate) struct Crypto {
     secret_requests: tokio::sync::watch::Sender<u64>,
     // True once the first key upload and cross-signing setup were tried.
     setup: tokio::sync::watch::Sender<bool>,
+    // The client that owns this machine, for in-room messages (which go
+    // through its outbox); set right after the machine is built.
+    client: std::sync::OnceLock<crate::client::WeakClient>,
     // Held for the machine's life; `None` for an in-memory client.
     _owner: Option<OwnerLock>,
 }
@@ -101,7 +105,15 @@ impl Crypto {
             }
             let mut failed = None;
             for request in &pending {
-                if let Err(e) = requests::send(&self.conn, &self.machine, request).await {
+                let sent = match request.request() {
+                    // In-room messages (verification) go through the
+                    // outbox, encrypted where the room is.
+                    matrix_sdk_crypto::types::requests::AnyOutgoingRequest::RoomMessage(r) => {
+                        self.send_in_room(r).await
+                    }
+                    _ => requests::send(&self.conn, &self.machine, request).await,
+                };
+                if let Err(e) = sent {
                     tracing::warn!(error = %e, "a key request failed; it is asked again later");
                     failed = Some(e);
                 }

@@ -123,6 +123,7 @@ impl Crypto {
             members_fetched: Default::default(),
             verifications: tokio::sync::watch::channel(Vec::new()).0,
             taken: Default::default(),
+            client: Default::default(),
             asked_backup: Default::default(),
             secret_requests: tokio::sync::watch::channel(0).0,
             setup: tokio::sync::watch::channel(false).0,

@@ -381,8 +381,13 @@ fn cancelled(info: &CancelInfo) -> VerificationState {
 }
 
 async fn send(crypto: &Crypto, out: OutgoingVerificationRequest) -> Result<()> {
-    let request = OutgoingRequest::from(out);
-    requests::send(&crypto.conn, &crypto.machine, &request).await
+    match out {
+        OutgoingVerificationRequest::InRoom(r) => crypto.send_in_room(&r).await,
+        out => {
+            let request = OutgoingRequest::from(out);
+            requests::send(&crypto.conn, &crypto.machine, &request).await
+        }
+    }
 }
 
 impl Crypto {
@@ -400,9 +405,10 @@ impl Crypto {
 impl Client {
     /// Asks `user` to verify by emoji: `device` of theirs, or (for this
     /// user, with `None`) all of this user's other devices, the first to
-    /// answer taking the flow. Verifying another user's device verifies
-    /// their cross-signing identity too. Another user needs a device
-    /// named: in-room verification is not built yet.
+    /// answer taking the flow. Another user without a device named is
+    /// asked in the direct chat with them (`m.direct`), the flow running
+    /// in the room (encrypted where it is); verifying them verifies their
+    /// cross-signing identity, and with it every device they signed.
     ///
     /// The client must be syncing for the flow to move.
     pub async fn request_verification(
@@ -443,11 +449,7 @@ impl Client {
                 };
                 own.request_verification().await.map_err(crypto_error)?
             }
-            None => {
-                return Err(Error::Verification(format!(
-                    "name one of {user}'s devices: asking in a direct chat is not built yet"
-                )))
-            }
+            None => return self.request_in_room(crypto, user).await,
         };
         send(&crypto, out).await?;
         Verification::start(crypto, request)
