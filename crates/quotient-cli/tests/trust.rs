@@ -280,3 +280,41 @@ fn a_sigkill_in_the_middle_of_a_backup_upload_leaves_no_key_out_of_the_backup() 
     assert_eq!(after["keys_backed_up"], after["keys_local"], "{after}");
     assert_eq!(after["server_count"], after["keys_local"], "{after}");
 }
+
+#[test]
+fn a_reset_takes_the_password_and_the_old_recovery_key_opens_nothing_after() {
+    let hs = homeserver(Config::Default);
+    let user = fresh_user(hs, "reset");
+    let (s, other) = (store("reset"), store("reset-other"));
+    login(&s, Config::Default, &user);
+    let old = json(&quotient(&s, &["--json", "recovery", "enable"], ""));
+    let old_key = old["recovery_key"].as_str().unwrap().to_owned();
+    let refused = quotient(&s, &["recovery", "reset", "--password-stdin"], "wrong\n");
+    assert_eq!(code(&refused), 4, "{}", stderr(&refused));
+    let reset = traced(
+        &s,
+        &["--json", "recovery", "reset", "--password-stdin"],
+        &format!("{}\n", user.password),
+    );
+    ok(&reset);
+    assert!(
+        !stderr(&reset).contains(&user.password),
+        "the password reached the log"
+    );
+    let new_key = json(&reset)["recovery_key"].as_str().unwrap().to_owned();
+    assert_ne!(new_key, old_key);
+    let status = json(&quotient(&s, &["--json", "recovery", "status"], ""));
+    assert_eq!(status["enabled"], true, "{status}");
+    assert_eq!(status["secrets"].as_array().unwrap().len(), 4, "{status}");
+    // Another device: the old key is wrong now, the new one works.
+    login(&other, Config::Default, &user);
+    let stale = quotient(&other, &["recovery", "restore"], &format!("{old_key}\n"));
+    assert_eq!(code(&stale), 2, "{}", stderr(&stale));
+    ok(&quotient(
+        &other,
+        &["recovery", "restore"],
+        &format!("{new_key}\n"),
+    ));
+    let who = json(&quotient(&other, &["--json", "whoami"], ""));
+    assert_eq!(who["cross_signed"], true, "{who}");
+}

@@ -39,8 +39,20 @@ async fn new_user(prefix: &'static str) -> User {
 /// A new device of `user`, its client in `dir`, synced once with its
 /// keys out (and cross-signing set up, or found made elsewhere).
 async fn device(user: &User, name: &str, dir: &TempDir) -> Client {
+    device_with(user, name, dir, quotient::JobOptions::default()).await
+}
+
+async fn device_with(
+    user: &User,
+    name: &str,
+    dir: &TempDir,
+    options: quotient::JobOptions,
+) -> Client {
     let hs = tokio::task::spawn_blocking(server).await.unwrap();
-    let conn = Connection::builder(hs.url.clone()).build().unwrap();
+    let conn = Connection::builder(hs.url.clone())
+        .job_options(options)
+        .build()
+        .unwrap();
     conn.login_with_password(&user.user_id, user.password.clone().into(), Some(name))
         .await
         .unwrap();
@@ -335,14 +347,11 @@ async fn mark_direct(client: &Client, other: &str, room: &RoomId) {
     client.sync_once().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_users_verify_each_other_in_their_direct_chat() {
-    let (alice_user, bob_user) = (new_user("ira").await, new_user("irb").await);
-    let (a_dir, b_dir) = (TempDir::new("ir-a"), TempDir::new("ir-b"));
-    let alice = device(&alice_user, "alice", &a_dir).await;
-    let bob = device(&bob_user, "bob", &b_dir).await;
-    let bob_id = quotient_api::UserId::parse(bob_user.user_id.as_str()).unwrap();
-    let alice_id = quotient_api::UserId::parse(alice_user.user_id.as_str()).unwrap();
+/// Alice and Bob in an encrypted direct chat, each verified by the
+/// other in it.
+async fn verified_pair(alice: &Client, bob: &Client) -> RoomId {
+    let alice_id = alice.connection().session().unwrap().user_id;
+    let bob_id = bob.connection().session().unwrap().user_id;
     let room = create_encrypted_room(alice.connection(), vec![bob_id.clone()]).await;
     bob.connection()
         .submit(quotient_api::generated::joining::JoinRoomById::new(
@@ -350,8 +359,8 @@ async fn two_users_verify_each_other_in_their_direct_chat() {
         ))
         .await
         .unwrap();
-    mark_direct(&alice, bob_id.as_str(), &room).await;
-    mark_direct(&bob, alice_id.as_str(), &room).await;
+    mark_direct(alice, bob_id.as_str(), &room).await;
+    mark_direct(bob, alice_id.as_str(), &room).await;
     assert!(!alice.user_trust(&bob_id).await.unwrap().verified);
 
     let loops = (alice.start_sync_loop(), bob.start_sync_loop());
@@ -375,6 +384,18 @@ async fn two_users_verify_each_other_in_their_direct_chat() {
     assert!(a_saw.is_some() && a_saw == b_saw, "{a_saw:?} {b_saw:?}");
     assert_eq!(a_end, VerificationState::Done);
     assert_eq!(b_end, VerificationState::Done);
+    room
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_users_verify_each_other_in_their_direct_chat() {
+    let (alice_user, bob_user) = (new_user("ira").await, new_user("irb").await);
+    let (a_dir, b_dir) = (TempDir::new("ir-a"), TempDir::new("ir-b"));
+    let alice = device(&alice_user, "alice", &a_dir).await;
+    let bob = device(&bob_user, "bob", &b_dir).await;
+    let bob_id = quotient_api::UserId::parse(bob_user.user_id.as_str()).unwrap();
+    let alice_id = quotient_api::UserId::parse(alice_user.user_id.as_str()).unwrap();
+    let room = verified_pair(&alice, &bob).await;
     assert!(alice.user_trust(&bob_id).await.unwrap().verified);
     assert!(bob.user_trust(&alice_id).await.unwrap().verified);
     // Bob's device, cross-signed by him, is verified for Alice now.
@@ -383,9 +404,55 @@ async fn two_users_verify_each_other_in_their_direct_chat() {
         devices.iter().all(|d| d.cross_signed && d.verified),
         "{devices:?}"
     );
-    // The steps went into the room encrypted: nothing of the flow in
-    // plain text on the server but the request's relations.
+    // The steps went into the room encrypted: none on the server in
+    // plain text.
     let plain =
         support::e2ee::server_events(alice.connection(), &room, "m.key.verification.key").await;
     assert!(plain.is_empty(), "{plain:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_identity_takes_the_password_replaces_the_recovery_key_and_holds_sends_to_it() {
+    let (alice_user, bob_user) = (new_user("rsa").await, new_user("rsb").await);
+    let (a_dir, b_dir) = (TempDir::new("rs-a"), TempDir::new("rs-b"));
+    let alice = device(&alice_user, "alice", &a_dir).await;
+    // Bob's outbox tries again quickly.
+    let mut quick = quotient::JobOptions::default();
+    quick.backoff.retry_waits = vec![Duration::from_millis(200)];
+    let bob = device_with(&bob_user, "bob", &b_dir, quick).await;
+    let alice_id = quotient_api::UserId::parse(alice_user.user_id.as_str()).unwrap();
+    let room = verified_pair(&alice, &bob).await;
+    let old_key = alice.enable_recovery(None).await.unwrap();
+
+    let wrong = SecretString::new("not the password".to_owned());
+    assert!(
+        alice.reset_identity(&wrong).await.is_err(),
+        "a wrong password resets nothing"
+    );
+    let new_key = alice
+        .reset_identity(&SecretString::new(alice_user.password.clone()))
+        .await
+        .unwrap();
+    assert_ne!(new_key.expose(), old_key.expose());
+    match alice.restore_recovery(&old_key).await {
+        Err(Error::WrongRecoveryKey) => {}
+        other => panic!("the old key should no longer open anything: {other:?}"),
+    }
+    assert!(alice.device_status().await.unwrap().cross_signed);
+
+    // Bob verified Alice's old identity: the change is flagged, and his
+    // message waits until he acknowledges it.
+    bob.sync_once().await.unwrap();
+    let trust = bob.user_trust(&alice_id).await.unwrap();
+    assert!(trust.identity_changed && !trust.verified, "{trust:?}");
+    let pending = bob
+        .send(&room, OutgoingEvent::text("after the reset"))
+        .await
+        .unwrap();
+    let waiting = tokio::time::timeout(Duration::from_secs(3), pending.sent()).await;
+    assert!(waiting.is_err(), "sent before the change was acknowledged");
+    bob.acknowledge_identity_change(&alice_id).await.unwrap();
+    assert!(!bob.user_trust(&alice_id).await.unwrap().identity_changed);
+    let read = sync_until(&alice, &room, |ev| message(ev, "after the reset").cloned()).await;
+    assert!(read.event_id.is_some());
 }

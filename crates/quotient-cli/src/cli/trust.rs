@@ -59,6 +59,17 @@ pub enum RecoveryAction {
     /// Whether the account has secret storage and what it holds. With
     /// --json: {"enabled","passphrase","secrets":[names]}.
     Status,
+    /// Start the encryption identity over when the recovery key is lost:
+    /// new cross-signing keys (the account password is asked, or read
+    /// from stdin with --password-stdin), a new key backup, and a new
+    /// recovery key printed once. Your other devices must be verified
+    /// again, and other users see your identity as changed. With --json:
+    /// {"recovery_key"}.
+    Reset {
+        /// Read the account password from stdin's first line.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Debug, Args)]

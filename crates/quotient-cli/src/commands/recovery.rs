@@ -92,6 +92,25 @@ pub async fn run(store: &Store, out: &Output, args: RecoveryArgs) -> Result<(), 
                 },
             );
         }
+        RecoveryAction::Reset { password_stdin } => {
+            let password = if password_stdin || !std::io::stdin().is_terminal() {
+                terminal::secret_from_stdin("password", true)?
+            } else {
+                terminal::prompt_password("Account password: ")?
+            };
+            let key = {
+                let _spin = out.spinner("resetting the encryption identity");
+                client.reset_identity(&password).await
+            }
+            .map_err(|e| failure("the identity was not reset", &e))?;
+            out.print(json!({"recovery_key": key.expose()}), || {
+                format!(
+                    "New cross-signing keys, key backup and recovery key. Verify your other devices again.\n\
+                     Your new recovery key (shown only this once):\n{}",
+                    key.expose()
+                )
+            });
+        }
         RecoveryAction::Status => {
             let status = client
                 .recovery_status()

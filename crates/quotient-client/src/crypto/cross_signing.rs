@@ -91,6 +91,45 @@ impl Crypto {
         Ok(())
     }
 
+    /// Replaces the account's cross-signing keys with new ones (the old
+    /// ones lost, or compromised), answering the server's UIA with
+    /// `password`, and signs this device with them. Every device and user
+    /// verified under the old keys has to be verified again; other users
+    /// see this identity as changed.
+    pub(crate) async fn reset_cross_signing(
+        &self,
+        password: &quotient::SecretString,
+    ) -> Result<()> {
+        let _one = self.requests.lock().await;
+        let machine = &self.machine;
+        let own = machine.user_id().to_owned();
+        let bootstrap = machine
+            .bootstrap_cross_signing(true)
+            .await
+            .map_err(crypto_error)?;
+        if let Some(upload) = &bootstrap.upload_keys_req {
+            requests::send(&self.conn, machine, upload).await?;
+        }
+        requests::signing_keys_upload_uia(
+            &self.conn,
+            machine,
+            &bootstrap.upload_signing_keys_req,
+            password,
+        )
+        .await?;
+        requests::signature_upload(
+            &self.conn,
+            machine,
+            &TransactionId::new(),
+            &bootstrap.upload_signatures_req,
+        )
+        .await?;
+        let (id, query) = machine.query_keys_for_users([&*own]);
+        requests::keys_query(&self.conn, machine, &id, &query).await?;
+        tracing::info!("cross-signing keys replaced; this device is signed with the new ones");
+        Ok(())
+    }
+
     /// Signs this device with our self-signing key if the server does not
     /// have that signature yet.
     pub(super) async fn sign_own_device(&self) -> Result<()> {

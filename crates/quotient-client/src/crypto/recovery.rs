@@ -285,6 +285,20 @@ impl Client {
         }
     }
 
+    /// Starts the account's encryption identity over, for when the
+    /// recovery key is lost and no device holds the secrets: new
+    /// cross-signing keys (the server asks for `password`, User-Interactive
+    /// Authentication), this device signed with them, a new key backup
+    /// (history only this device's keys can open goes into it) and a new
+    /// recovery key, returned once. Other devices must be verified again,
+    /// and other users see the identity as changed.
+    pub async fn reset_identity(&self, password: &SecretString) -> Result<SecretString> {
+        let crypto = self.crypto_for_sync().await?;
+        crypto.reset_cross_signing(password).await?;
+        self.create_backup().await?;
+        self.enable_recovery(None).await
+    }
+
     /// Whether the account has secret storage, and what it holds.
     pub async fn recovery_status(&self) -> Result<RecoveryStatus> {
         let crypto = self.crypto_for_sync().await?;

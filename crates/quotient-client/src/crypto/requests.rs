@@ -219,7 +219,15 @@ pub(super) async fn signing_keys_upload_uia(
     let mut handler = quotient::PasswordHandler::new(machine.user_id().as_str(), password.clone());
     conn.send_with_uia(upload, &mut handler, conn.default_job_options().clone())
         .await
-        .map_err(request_error)?;
+        .map_err(|e| {
+            // A refused password is the answer's `M_FORBIDDEN`, not a
+            // session the server forgot.
+            if e.errcode().map(|c| c.as_str()) == Some("M_FORBIDDEN") {
+                Error::Request(e)
+            } else {
+                request_error(e)
+            }
+        })?;
     let response = upload_signing_keys::v3::Response::new();
     let response =
         matrix_sdk_crypto::types::requests::AnyIncomingResponse::SigningKeysUpload(&response);
