@@ -204,6 +204,32 @@ async fn emoji_verification_hands_a_new_device_the_secrets_and_the_history() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unverified_device_asking_for_the_secrets_gets_none() {
+    let user = new_user("nosecret").await;
+    let (a_dir, b_dir) = (TempDir::new("ns-a"), TempDir::new("ns-b"));
+    let holder = device(&user, "holder", &a_dir).await;
+    holder.create_backup().await.unwrap();
+    let stranger = device(&user, "stranger", &b_dir).await;
+    assert!(
+        stranger.request_secrets().await.unwrap(),
+        "the request went out"
+    );
+    let loops = (holder.start_sync_loop(), stranger.start_sync_loop());
+    let got = stranger
+        .wait_for_secrets(Duration::from_secs(5))
+        .await
+        .unwrap();
+    loops.0.stop().await.unwrap();
+    loops.1.stop().await.unwrap();
+    assert_eq!(
+        got,
+        quotient_client::encryption::Secrets::default(),
+        "nothing was sent"
+    );
+    assert!(!stranger.device_status().await.unwrap().cross_signed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mismatch_verifies_nothing_on_either_side() {
     let user = new_user("mismatch").await;
     let (a_dir, b_dir) = (TempDir::new("mm-a"), TempDir::new("mm-b"));

@@ -41,6 +41,24 @@ impl Client {
         self.crypto_for_sync().await?.secrets().await
     }
 
+    /// Asks this user's other devices for the secrets this device lacks
+    /// (`m.secret.request`); true when a request went out. A device
+    /// answers only if it has verified this one, and this device accepts
+    /// secrets only from devices it has verified: done by itself after
+    /// an emoji verification with another of this user's devices.
+    pub async fn request_secrets(&self) -> Result<bool> {
+        let crypto = self.crypto_for_sync().await?;
+        let asked = crypto
+            .machine()
+            .query_missing_secrets_from_other_sessions()
+            .await
+            .map_err(super::crypto_error)?;
+        if asked {
+            crypto.process_outgoing().await?;
+        }
+        Ok(asked)
+    }
+
     /// Waits (at most `limit`, polling while the client syncs) until this
     /// device holds the cross-signing keys and, when the account has a
     /// key backup, its key; returns what it holds by then. Meant for
