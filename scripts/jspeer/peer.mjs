@@ -50,6 +50,8 @@
 //   stop                               → answers, stops the client, exits 0
 // `recipients`: users that must be joined or invited as this peer sees the
 // room before it encrypts, so that the room key goes to them too.
+// Trust and recovery (emoji verification, device and user trust, secret
+// storage and key backup under a recovery key): listed in trust.mjs.
 import { Console } from "node:console";
 import { createRequire } from "node:module";
 import fs from "node:fs/promises";
@@ -147,6 +149,7 @@ const importPackage = (name) => import(pathToFileURL(require.resolve(name)).href
 const sdk = await importPackage("matrix-js-sdk");
 const cryptoApi = await importPackage("matrix-js-sdk/lib/crypto-api/index.js");
 const { encryptAttachment, decryptAttachment } = require("matrix-encrypt-attachment");
+const { trustCommands } = await import("./trust.mjs");
 
 // ---------------------------------------------------------------- helpers
 
@@ -250,6 +253,26 @@ async function setUpCrossSigning() {
   }
 }
 
+// The commands of trust.mjs, with what they need of this file.
+const trust = trustCommands({
+  sdk,
+  cryptoApi,
+  log,
+  waitFor,
+  need,
+  errorText,
+  authWithPassword,
+  get client() {
+    return client;
+  },
+  get crypto() {
+    return rustCrypto;
+  },
+  get session() {
+    return session;
+  },
+});
+
 async function start() {
   session = await login();
   client = sdk.createClient({
@@ -258,10 +281,14 @@ async function start() {
     deviceId: session.deviceId,
     accessToken: session.accessToken,
     logger,
+    // Secret storage asks for its key through these.
+    cryptoCallbacks: trust.cryptoCallbacks,
   });
   // In memory: each peer process is a new device, gone when it exits.
   await client.initRustCrypto({ useIndexedDB: false });
   rustCrypto = client.getCrypto();
+  // Verification requests are queued from the first sync on.
+  trust.attach(client);
 
   const prepared = new Promise((resolve, reject) => {
     const onSync = (state, _prev, data) => {
@@ -643,6 +670,8 @@ const commands = {
     stopping = true;
     return {};
   },
+
+  ...trust.commands,
 };
 
 // ---------------------------------------------------------------- the loop

@@ -11,7 +11,8 @@
 //! assert_eq!(seen["sender_device"], alice_device);
 //! ```
 //!
-//! The commands and their answers are listed at the top of peer.mjs.
+//! The commands and their answers are listed at the top of peer.mjs (and,
+//! for verification, trust and recovery, of scripts/jspeer/trust.mjs).
 //! Node 22 and the npm packages come from `scripts/homeserver
 //! install-jspeer` (run once per test process, a no-op when installed),
 //! in `$QUOTIENT_JSPEER_DIR` or `.local/jspeer`. The peer's own logs go to
