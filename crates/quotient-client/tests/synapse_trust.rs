@@ -482,3 +482,48 @@ async fn a_reset_identity_takes_the_password_replaces_the_recovery_key_and_holds
     let read = sync_until(&alice, &room, |ev| message(ev, "after the reset").cloned()).await;
     assert!(read.event_id.is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_direct_chat_a_users_only_device_is_asked_and_several_must_be_named() {
+    let (alice_user, bob_user) = (new_user("ada").await, new_user("adb").await);
+    let dirs = (
+        TempDir::new("ad-a"),
+        TempDir::new("ad-b1"),
+        TempDir::new("ad-b2"),
+    );
+    let alice = device(&alice_user, "alice", &dirs.0).await;
+    let bob = device(&bob_user, "bob-one", &dirs.1).await;
+    let bob_id = quotient_api::UserId::parse(bob_user.user_id.as_str()).unwrap();
+    // No room shared: Alice fetches Bob's keys, Bob hers when asked.
+    let loops = (alice.start_sync_loop(), bob.start_sync_loop());
+    let asked = alice.request_verification(&bob_id, None).await.unwrap();
+    let taken = bob
+        .next_verification_request(FLOW)
+        .await
+        .unwrap()
+        .expect("Bob's only device was asked");
+    taken.accept().await.unwrap();
+    let ((a_saw, a_end), (b_saw, b_end)) =
+        tokio::join!(run_flow(asked, true), run_flow(taken, true));
+    loops.0.stop().await.unwrap();
+    loops.1.stop().await.unwrap();
+    assert_eq!(
+        (&a_end, &b_end),
+        (&VerificationState::Done, &VerificationState::Done)
+    );
+    assert!(a_saw.is_some() && a_saw == b_saw, "{a_saw:?} {b_saw:?}");
+    assert!(alice.user_trust(&bob_id).await.unwrap().verified);
+
+    // With a second device, Alice must say which.
+    let second = device(&bob_user, "bob-two", &dirs.2).await;
+    let second_id = second.connection().session().unwrap().device_id;
+    match alice.request_verification(&bob_id, None).await {
+        Err(Error::Verification(why)) => {
+            assert!(
+                why.contains(&second_id) && why.contains("name one"),
+                "{why}"
+            )
+        }
+        other => panic!("expected a request to name a device, got {other:?}"),
+    }
+}

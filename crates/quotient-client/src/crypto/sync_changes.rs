@@ -65,8 +65,10 @@ impl Crypto {
         let parts: CryptoParts = serde_json::from_slice(body).map_err(Error::Json)?;
         let lists = parts.device_lists.unwrap_or_default();
         let counts = parts.device_one_time_keys_count.unwrap_or_default();
+        let events = parts.to_device.map(|t| t.events).unwrap_or_default();
+        self.know_requesters(&events).await;
         let changes = EncryptionSyncChanges {
-            to_device_events: parts.to_device.map(|t| t.events).unwrap_or_default(),
+            to_device_events: events,
             changed_devices: &lists,
             one_time_keys_counts: &counts,
             unused_fallback_keys: parts.device_unused_fallback_key_types.as_deref(),
@@ -94,6 +96,40 @@ impl Crypto {
 }
 
 impl Crypto {
+    /// The machine takes a verification request only from a device it
+    /// knows: the keys of a requester who shares no room with us are
+    /// fetched before the batch is handed over. Offline, the request is
+    /// lost as the machine would lose it anyway.
+    async fn know_requesters(&self, events: &[Raw<AnyToDeviceEvent>]) {
+        let own = self.machine.user_id();
+        let mut senders: Vec<matrix_sdk_common::ruma::OwnedUserId> = events
+            .iter()
+            .filter(|e| {
+                e.get_field::<String>("type").ok().flatten().as_deref()
+                    == Some("m.key.verification.request")
+            })
+            .filter_map(|e| e.get_field("sender").ok().flatten())
+            .filter(|s: &matrix_sdk_common::ruma::OwnedUserId| s != own)
+            .collect();
+        senders.sort();
+        senders.dedup();
+        for sender in senders {
+            let known = self
+                .machine
+                .get_identity(&sender, None)
+                .await
+                .ok()
+                .flatten()
+                .is_some();
+            if known {
+                continue;
+            }
+            if let Err(e) = self.refresh_keys(&sender).await {
+                tracing::warn!(error = %e, "a verification requester's keys were not fetched");
+            }
+        }
+    }
+
     /// A verification request among a batch's to-device events is
     /// recorded for [`Client::next_verification_request`](crate::Client::next_verification_request).
     fn note_verification_request(&self, event: &ProcessedToDeviceEvent) {

@@ -21,7 +21,7 @@ fn ruma_user(user: &quotient_api::UserId) -> Result<&UserId> {
 
 impl Crypto {
     /// Fetches `user`'s device and cross-signing keys now.
-    async fn refresh_keys(&self, user: &UserId) -> Result<()> {
+    pub(super) async fn refresh_keys(&self, user: &UserId) -> Result<()> {
         let _one = self.requests.lock().await;
         let (id, query) = self.machine.query_keys_for_users([user]);
         requests::keys_query(&self.conn, &self.machine, &id, &query).await

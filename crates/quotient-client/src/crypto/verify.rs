@@ -299,6 +299,17 @@ async fn drive(
                 publish(tx, VerificationState::Confirmed);
             }
             SasState::Done { .. } => {
+                // The signatures of what was verified (the other device,
+                // or the other user's master key) go out before anyone
+                // hears it is done, and the machine reads them back: it
+                // records a user as verified (and so notices a later
+                // change of identity) from the keys the server gives.
+                if let Err(e) = crypto.process_outgoing().await {
+                    tracing::warn!(error = %e, "verification signatures not uploaded yet; they go with the next batch");
+                }
+                if let Err(e) = crypto.refresh_keys(sas.other_user_id()).await {
+                    tracing::warn!(error = %e, "the verified user's keys not read back yet");
+                }
                 if sas.is_self_verification() {
                     ask_for_secrets(crypto).await;
                 }
@@ -380,7 +391,7 @@ fn cancelled(info: &CancelInfo) -> VerificationState {
     })
 }
 
-async fn send(crypto: &Crypto, out: OutgoingVerificationRequest) -> Result<()> {
+pub(super) async fn send(crypto: &Crypto, out: OutgoingVerificationRequest) -> Result<()> {
     match out {
         OutgoingVerificationRequest::InRoom(r) => crypto.send_in_room(&r).await,
         out => {
@@ -407,7 +418,8 @@ impl Client {
     /// user, with `None`) all of this user's other devices, the first to
     /// answer taking the flow. Another user without a device named is
     /// asked in the direct chat with them (`m.direct`), the flow running
-    /// in the room (encrypted where it is); verifying them verifies their
+    /// in the room (encrypted where it is), or on their only device when
+    /// there is no direct chat; verifying them verifies their
     /// cross-signing identity, and with it every device they signed.
     ///
     /// The client must be syncing for the flow to move.
@@ -423,6 +435,8 @@ impl Client {
         let (request, out) = match device {
             Some(device) => {
                 let device_id: matrix_sdk_common::ruma::OwnedDeviceId = device.into();
+                // A user sharing no room with us is not followed yet.
+                crypto.refresh_keys(user).await?;
                 let found = machine
                     .get_device(user, &device_id, None)
                     .await
@@ -449,7 +463,7 @@ impl Client {
                 };
                 own.request_verification().await.map_err(crypto_error)?
             }
-            None => return self.request_in_room(crypto, user).await,
+            None => return self.request_other_user(crypto, user).await,
         };
         send(&crypto, out).await?;
         Verification::start(crypto, request)
