@@ -210,7 +210,8 @@ pub enum Command {
     /// export file).
     Keys(KeysArgs),
     /// Verify a device by comparing emoji: `verify` asks this user's other
-    /// devices, `verify USER DEVICE` one device of another user, and
+    /// devices, `verify USER` another user (in the direct chat with them,
+    /// else on their only device), `verify USER DEVICE` one device, and
     /// `verify --accept` waits for a request to this device and answers.
     ///
     /// The emoji are shown with their names before the question (on a

@@ -9,7 +9,8 @@ pub struct VerifyArgs {
     /// asked).
     #[arg(value_name = "USER")]
     pub user: Option<String>,
-    /// One of USER's devices (needed for another user).
+    /// One of USER's devices (for another user without a direct chat who
+    /// has several).
     #[arg(value_name = "DEVICE", requires = "user")]
     pub device: Option<String>,
     /// Wait for a request to this device instead of asking, answer it,
