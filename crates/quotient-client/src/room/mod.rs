@@ -27,10 +27,12 @@ mod membership;
 mod power;
 mod reads;
 mod sending;
+mod threads;
 mod timeline;
 
 pub use markers::ReceiptKind;
 pub use power::{creators_outrank, PowerLevel, Refusal, RoomAction, RoomPower};
+pub use threads::{ThreadPage, ThreadSummary};
 
 use quotient_api::{RoomId, UserId};
 
