@@ -7,7 +7,7 @@ use quotient_client::encryption::DeviceTrust;
 use quotient_client::store::Membership;
 use quotient_client::{Client, Error};
 
-use crate::exit::{Failure, NOT_SIGNED_IN, OTHER, USAGE};
+use crate::exit::{Failure, NOT_SIGNED_IN, NOT_SUPPORTED, OTHER, USAGE};
 use crate::store::Store;
 
 /// The client over the stored session, its SQLite store in the session's
@@ -36,6 +36,10 @@ pub fn failure(what: &str, e: &Error) -> Failure {
         Error::Request(e) => request_failure(what, e),
         Error::NotSignedIn => Failure::not_signed_in(),
         Error::StoreOwned { .. } => Failure::new(OTHER, format!("{what}: {e}")),
+        // Refused by the power levels before any request, as the server
+        // would have (403).
+        Error::NotAllowed { .. } => Failure::new(NOT_SUPPORTED, format!("{what}: {e}")),
+        Error::Id(_) => Failure::usage(format!("{what}: {e}")),
         other => Failure::new(OTHER, format!("{what}: {other}")),
     }
 }
@@ -187,4 +191,24 @@ pub async fn shutdown() {
 pub fn has_synced(client: &Client) -> Result<bool, Failure> {
     let store = client.store().map_err(|e| read_failure(&e))?;
     Ok(store.since().map_err(|e| read_failure(&e))?.is_some())
+}
+
+/// The room the user named (as [`resolve`] finds it), as a `Room`.
+pub fn room(client: &Client, name: &str) -> Result<quotient_client::room::Room, Failure> {
+    let id = resolve(client, name)?;
+    let id = quotient_api::RoomId::parse(id.as_str())
+        .map_err(|e| Failure::usage(format!("`{id}` is not a room ID: {e}")))?;
+    client.room(&id).map_err(|e| read_failure(&e))
+}
+
+/// A user ID the user typed; a usage error (2) if it is not one.
+pub fn user_id(raw: &str) -> Result<quotient_api::UserId, Failure> {
+    quotient_api::UserId::parse(raw)
+        .map_err(|e| Failure::usage(format!("`{raw}` is not a user ID (@name:server): {e}")))
+}
+
+/// An event ID the user typed; a usage error (2) if it is not one.
+pub fn event_id(raw: &str) -> Result<quotient_api::EventId, Failure> {
+    quotient_api::EventId::parse(raw)
+        .map_err(|e| Failure::usage(format!("`{raw}` is not an event ID ($…): {e}")))
 }

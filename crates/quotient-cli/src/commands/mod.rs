@@ -1,5 +1,6 @@
 //! One module per subcommand; each is a thin layer over the library.
 
+pub mod account;
 pub mod api;
 pub mod devices;
 pub mod keys;
@@ -8,12 +9,15 @@ pub mod login_token;
 pub mod media;
 pub mod membership;
 pub mod messages;
+pub mod moderation;
+pub mod room_state;
 pub mod rooms;
 pub mod send;
 pub mod server;
 pub mod session;
 pub mod sso;
 pub mod sync;
+pub mod threads;
 
 use quotient::Session;
 use serde_json::json;

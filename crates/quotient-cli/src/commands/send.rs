@@ -69,9 +69,21 @@ pub async fn send(store: &SessionStore, out: &Output, args: SendArgs) -> Result<
     } else {
         OutgoingEvent::text(&text)
     };
-    let event = match &args.reply_to {
-        Some(id) => event.reply_to(id),
-        None => event,
+    let event = match (&args.thread, &args.reply_to) {
+        (Some(root), reply_to) => {
+            let root = client::event_id(root)?;
+            let client = client::open(store)?;
+            let room = client::room(&client, &args.room)?;
+            match reply_to {
+                Some(to) => event.reply_in_thread(&root, &client::event_id(to)?),
+                None => {
+                    let latest = room.latest_in_thread(&root).map_err(|e| read_failure(&e))?;
+                    event.in_thread(&root, &latest)
+                }
+            }
+        }
+        (None, Some(id)) => event.reply_to(id),
+        (None, None) => event,
     };
     deliver(store, out, &args.room, event, args.wait).await
 }

@@ -147,15 +147,22 @@ impl Room {
         root: &EventId,
         message: OutgoingEvent,
     ) -> Result<PendingSend> {
-        let latest = self
+        let latest = self.latest_in_thread(root)?;
+        self.send(message.in_thread(root, &latest)).await
+    }
+
+    /// The newest stored event of the thread rooted at `root`, or the
+    /// root when the store has none: what a message sent into the thread
+    /// falls back to replying to.
+    pub fn latest_in_thread(&self, root: &EventId) -> Result<EventId> {
+        Ok(self
             .client
             .store()?
             .thread_replies(root.as_str())?
             .pop()
             .and_then(|e| e.event_id)
             .and_then(|id| EventId::parse(id).ok())
-            .unwrap_or_else(|| root.clone());
-        self.send(message.in_thread(root, &latest)).await
+            .unwrap_or_else(|| root.clone()))
     }
 
     /// Sets a state event (through the outbox) and waits until the server
