@@ -1,6 +1,7 @@
 //! `m.room.power_levels`: who may do what in a room.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde_json::{Map, Value};
 
@@ -8,6 +9,32 @@ use super::lenient::power_level;
 use super::{ContentError, EventContent};
 
 const EVENT_TYPE: &str = "m.room.power_levels";
+
+/// A user's power level in a room: a number, or above every number (a
+/// creator in room version 12 and later).
+///
+/// ```
+/// use quotient_client::events::PowerLevel;
+/// assert!(PowerLevel::Creator > PowerLevel::Level(i64::MAX));
+/// assert!(PowerLevel::Level(100) > PowerLevel::Level(50));
+/// assert_eq!(PowerLevel::Level(50).to_string(), "power level 50");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PowerLevel {
+    /// An ordinary level.
+    Level(i64),
+    /// A creator of a room whose version makes creators outrank everyone.
+    Creator,
+}
+
+impl fmt::Display for PowerLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PowerLevel::Level(n) => write!(f, "power level {n}"),
+            PowerLevel::Creator => f.write_str("the creator's rank (above every level)"),
+        }
+    }
+}
 
 /// The content of `m.room.power_levels`, with the spec's defaults filled
 /// in for every key the event leaves out.

@@ -6,7 +6,8 @@ use quotient_api::RoomId;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::entry::{Attachment, OutboxEntry, OutboxState, OutgoingEvent};
-use super::registry::{ensure_sender, Halt, OutboxChange};
+use super::registry::{Halt, OutboxChange};
+use super::sender::ensure_sender;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::media::guess_content_type;

@@ -30,8 +30,9 @@ mod sending;
 mod threads;
 mod timeline;
 
+pub use crate::events::PowerLevel;
 pub use markers::ReceiptKind;
-pub use power::{creators_outrank, PowerLevel, Refusal, RoomAction, RoomPower};
+pub use power::{creators_outrank, Refusal, RoomAction, RoomPower};
 pub use threads::{ThreadPage, ThreadSummary};
 
 use quotient_api::{RoomId, UserId};
