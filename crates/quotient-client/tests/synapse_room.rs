@@ -17,7 +17,7 @@ use std::time::Duration;
 use homeserver::{fresh_user, homeserver, Config, Homeserver};
 use quotient::Connection;
 use quotient_api::generated::create_room::CreateRoom;
-use quotient_api::{EventId, RoomId, UserId};
+use quotient_api::{RoomId, UserId};
 use quotient_client::events::{MessageContent, MessageKind};
 use quotient_client::outbox::OutgoingEvent;
 use quotient_client::room::{PowerLevel, Room, RoomAction};
@@ -230,7 +230,6 @@ async fn a_receipt_a_marker_typing_tags_and_unread_marks_reach_the_server() {
         .sent()
         .await
         .unwrap();
-    let sent = EventId::parse(sent).unwrap();
     sync_until(&bob, "bob has the message", |_| {
         room_b.latest_event_id().unwrap().as_ref() == Some(&sent)
     })
@@ -319,7 +318,7 @@ async fn a_profile_change_is_seen_in_the_member_event() {
 async fn reactions_edits_replies_and_redactions_through_the_room() {
     let (alice, bob, room_a, room_b, _, _) = two_in_a_room("Relations", None).await;
     let send = |room: Room, event: OutgoingEvent| async move {
-        EventId::parse(room.send(event).await.unwrap().sent().await.unwrap()).unwrap()
+        room.send(event).await.unwrap().sent().await.unwrap()
     };
     let question = send(room_a.clone(), OutgoingEvent::text("question")).await;
     sync_until(&bob, "bob has the question", |_| {

@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use quotient_api::UserId;
+
 use serde_json::{Map, Value};
 
 use super::lenient::power_level;
@@ -53,9 +55,11 @@ impl fmt::Display for PowerLevel {
 ///     "users": {"@admin:example.org": 100},
 ///     "events": {"m.room.name": 100}
 /// })).unwrap();
-/// assert!(pl.can_send("@admin:example.org", "m.room.name", true));
-/// assert!(!pl.can_send("@guest:example.org", "m.room.name", true));
-/// assert!(pl.can_send("@guest:example.org", "m.room.message", false));
+/// let (admin, guest) = ("@admin:example.org".parse()?, "@guest:example.org".parse()?);
+/// assert!(pl.can_send(&admin, "m.room.name", true));
+/// assert!(!pl.can_send(&guest, "m.room.name", true));
+/// assert!(pl.can_send(&guest, "m.room.message", false));
+/// # Ok::<(), quotient_api::IdError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PowerLevelsContent {
@@ -83,10 +87,11 @@ pub struct PowerLevelsContent {
 }
 
 impl PowerLevelsContent {
-    /// A user's level.
-    pub fn user_level(&self, user_id: &str) -> i64 {
+    /// A user's level (as listed; room version 12's creators, never
+    /// listed, are [`RoomPower`](crate::room::RoomPower)'s to rank).
+    pub fn user_level(&self, user_id: &UserId) -> i64 {
         self.users
-            .get(user_id)
+            .get(user_id.as_str())
             .copied()
             .unwrap_or(self.users_default)
     }
@@ -102,7 +107,7 @@ impl PowerLevelsContent {
 
     /// Whether `user_id` may send an event of `event_type` (a state event
     /// when `is_state`).
-    pub fn can_send(&self, user_id: &str, event_type: &str, is_state: bool) -> bool {
+    pub fn can_send(&self, user_id: &UserId, event_type: &str, is_state: bool) -> bool {
         self.user_level(user_id) >= self.event_level(event_type, is_state)
     }
 
@@ -170,6 +175,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn u(s: &str) -> UserId {
+        s.parse().unwrap()
+    }
+
     fn decode(content: Value) -> Result<PowerLevelsContent, ContentError> {
         PowerLevelsContent::from_content(&content)
     }
@@ -183,9 +192,9 @@ mod tests {
             (0, 50, 0)
         );
         assert_eq!(pl.notification_level("room"), 50);
-        assert_eq!(pl.user_level("@a:x"), 0);
-        assert!(pl.can_send("@a:x", "m.room.message", false));
-        assert!(!pl.can_send("@a:x", "m.room.topic", true));
+        assert_eq!(pl.user_level(&u("@a:x")), 0);
+        assert!(pl.can_send(&u("@a:x"), "m.room.message", false));
+        assert!(!pl.can_send(&u("@a:x"), "m.room.topic", true));
     }
 
     #[test]
@@ -193,18 +202,18 @@ mod tests {
         let pl = decode(json!({"users": {"@mod:x": 50}, "users_default": 10,
             "events": {"m.room.topic": 10, "m.reaction": 20}, "notifications": {"room": 20}}))
         .unwrap();
-        assert_eq!(pl.user_level("@mod:x"), 50);
-        assert_eq!(pl.user_level("@a:x"), 10);
-        assert!(pl.can_send("@a:x", "m.room.topic", true));
-        assert!(!pl.can_send("@a:x", "m.reaction", false));
-        assert!(pl.can_send("@mod:x", "m.room.name", true));
+        assert_eq!(pl.user_level(&u("@mod:x")), 50);
+        assert_eq!(pl.user_level(&u("@a:x")), 10);
+        assert!(pl.can_send(&u("@a:x"), "m.room.topic", true));
+        assert!(!pl.can_send(&u("@a:x"), "m.reaction", false));
+        assert!(pl.can_send(&u("@mod:x"), "m.room.name", true));
         assert_eq!(pl.notification_level("room"), 20);
     }
 
     #[test]
     fn string_levels_from_old_rooms_are_read() {
         let pl = decode(json!({"ban": "75", "users": {"@a:x": "100"}})).unwrap();
-        assert_eq!((pl.ban, pl.user_level("@a:x")), (75, 100));
+        assert_eq!((pl.ban, pl.user_level(&u("@a:x"))), (75, 100));
     }
 
     #[test]

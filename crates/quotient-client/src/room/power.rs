@@ -156,7 +156,7 @@ impl RoomPower {
         if creator && !self.has_levels {
             return PowerLevel::Level(100);
         }
-        PowerLevel::Level(self.levels.user_level(user.as_str()))
+        PowerLevel::Level(self.levels.user_level(user))
     }
 
     /// Whether `user` may do `action`: `Ok` when allowed (or when the
