@@ -85,51 +85,44 @@ pub fn membership_str(m: Membership) -> &'static str {
 
 /// A room the user named, found in the store: by room ID, by alias (the
 /// canonical alias or an alternative one), or by display name when only
-/// one room has it. An unknown or ambiguous name is a usage error (2);
-/// an ambiguous one lists the candidates.
+/// one room has it (one the user is in wins over ones they left), as the
+/// library finds them (`Client::room`, `rooms_with_alias`, `rooms_named`).
+/// An unknown or ambiguous name is a usage error (2); an ambiguous one
+/// lists the candidates.
 pub fn resolve(client: &Client, name: &str) -> Result<String, Failure> {
-    let store = client.store().map_err(|e| read_failure(&e))?;
-    let rooms = store.rooms().map_err(|e| read_failure(&e))?;
     if name.starts_with('!') {
-        if rooms.iter().any(|(id, _)| id == name) {
-            return Ok(name.to_owned());
-        }
-        return Err(unknown(name));
-    }
-    let mut candidates = Vec::new();
-    for (id, membership) in &rooms {
-        let matches = if name.starts_with('#') {
-            has_alias(&store, id, name).map_err(|e| read_failure(&e))?
-        } else {
-            store
-                .room_display_name(id)
-                .map_err(|e| read_failure(&e))?
-                .as_deref()
-                == Some(name)
+        let Ok(id) = quotient_api::RoomId::parse(name) else {
+            return Err(unknown(name));
         };
-        if matches {
-            candidates.push((id.clone(), *membership));
-        }
+        return match client.room(&id) {
+            Ok(room) => Ok(room.id().as_str().to_owned()),
+            Err(Error::UnknownRoom(_)) => Err(unknown(name)),
+            Err(e) => Err(read_failure(&e)),
+        };
     }
-    // A room the user has left is a weaker match than one they are in.
-    if candidates.len() > 1 && !name.starts_with('#') {
-        let current: Vec<_> = candidates
-            .iter()
-            .filter(|(_, m)| *m != Membership::Left)
-            .cloned()
-            .collect();
-        if current.len() == 1 {
-            candidates = current;
+    let candidates = if name.starts_with('#') {
+        match quotient_api::RoomAliasId::parse(name) {
+            Ok(alias) => client
+                .rooms_with_alias(&alias)
+                .map_err(|e| read_failure(&e))?,
+            Err(_) => Vec::new(),
         }
-    }
+    } else {
+        client.rooms_named(name).map_err(|e| read_failure(&e))?
+    };
     match candidates.as_slice() {
         [] => Err(unknown(name)),
-        [(id, _)] => Ok(id.clone()),
+        [room] => Ok(room.id().as_str().to_owned()),
         many => {
-            let list: Vec<String> = many
-                .iter()
-                .map(|(id, m)| format!("{id} ({})", membership_str(*m)))
-                .collect();
+            let mut list = Vec::new();
+            for room in many {
+                let membership = room.membership().map_err(|e| read_failure(&e))?;
+                list.push(format!(
+                    "{} ({})",
+                    room.id(),
+                    membership.map_or("gone", membership_str)
+                ));
+            }
             Err(Failure::new(
                 USAGE,
                 format!(
@@ -140,21 +133,6 @@ pub fn resolve(client: &Client, name: &str) -> Result<String, Failure> {
             ))
         }
     }
-}
-
-fn has_alias(
-    store: &quotient_client::Store,
-    room: &str,
-    alias: &str,
-) -> quotient_client::Result<bool> {
-    let Some(event) = store.state_event(room, "m.room.canonical_alias", "")? else {
-        return Ok(false);
-    };
-    let content = &event["content"];
-    Ok(content["alias"] == alias
-        || content["alt_aliases"]
-            .as_array()
-            .is_some_and(|a| a.iter().any(|x| x == alias)))
 }
 
 fn unknown(name: &str) -> Failure {

@@ -13,7 +13,10 @@ fn block(n: usize) -> String {
         rest = &rest[at..];
         rest = &rest[rest.find("```").unwrap()..];
     }
-    let start = rest.find("```rust,no_run\n").expect("a Rust block on the page") + 15;
+    let start = rest
+        .find("```rust,no_run\n")
+        .expect("a Rust block on the page")
+        + 15;
     let end = start + rest[start..].find("```").unwrap();
     rest[start..end].to_owned()
 }

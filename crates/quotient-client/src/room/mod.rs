@@ -7,7 +7,7 @@
 //! Everything it does goes through the engine as a job, and every event
 //! it sends through the outbox (stored before it goes out, sent once).
 //! An action the stored power levels refuse fails with
-//! [`Error::NotAllowed`](crate::Error::NotAllowed) before any request.
+//! [`Error::NotAllowed`] before any request.
 //!
 //! ```no_run
 //! # async fn demo(client: quotient_client::Client) -> quotient_client::Result<()> {
