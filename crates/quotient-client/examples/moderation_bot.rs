@@ -1,6 +1,7 @@
 //! A moderation bot: whoever says the banned word has their message
 //! redacted and is kicked, where the bot's power levels allow; where they
-//! do not, it says so in the message's thread. Join it to rooms yourself.
+//! do not, it says why in a reply (in the message's thread, if it is in
+//! one). Join it to rooms yourself.
 //! `HOMESERVER=https://… BOT_USER=@mod:… BOT_PASSWORD=… BANNED_WORD=… cargo run -p quotient-client --example moderation_bot`
 use quotient_client::{events::*, outbox::OutgoingEvent, room::RoomAction, Client, Error};
 use std::env::var;
