@@ -138,3 +138,48 @@ async fn thirty_thread_replies_come_back_in_order_once_with_the_right_count() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_encrypted_thread_is_fetched_decrypted() {
+    let (a, _) = account("tea").await;
+    let (b, bob_id) = account("teb").await;
+    let (dir_a, dir_b) = (
+        support::TempDir::new("thread-e2e-a"),
+        support::TempDir::new("thread-e2e-b"),
+    );
+    let alice = Client::open(dir_a.path(), a.clone()).unwrap();
+    let bob = Client::open(dir_b.path(), b).unwrap();
+    // First syncs build the machines (keys uploaded, cross-signing made).
+    alice.sync_once().await.unwrap();
+    bob.sync_once().await.unwrap();
+    let id = support::e2ee::create_encrypted_room(&a, vec![bob_id]).await;
+    bob.sync_once().await.unwrap();
+    let room_b = bob.join(&id.clone().into()).await.unwrap();
+    bob.sync_once().await.unwrap();
+    alice.sync_once().await.unwrap();
+    let room_a = alice.room(&id).unwrap();
+    assert!(room_a.is_encrypted().unwrap());
+    let root = sent(&room_a, OutgoingEvent::text("secret root")).await;
+    sync_until(&bob, "bob has the root", || {
+        room_b.stored_event(&root).unwrap().is_some()
+    })
+    .await;
+    for i in 0..3 {
+        let reply = OutgoingEvent::text(&format!("secret {i}"));
+        sent(&room_b, room_b_thread(reply, &root)).await;
+    }
+    // Alice's machine gets Bob's room key with her next syncs; what the
+    // server gives back through /relations is ciphertext all the same.
+    sync_until(&alice, "alice has bob's key", || {
+        room_a.stored_thread(&root).unwrap().len() == 3
+    })
+    .await;
+    let events = room_a.thread_events(&root, 2).await.unwrap();
+    let bodies: Vec<&str> = events.iter().map(body).collect();
+    assert_eq!(bodies, ["secret 0", "secret 1", "secret 2"], "{events:?}");
+}
+
+/// A message put into the thread rooted at `root` (the fallback to it).
+fn room_b_thread(message: OutgoingEvent, root: &EventId) -> OutgoingEvent {
+    message.in_thread(root, root)
+}

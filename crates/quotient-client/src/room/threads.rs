@@ -95,7 +95,8 @@ impl Room {
 
     /// One page of the thread rooted at `root` (at most `limit` events,
     /// before `older`, or the newest when `None`), through `/relations`
-    /// with the thread filter. Fetched events are not stored.
+    /// with the thread filter; encrypted events are decrypted when this
+    /// process can. Fetched events are not stored.
     pub async fn thread_page(
         &self,
         root: &EventId,
@@ -114,12 +115,36 @@ impl Room {
             .await
             .map_err(request_error)?
             .into_value();
-        let mut events: Vec<Value> = page.chunk.iter().map(|e| e.json()).collect();
-        events.reverse();
+        let mut events = Vec::with_capacity(page.chunk.len());
+        for event in page.chunk.iter().rev() {
+            events.push(self.readable(event.json()).await);
+        }
         Ok(ThreadPage {
             events,
             older: page.next_batch,
         })
+    }
+
+    /// A fetched event as a program reads it: decrypted if it came
+    /// encrypted and this process can (else as it came, with a WARN).
+    async fn readable(&self, event: Value) -> Value {
+        if event.get("type").and_then(Value::as_str) != Some("m.room.encrypted") {
+            return event;
+        }
+        let Some(id) = event
+            .get("event_id")
+            .and_then(Value::as_str)
+            .and_then(|id| EventId::parse(id).ok())
+        else {
+            return event;
+        };
+        match self.client.decrypt_fetched(&self.id, &id, &event).await {
+            Ok(decrypted) => decrypted,
+            Err(e) => {
+                tracing::warn!(error = %e, event = %id, "a thread event stays encrypted");
+                event
+            }
+        }
     }
 
     /// Every event of the thread rooted at `root`, oldest first, each
