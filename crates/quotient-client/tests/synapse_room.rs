@@ -18,6 +18,7 @@ use homeserver::{fresh_user, homeserver, Config, Homeserver};
 use quotient::Connection;
 use quotient_api::generated::create_room::CreateRoom;
 use quotient_api::{RoomId, UserId};
+use quotient_client::account::PresenceState;
 use quotient_client::events::{MessageContent, MessageKind};
 use quotient_client::outbox::OutgoingEvent;
 use quotient_client::room::{PowerLevel, Room, RoomAction};
@@ -312,6 +313,42 @@ async fn a_profile_change_is_seen_in_the_member_event() {
     let profile = alice.profile(&bob_id).await.unwrap();
     assert_eq!(profile.display_name.as_deref(), Some("Bobby Tables"));
     assert_eq!(profile.avatar_url, Some(uri));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_set_by_one_user_is_read_by_another() {
+    // The default test server has presence off; this one has it on.
+    let hs = tokio::task::spawn_blocking(|| homeserver(Config::Conformance))
+        .await
+        .unwrap();
+    let mut clients = Vec::new();
+    for prefix in ["pa", "pb"] {
+        let user = tokio::task::spawn_blocking(move || fresh_user(hs, prefix))
+            .await
+            .unwrap();
+        let conn = hs.connection();
+        conn.login_with_password(&user.user_id, user.password.clone().into(), Some(prefix))
+            .await
+            .unwrap();
+        clients.push(Client::in_memory(conn).unwrap());
+    }
+    let (alice, bob) = (&clients[0], &clients[1]);
+    let bob_id = bob.connection().user_id().unwrap();
+    let room = create_room(alice.connection(), "Presence").await;
+    alice.sync_once().await.unwrap();
+    alice
+        .room(&room)
+        .unwrap()
+        .invite(&bob_id, None)
+        .await
+        .unwrap();
+    bob.join(&room.into()).await.unwrap();
+    bob.set_presence(PresenceState::Unavailable, Some("at lunch"))
+        .await
+        .unwrap();
+    let presence = alice.presence(&bob_id).await.unwrap();
+    assert_eq!(presence.state, PresenceState::Unavailable);
+    assert_eq!(presence.status_msg.as_deref(), Some("at lunch"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
