@@ -4,8 +4,9 @@
 //! (`room_id()`, `event_id()`, `user_id()`, `sender()`) returns one.
 //!
 //! Read from the crate's source. Outside the check, on purpose:
-//! - `Store` (the `store` module and every `impl Store` block): the
-//!   storage layer is keyed as stored, by text; programs hold a `Room`;
+//! - `Store` (the `store` module and every `impl Store` block) and its
+//!   `DirectChats` view: the storage layer is keyed as stored, by text;
+//!   programs hold a `Room` (the encryption layer reads them so);
 //! - the encryption layer (`crypto/`, `encryption.rs`), built apart;
 //! - `events::Event` and `events::Relation`, the raw JSON's accessors
 //!   (`RoomEvent` is their typed form);
@@ -35,8 +36,9 @@ const ID_ACCESSORS: [&str; 5] = ["room_id", "event_id", "user_id", "sender", "re
 
 /// Files (relative to `src/`) and whole directories left out, and single
 /// functions left out (file, function).
-const SKIPPED_FILES: [&str; 5] = [
+const SKIPPED_FILES: [&str; 6] = [
     "store/",
+    "rooms/direct.rs",
     "crypto/",
     "encryption.rs",
     "events/spec_examples.rs",

@@ -49,7 +49,7 @@ pub async fn list(store: &SessionStore, out: &Output) -> Result<(), Failure> {
             "membership": membership_str(membership),
             "notification_count": notes,
             "highlight_count": highlights,
-            "direct": quotient_api::RoomId::parse(id.as_str()).is_ok_and(|r| direct.is_direct(&r)),
+            "direct": direct.is_direct(&id),
             "tags": tags,
         }));
     }

@@ -133,7 +133,11 @@ impl Room {
     /// The users `m.direct` says the room is a direct chat with.
     pub fn direct_targets(&self) -> Result<Vec<UserId>> {
         let chats = self.client.store()?.direct_chats()?;
-        Ok(chats.users_of(&self.id).into_iter().cloned().collect())
+        Ok(chats
+            .users_of(self.id.as_str())
+            .into_iter()
+            .filter_map(|u| UserId::parse(u).ok())
+            .collect())
     }
 
     /// The server's count of unread notifying events.

@@ -2,28 +2,29 @@
 
 use std::collections::BTreeMap;
 
-use quotient_api::{RoomId, UserId};
 use serde_json::Value;
 
 use crate::error::Result;
 use crate::store::Store;
 
 /// The account's direct chats: for each user, the rooms that are direct
-/// chats with them (`m.direct`), as stored. Entries that are not a user
-/// ID with room IDs are left out.
+/// chats with them (`m.direct`), as stored: a view of [`Store`], keyed by
+/// text as the store is (a program holding a room asks
+/// [`Room::is_direct`](crate::room::Room::is_direct) and
+/// [`Room::direct_targets`](crate::room::Room::direct_targets)).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DirectChats {
-    by_user: BTreeMap<UserId, Vec<RoomId>>,
+    by_user: BTreeMap<String, Vec<String>>,
 }
 
 impl DirectChats {
     /// Users with at least one direct chat, with their rooms, by user ID.
-    pub fn by_user(&self) -> &BTreeMap<UserId, Vec<RoomId>> {
+    pub fn by_user(&self) -> &BTreeMap<String, Vec<String>> {
         &self.by_user
     }
 
     /// The direct chats with `user_id` (none when there are none).
-    pub fn rooms_with(&self, user_id: &UserId) -> &[RoomId] {
+    pub fn rooms_with(&self, user_id: &str) -> &[String] {
         self.by_user
             .get(user_id)
             .map(Vec::as_slice)
@@ -31,34 +32,31 @@ impl DirectChats {
     }
 
     /// Whether `room_id` is a direct chat with anyone.
-    pub fn is_direct(&self, room_id: &RoomId) -> bool {
+    pub fn is_direct(&self, room_id: &str) -> bool {
         self.by_user.values().flatten().any(|r| r == room_id)
     }
 
     /// The users `room_id` is a direct chat with, by user ID.
-    pub fn users_of(&self, room_id: &RoomId) -> Vec<&UserId> {
+    pub fn users_of(&self, room_id: &str) -> Vec<&str> {
         self.by_user
             .iter()
-            .filter(|(_, rooms)| rooms.contains(room_id))
-            .map(|(user, _)| user)
+            .filter(|(_, rooms)| rooms.iter().any(|r| r == room_id))
+            .map(|(user, _)| user.as_str())
             .collect()
     }
 
     fn from_content(content: &Value) -> Self {
         let mut by_user = BTreeMap::new();
         for (user, rooms) in content.as_object().into_iter().flatten() {
-            let Ok(user) = UserId::parse(user.as_str()) else {
-                continue;
-            };
-            let rooms: Vec<RoomId> = rooms
+            let rooms: Vec<String> = rooms
                 .as_array()
                 .into_iter()
                 .flatten()
                 .filter_map(Value::as_str)
-                .filter_map(|r| RoomId::parse(r).ok())
+                .map(str::to_owned)
                 .collect();
             if !rooms.is_empty() {
-                by_user.insert(user, rooms);
+                by_user.insert(user.clone(), rooms);
             }
         }
         DirectChats { by_user }
@@ -80,11 +78,6 @@ impl Store {
 
     /// Whether the room is a direct chat according to `m.direct`.
     pub fn is_direct(&self, room_id: &str) -> Result<bool> {
-        let chats = self.direct_chats()?;
-        Ok(chats
-            .by_user
-            .values()
-            .flatten()
-            .any(|r| r.as_str() == room_id))
+        Ok(self.direct_chats()?.is_direct(room_id))
     }
 }
