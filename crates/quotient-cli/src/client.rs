@@ -7,7 +7,7 @@ use quotient_client::encryption::DeviceTrust;
 use quotient_client::store::Membership;
 use quotient_client::{Client, Error};
 
-use crate::exit::{Failure, NOT_SIGNED_IN, OTHER, USAGE};
+use crate::exit::{Failure, NOT_SIGNED_IN, NOT_SUPPORTED, OTHER, USAGE};
 use crate::store::Store;
 
 /// The client over the stored session, its SQLite store in the session's
@@ -36,6 +36,10 @@ pub fn failure(what: &str, e: &Error) -> Failure {
         Error::Request(e) => request_failure(what, e),
         Error::NotSignedIn => Failure::not_signed_in(),
         Error::StoreOwned { .. } => Failure::new(OTHER, format!("{what}: {e}")),
+        // Refused by the power levels before any request, as the server
+        // would have (403).
+        Error::NotAllowed { .. } => Failure::new(NOT_SUPPORTED, format!("{what}: {e}")),
+        Error::Id(_) => Failure::usage(format!("{what}: {e}")),
         other => Failure::new(OTHER, format!("{what}: {other}")),
     }
 }
@@ -81,51 +85,44 @@ pub fn membership_str(m: Membership) -> &'static str {
 
 /// A room the user named, found in the store: by room ID, by alias (the
 /// canonical alias or an alternative one), or by display name when only
-/// one room has it. An unknown or ambiguous name is a usage error (2);
-/// an ambiguous one lists the candidates.
+/// one room has it (one the user is in wins over ones they left), as the
+/// library finds them (`Client::room`, `rooms_with_alias`, `rooms_named`).
+/// An unknown or ambiguous name is a usage error (2); an ambiguous one
+/// lists the candidates.
 pub fn resolve(client: &Client, name: &str) -> Result<String, Failure> {
-    let store = client.store().map_err(|e| read_failure(&e))?;
-    let rooms = store.rooms().map_err(|e| read_failure(&e))?;
     if name.starts_with('!') {
-        if rooms.iter().any(|(id, _)| id == name) {
-            return Ok(name.to_owned());
-        }
-        return Err(unknown(name));
-    }
-    let mut candidates = Vec::new();
-    for (id, membership) in &rooms {
-        let matches = if name.starts_with('#') {
-            has_alias(&store, id, name).map_err(|e| read_failure(&e))?
-        } else {
-            store
-                .room_display_name(id)
-                .map_err(|e| read_failure(&e))?
-                .as_deref()
-                == Some(name)
+        let Ok(id) = quotient_api::RoomId::parse(name) else {
+            return Err(unknown(name));
         };
-        if matches {
-            candidates.push((id.clone(), *membership));
-        }
+        return match client.room(&id) {
+            Ok(room) => Ok(room.id().as_str().to_owned()),
+            Err(Error::UnknownRoom(_)) => Err(unknown(name)),
+            Err(e) => Err(read_failure(&e)),
+        };
     }
-    // A room the user has left is a weaker match than one they are in.
-    if candidates.len() > 1 && !name.starts_with('#') {
-        let current: Vec<_> = candidates
-            .iter()
-            .filter(|(_, m)| *m != Membership::Left)
-            .cloned()
-            .collect();
-        if current.len() == 1 {
-            candidates = current;
+    let candidates = if name.starts_with('#') {
+        match quotient_api::RoomAliasId::parse(name) {
+            Ok(alias) => client
+                .rooms_with_alias(&alias)
+                .map_err(|e| read_failure(&e))?,
+            Err(_) => Vec::new(),
         }
-    }
+    } else {
+        client.rooms_named(name).map_err(|e| read_failure(&e))?
+    };
     match candidates.as_slice() {
         [] => Err(unknown(name)),
-        [(id, _)] => Ok(id.clone()),
+        [room] => Ok(room.id().as_str().to_owned()),
         many => {
-            let list: Vec<String> = many
-                .iter()
-                .map(|(id, m)| format!("{id} ({})", membership_str(*m)))
-                .collect();
+            let mut list = Vec::new();
+            for room in many {
+                let membership = room.membership().map_err(|e| read_failure(&e))?;
+                list.push(format!(
+                    "{} ({})",
+                    room.id(),
+                    membership.map_or("gone", membership_str)
+                ));
+            }
             Err(Failure::new(
                 USAGE,
                 format!(
@@ -136,21 +133,6 @@ pub fn resolve(client: &Client, name: &str) -> Result<String, Failure> {
             ))
         }
     }
-}
-
-fn has_alias(
-    store: &quotient_client::Store,
-    room: &str,
-    alias: &str,
-) -> quotient_client::Result<bool> {
-    let Some(event) = store.state_event(room, "m.room.canonical_alias", "")? else {
-        return Ok(false);
-    };
-    let content = &event["content"];
-    Ok(content["alias"] == alias
-        || content["alt_aliases"]
-            .as_array()
-            .is_some_and(|a| a.iter().any(|x| x == alias)))
 }
 
 fn unknown(name: &str) -> Failure {
@@ -187,4 +169,24 @@ pub async fn shutdown() {
 pub fn has_synced(client: &Client) -> Result<bool, Failure> {
     let store = client.store().map_err(|e| read_failure(&e))?;
     Ok(store.since().map_err(|e| read_failure(&e))?.is_some())
+}
+
+/// The room the user named (as [`resolve`] finds it), as a `Room`.
+pub fn room(client: &Client, name: &str) -> Result<quotient_client::room::Room, Failure> {
+    let id = resolve(client, name)?;
+    let id = quotient_api::RoomId::parse(id.as_str())
+        .map_err(|e| Failure::usage(format!("`{id}` is not a room ID: {e}")))?;
+    client.room(&id).map_err(|e| read_failure(&e))
+}
+
+/// A user ID the user typed; a usage error (2) if it is not one.
+pub fn user_id(raw: &str) -> Result<quotient_api::UserId, Failure> {
+    quotient_api::UserId::parse(raw)
+        .map_err(|e| Failure::usage(format!("`{raw}` is not a user ID (@name:server): {e}")))
+}
+
+/// An event ID the user typed; a usage error (2) if it is not one.
+pub fn event_id(raw: &str) -> Result<quotient_api::EventId, Failure> {
+    quotient_api::EventId::parse(raw)
+        .map_err(|e| Failure::usage(format!("`{raw}` is not an event ID ($…): {e}")))
 }

@@ -120,6 +120,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Verify(args) => commands::verify::run(&store, &out, args).await,
         Command::Recovery(args) => commands::recovery::run(&store, &out, args).await,
         Command::Backup(args) => commands::recovery::backup(&store, &out, args).await,
+        Command::Kick(args) => commands::moderation::kick(&store, &out, args).await,
+        Command::Ban(args) => commands::moderation::ban(&store, &out, args).await,
+        Command::Unban(args) => commands::moderation::unban(&store, &out, args).await,
+        Command::Read(args) => commands::room_state::read(&store, &out, args).await,
+        Command::Threads(args) => commands::threads::list(&store, &out, args).await,
+        Command::Profile(args) => commands::account::profile(&store, &out, args).await,
+        Command::Ignore(args) => commands::account::ignore(&store, &out, args, true).await,
+        Command::Unignore(args) => commands::account::ignore(&store, &out, args, false).await,
     }
 }
 

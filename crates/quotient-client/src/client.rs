@@ -10,6 +10,9 @@ use tokio::sync::broadcast;
 
 use crate::encryption::DeviceTrust;
 use crate::error::{Error, Result};
+// Kept here too: the modules that import it from the client still do.
+pub(crate) use crate::error::request_error;
+use crate::media::config::MediaConfig;
 use crate::outbox::Outbox;
 use crate::store::position::StoredFilter;
 use crate::store::Store;
@@ -60,7 +63,7 @@ struct Inner {
     pagination_gate: tokio::sync::Mutex<()>,
     outbox: Outbox,
     // Fetched on the first upload, kept for the client's life.
-    media_config: tokio::sync::OnceCell<crate::media::MediaConfig>,
+    media_config: tokio::sync::OnceCell<MediaConfig>,
     device_trust: DeviceTrust,
     // Built by the first sync or encrypted send, if this process owns
     // the store; tried again while it does not.
@@ -259,12 +262,7 @@ impl Client {
         tasks.push(handle);
     }
 
-    /// Uploads and downloads ([`crate::media`]).
-    pub fn media(&self) -> crate::media::Media<'_> {
-        crate::media::Media::new(self)
-    }
-
-    pub(crate) fn media_config(&self) -> &tokio::sync::OnceCell<crate::media::MediaConfig> {
+    pub(crate) fn media_config(&self) -> &tokio::sync::OnceCell<MediaConfig> {
         &self.inner.media_config
     }
 
@@ -408,14 +406,4 @@ pub(crate) fn lock(store: &Mutex<Store>) -> Result<MutexGuard<'_, Store>> {
     Ok(store
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner()))
-}
-
-/// A 401 (`M_UNKNOWN_TOKEN`, `M_MISSING_TOKEN`) means the session is gone;
-/// anything else is a failed request that may work later.
-pub(crate) fn request_error(e: quotient::Error) -> Error {
-    if e.status() == StatusCode::Unauthorised {
-        Error::SessionGone(e)
-    } else {
-        Error::Request(e)
-    }
 }

@@ -275,9 +275,9 @@ pub enum Error {
         /// What was refused ("kick", "send m.room.name", …).
         action: String,
         /// The power level the action needs.
-        needed: crate::room::PowerLevel,
+        needed: crate::events::PowerLevel,
         /// This account's power level in the room.
-        level: crate::room::PowerLevel,
+        level: crate::events::PowerLevel,
         /// For an action on another member (kick, ban, unban, redact):
         /// why that member is out of reach ("@bob:x has 100").
         target: Option<String>,
@@ -308,3 +308,13 @@ fn too_large(size: Option<u64>, limit: u64) -> String {
 
 /// The client layer's `Result`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A 401 (`M_UNKNOWN_TOKEN`, `M_MISSING_TOKEN`) means the session is gone;
+/// anything else is a failed request that may work later.
+pub(crate) fn request_error(e: quotient::Error) -> Error {
+    if e.status() == quotient::StatusCode::Unauthorised {
+        Error::SessionGone(e)
+    } else {
+        Error::Request(e)
+    }
+}

@@ -226,7 +226,7 @@ async fn five_hundred_messages_through_a_proxy_cutting_answers_arrive_once_each_
         .iter()
         .map(|m| m["event_id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, sent.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(ids, sent.iter().map(|s| s.as_str()).collect::<Vec<_>>());
     println!(
         "delivery: {N} messages, {answers} answers, {cuts} cut mid-answer, {connections} connections, \
          {outbox_retries} resent by the outbox; duplicates 0, lost 0"
@@ -307,7 +307,7 @@ async fn the_local_echo_is_replaced_by_the_synced_event_never_duplicated() {
     assert_eq!(
         echoes[0].state,
         OutboxState::Sent {
-            event_id: event_id.clone()
+            event_id: event_id.to_string()
         }
     );
     within("sync", client.sync_once()).await.unwrap();
@@ -355,7 +355,7 @@ async fn the_local_echo_is_replaced_by_the_synced_event_never_duplicated() {
     assert_eq!(echoes_seen, 1, "one echo");
     assert_eq!(
         view,
-        [(None, Some(event_id.clone()))],
+        [(None, Some(event_id.to_string()))],
         "one copy, the synced one"
     );
     let items = client
@@ -413,12 +413,12 @@ async fn every_kind_of_message_lands_as_built() {
     within("sync", client.sync_once()).await.unwrap();
 
     let store = client.store().unwrap();
-    let event = |id: &str| {
+    let event = |id: &quotient_api::EventId| {
         store
             .timeline(room.as_str(), 100)
             .unwrap()
             .into_iter()
-            .find(|e| e.event_id.as_deref() == Some(id))
+            .find(|e| e.event_id.as_deref() == Some(id.as_str()))
             .unwrap_or_else(|| panic!("{id} is stored"))
             .json
     };
@@ -428,11 +428,11 @@ async fn every_kind_of_message_lands_as_built() {
         original.as_str()
     );
     let edit = store
-        .latest_edit(&original)
+        .latest_edit(original.as_str())
         .unwrap()
         .expect("the edit is recorded");
     assert_eq!(edit.json["content"]["m.new_content"]["body"], "edited");
-    let reactions = store.reactions(&original).unwrap();
+    let reactions = store.reactions(original.as_str()).unwrap();
     assert_eq!((reactions[0].key.as_str(), reactions[0].count), ("👍", 1));
     let redacted = event(&doomed);
     assert!(
@@ -677,7 +677,7 @@ async fn an_event_synced_back_before_its_answer_marks_the_entry_sent_and_wakes_i
         .unwrap();
     assert_eq!(
         changes.outbox_sent[0],
-        (room.to_string(), txn.clone(), event_id.clone())
+        (room.to_string(), txn.clone(), event_id.to_string())
     );
     assert!(client
         .store()

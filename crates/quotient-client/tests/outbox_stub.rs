@@ -138,7 +138,7 @@ async fn a_file_is_uploaded_once_to_its_reserved_uri_whatever_fails_after() {
     .await
     .unwrap()
     .unwrap();
-    assert_eq!(event_id, "$file:stub");
+    assert_eq!(event_id.as_str(), "$file:stub");
     assert_eq!(uploads.load(Ordering::SeqCst), 2, "no upload again");
     assert_eq!(stub.requests_to("/_matrix/media/v1/create").len(), 1);
     assert_eq!(sends.load(Ordering::SeqCst), 2);

@@ -68,6 +68,7 @@ async fn send(client: &Client, room: &RoomId, body: &str) -> String {
         .sent()
         .await
         .unwrap()
+        .into_string()
 }
 
 async fn join(client: &Client, room: &RoomId) {
@@ -363,7 +364,7 @@ async fn in_an_encrypted_room_messages_through_a_proxy_cutting_answers_arrive_on
         .iter()
         .map(|e| e["event_id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, sent.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(ids, sent.iter().map(|s| s.as_str()).collect::<Vec<_>>());
     assert!(server_events(&direct, &room, "m.room.message")
         .await
         .is_empty());

@@ -104,7 +104,7 @@ async fn a_new_watcher_starts_after_the_stored_events_and_a_handler_sees_the_new
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(room, ROOM);
+        assert_eq!(room.as_str(), ROOM);
         got.push((id.unwrap(), member.map(|m| m.membership)));
     }
     assert_eq!(
@@ -125,14 +125,14 @@ async fn rooms_new_changed_and_invited_are_watched() {
     client.sync_once().await.unwrap();
     let mut first = [rooms.next().await.unwrap(), rooms.next().await.unwrap()];
     first.sort_by(|a, b| a.room_id.cmp(&b.room_id));
-    assert_eq!(first[0].room_id, "!i:stub");
+    assert_eq!(first[0].room_id.as_str(), "!i:stub");
     assert!(first[0].is_new() && first[0].is_invite());
-    assert_eq!(first[1].room_id, ROOM);
+    assert_eq!(first[1].room_id.as_str(), ROOM);
     assert!(first[1].is_new() && !first[1].is_invite());
     assert_eq!(first[1].membership, Some(Membership::Joined));
     client.sync_once().await.unwrap();
     let changed = rooms.next().await.unwrap();
-    assert_eq!(changed.room_id, ROOM);
+    assert_eq!(changed.room_id.as_str(), ROOM);
     assert!(!changed.is_new(), "known room, membership unchanged");
     assert_eq!(changed.membership, None);
 }
@@ -156,7 +156,11 @@ async fn a_room_handler_sees_each_update_in_order() {
             .await
             .expect("an update within 5 s")
             .unwrap();
-        seen.push((update.room_id.clone(), update.is_invite(), update.is_new()));
+        seen.push((
+            update.room_id.to_string(),
+            update.is_invite(),
+            update.is_new(),
+        ));
     }
     seen[..2].sort();
     assert_eq!(
@@ -179,7 +183,11 @@ async fn a_durable_room_watcher_hands_over_each_update_once_across_a_restart_eve
             .await
             .expect("an update within 5 s")
             .unwrap();
-        (update.room_id.clone(), update.is_new(), update.is_invite())
+        (
+            update.room_id.to_string(),
+            update.is_new(),
+            update.is_invite(),
+        )
     }
     let stub = Stub::start(server).await;
     let dir = TempDir::new("rooms-restart");

@@ -4,9 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+mod room_actions;
 mod sending;
 mod trust;
 
+pub use room_actions::*;
 pub use sending::*;
 pub use trust::*;
 
@@ -122,7 +124,9 @@ pub enum Command {
     /// "direct" (bool, from m.direct),"tags":[NAME…]}.
     Rooms,
     /// Show a room's state from the store: name, topic, alias,
-    /// encryption, join rule, members with disambiguated names.
+    /// encryption, join rule, members with disambiguated names; or
+    /// change its name, topic or avatar (`room ROOM set-name NAME`,
+    /// `set-topic TEXT`, `set-avatar FILE`).
     ///
     /// With --json: {"room_id","name","membership","topic",
     /// "canonical_alias","encryption" (algorithm or null),"join_rule",
@@ -227,6 +231,39 @@ pub enum Command {
     Recovery(RecoveryArgs),
     /// The server-side key backup: status, restore.
     Backup(BackupArgs),
+    /// Kick a member out of a room (they may join again).
+    ///
+    /// Refused before any request when the room's power levels do not
+    /// allow it (exit 3, saying which level it needs). With --json:
+    /// {"room_id","user_id","action":"kick"}.
+    Kick(ModerateArgs),
+    /// Ban a member from a room; as `kick` otherwise.
+    Ban(ModerateArgs),
+    /// Lift a member's ban; as `kick` otherwise.
+    Unban(ModerateArgs),
+    /// Mark a room read up to its newest stored event: a read receipt
+    /// and the m.fully_read marker (and clear a "marked unread" flag).
+    ///
+    /// With --json: {"room_id","event_id"} (null: nothing to read).
+    Read(ReadArgs),
+    /// List a room's threads, most recently active first.
+    ///
+    /// With --json: one array of {"root_id","sender","body","count",
+    /// "latest_event_id","latest_sender","latest_body"}.
+    Threads(ThreadsArgs),
+    /// Show your profile, or set your display name or avatar.
+    ///
+    /// With --json: {"user_id","display_name","avatar_url"}, as the
+    /// server has them after the change.
+    Profile(ProfileArgs),
+    /// Ignore a user: their events and invites no longer reach you.
+    ///
+    /// With --json: {"user_id","ignored":true}.
+    Ignore(UserArgs),
+    /// Stop ignoring a user.
+    ///
+    /// With --json: {"user_id","ignored":false}.
+    Unignore(UserArgs),
 }
 
 #[derive(Debug, Args)]
@@ -241,6 +278,9 @@ pub struct RoomArgs {
     /// Room ID, alias or display name.
     #[arg(value_name = "ROOM")]
     pub room: String,
+    /// A change to make instead of showing the room.
+    #[command(subcommand)]
+    pub change: Option<RoomChange>,
 }
 
 #[derive(Debug, Args)]
@@ -251,6 +291,10 @@ pub struct MessagesArgs {
     /// How many of the newest events to print.
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub limit: usize,
+    /// The thread rooted at this event instead: all its events, fetched
+    /// from the server (--limit does not apply).
+    #[arg(long, value_name = "ROOT")]
+    pub thread: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -53,6 +53,10 @@ pub struct SendArgs {
     /// Reply to this event ID.
     #[arg(long, value_name = "EVENT")]
     pub reply_to: Option<String>,
+    /// Send into the thread rooted at this event (with --reply-to: as a
+    /// reply to that event of the thread).
+    #[arg(long, value_name = "ROOT", conflicts_with = "file")]
+    pub thread: Option<String>,
     /// Send this file: uploaded first, then an m.image, m.video, m.audio
     /// or m.file message (by its content type) pointing at it; TEXT, if
     /// given, is its caption. Over the server's upload limit it is not

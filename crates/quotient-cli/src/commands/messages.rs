@@ -15,6 +15,9 @@ use crate::store::Store as SessionStore;
 use crate::terminal::Output;
 
 pub async fn run(store: &SessionStore, out: &Output, args: MessagesArgs) -> Result<(), Failure> {
+    if let Some(root) = &args.thread {
+        return crate::commands::threads::messages(store, out, &args.room, root).await;
+    }
     let client = client::open(store)?;
     let room = client::resolve(&client, &args.room)?;
     fill(&client, out, &room, args.limit).await?;

@@ -1,5 +1,6 @@
 //! One module per subcommand; each is a thin layer over the library.
 
+pub mod account;
 pub mod api;
 pub mod devices;
 pub mod keys;
@@ -8,13 +9,16 @@ pub mod login_token;
 pub mod media;
 pub mod membership;
 pub mod messages;
+pub mod moderation;
 pub mod recovery;
+pub mod room_state;
 pub mod rooms;
 pub mod send;
 pub mod server;
 pub mod session;
 pub mod sso;
 pub mod sync;
+pub mod threads;
 pub mod verify;
 
 use quotient::Session;

@@ -87,6 +87,9 @@ pub async fn list(store: &SessionStore, out: &Output) -> Result<(), Failure> {
 
 /// `quotient room ROOM`: its state summary and members.
 pub async fn show(store: &SessionStore, out: &Output, args: RoomArgs) -> Result<(), Failure> {
+    if let Some(change) = args.change {
+        return crate::commands::room_state::change(store, out, &args.room, change).await;
+    }
     let client = client::open(store)?;
     let room = client::resolve(&client, &args.room)?;
     let store = client.store().map_err(|e| read_failure(&e))?;

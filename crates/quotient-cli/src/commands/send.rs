@@ -39,7 +39,7 @@ pub async fn send(store: &SessionStore, out: &Output, args: SendArgs) -> Result<
             file = file.caption(caption);
         }
         if let Some(id) = &args.reply_to {
-            file = file.reply_to(id);
+            file = file.reply_to(&client::event_id(id)?);
         }
         let client = client::open(store)?;
         let room = target(&client, &args.room)?;
@@ -69,25 +69,40 @@ pub async fn send(store: &SessionStore, out: &Output, args: SendArgs) -> Result<
     } else {
         OutgoingEvent::text(&text)
     };
-    let event = match &args.reply_to {
-        Some(id) => event.reply_to(id),
-        None => event,
+    let event = match (&args.thread, &args.reply_to) {
+        (Some(root), reply_to) => {
+            let root = client::event_id(root)?;
+            let client = client::open(store)?;
+            let room = client::room(&client, &args.room)?;
+            match reply_to {
+                Some(to) => event.reply_in_thread(&root, &client::event_id(to)?),
+                None => {
+                    let latest = room.latest_in_thread(&root).map_err(|e| read_failure(&e))?;
+                    event.in_thread(&root, &latest)
+                }
+            }
+        }
+        (None, Some(id)) => event.reply_to(&client::event_id(id)?),
+        (None, None) => event,
     };
     deliver(store, out, &args.room, event, args.wait).await
 }
 
 pub async fn react(store: &SessionStore, out: &Output, args: ReactArgs) -> Result<(), Failure> {
-    let event = OutgoingEvent::reaction(&args.event, &args.key);
+    let event = OutgoingEvent::reaction(&client::event_id(&args.event)?, &args.key);
     deliver(store, out, &args.room, event, args.wait).await
 }
 
 pub async fn edit(store: &SessionStore, out: &Output, args: EditArgs) -> Result<(), Failure> {
-    let event = OutgoingEvent::edit(&args.event, OutgoingEvent::text(&args.text));
+    let event = OutgoingEvent::edit(
+        &client::event_id(&args.event)?,
+        OutgoingEvent::text(&args.text),
+    );
     deliver(store, out, &args.room, event, args.wait).await
 }
 
 pub async fn redact(store: &SessionStore, out: &Output, args: RedactArgs) -> Result<(), Failure> {
-    let event = OutgoingEvent::redaction(&args.event, args.reason.as_deref());
+    let event = OutgoingEvent::redaction(&client::event_id(&args.event)?, args.reason.as_deref());
     deliver(store, out, &args.room, event, args.wait).await
 }
 

@@ -41,7 +41,7 @@ pub use event::Event;
 pub use media::{EncryptedFile, JsonWebKey, MediaInfo, MediaSource, ThumbnailInfo};
 pub use member::{MemberContent, Membership};
 pub use message::{Formatted, Location, Media, MessageContent, MessageKind};
-pub use power_levels::PowerLevelsContent;
+pub use power_levels::{PowerLevel, PowerLevelsContent};
 pub use reaction::ReactionContent;
 pub use redact::{apply_redaction, redact};
 pub use redaction::RedactionContent;

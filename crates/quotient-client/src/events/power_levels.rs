@@ -1,6 +1,9 @@
 //! `m.room.power_levels`: who may do what in a room.
 
 use std::collections::BTreeMap;
+use std::fmt;
+
+use quotient_api::UserId;
 
 use serde_json::{Map, Value};
 
@@ -8,6 +11,32 @@ use super::lenient::power_level;
 use super::{ContentError, EventContent};
 
 const EVENT_TYPE: &str = "m.room.power_levels";
+
+/// A user's power level in a room: a number, or above every number (a
+/// creator in room version 12 and later).
+///
+/// ```
+/// use quotient_client::events::PowerLevel;
+/// assert!(PowerLevel::Creator > PowerLevel::Level(i64::MAX));
+/// assert!(PowerLevel::Level(100) > PowerLevel::Level(50));
+/// assert_eq!(PowerLevel::Level(50).to_string(), "power level 50");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PowerLevel {
+    /// An ordinary level.
+    Level(i64),
+    /// A creator of a room whose version makes creators outrank everyone.
+    Creator,
+}
+
+impl fmt::Display for PowerLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PowerLevel::Level(n) => write!(f, "power level {n}"),
+            PowerLevel::Creator => f.write_str("the creator's rank (above every level)"),
+        }
+    }
+}
 
 /// The content of `m.room.power_levels`, with the spec's defaults filled
 /// in for every key the event leaves out.
@@ -26,9 +55,11 @@ const EVENT_TYPE: &str = "m.room.power_levels";
 ///     "users": {"@admin:example.org": 100},
 ///     "events": {"m.room.name": 100}
 /// })).unwrap();
-/// assert!(pl.can_send("@admin:example.org", "m.room.name", true));
-/// assert!(!pl.can_send("@guest:example.org", "m.room.name", true));
-/// assert!(pl.can_send("@guest:example.org", "m.room.message", false));
+/// let (admin, guest) = ("@admin:example.org".parse()?, "@guest:example.org".parse()?);
+/// assert!(pl.can_send(&admin, "m.room.name", true));
+/// assert!(!pl.can_send(&guest, "m.room.name", true));
+/// assert!(pl.can_send(&guest, "m.room.message", false));
+/// # Ok::<(), quotient_api::IdError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PowerLevelsContent {
@@ -56,10 +87,11 @@ pub struct PowerLevelsContent {
 }
 
 impl PowerLevelsContent {
-    /// A user's level.
-    pub fn user_level(&self, user_id: &str) -> i64 {
+    /// A user's level (as listed; room version 12's creators, never
+    /// listed, are [`RoomPower`](crate::room::RoomPower)'s to rank).
+    pub fn user_level(&self, user_id: &UserId) -> i64 {
         self.users
-            .get(user_id)
+            .get(user_id.as_str())
             .copied()
             .unwrap_or(self.users_default)
     }
@@ -75,7 +107,7 @@ impl PowerLevelsContent {
 
     /// Whether `user_id` may send an event of `event_type` (a state event
     /// when `is_state`).
-    pub fn can_send(&self, user_id: &str, event_type: &str, is_state: bool) -> bool {
+    pub fn can_send(&self, user_id: &UserId, event_type: &str, is_state: bool) -> bool {
         self.user_level(user_id) >= self.event_level(event_type, is_state)
     }
 
@@ -143,6 +175,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn u(s: &str) -> UserId {
+        s.parse().unwrap()
+    }
+
     fn decode(content: Value) -> Result<PowerLevelsContent, ContentError> {
         PowerLevelsContent::from_content(&content)
     }
@@ -156,9 +192,9 @@ mod tests {
             (0, 50, 0)
         );
         assert_eq!(pl.notification_level("room"), 50);
-        assert_eq!(pl.user_level("@a:x"), 0);
-        assert!(pl.can_send("@a:x", "m.room.message", false));
-        assert!(!pl.can_send("@a:x", "m.room.topic", true));
+        assert_eq!(pl.user_level(&u("@a:x")), 0);
+        assert!(pl.can_send(&u("@a:x"), "m.room.message", false));
+        assert!(!pl.can_send(&u("@a:x"), "m.room.topic", true));
     }
 
     #[test]
@@ -166,18 +202,18 @@ mod tests {
         let pl = decode(json!({"users": {"@mod:x": 50}, "users_default": 10,
             "events": {"m.room.topic": 10, "m.reaction": 20}, "notifications": {"room": 20}}))
         .unwrap();
-        assert_eq!(pl.user_level("@mod:x"), 50);
-        assert_eq!(pl.user_level("@a:x"), 10);
-        assert!(pl.can_send("@a:x", "m.room.topic", true));
-        assert!(!pl.can_send("@a:x", "m.reaction", false));
-        assert!(pl.can_send("@mod:x", "m.room.name", true));
+        assert_eq!(pl.user_level(&u("@mod:x")), 50);
+        assert_eq!(pl.user_level(&u("@a:x")), 10);
+        assert!(pl.can_send(&u("@a:x"), "m.room.topic", true));
+        assert!(!pl.can_send(&u("@a:x"), "m.reaction", false));
+        assert!(pl.can_send(&u("@mod:x"), "m.room.name", true));
         assert_eq!(pl.notification_level("room"), 20);
     }
 
     #[test]
     fn string_levels_from_old_rooms_are_read() {
         let pl = decode(json!({"ban": "75", "users": {"@a:x": "100"}})).unwrap();
-        assert_eq!((pl.ban, pl.user_level("@a:x")), (75, 100));
+        assert_eq!((pl.ban, pl.user_level(&u("@a:x"))), (75, 100));
     }
 
     #[test]

@@ -7,8 +7,7 @@ use quotient::{Connection, StatusCode};
 use quotient_api::generated::authed_content_repo::GetConfigAuthed;
 use quotient_api::generated::content_repo::GetConfig;
 
-use crate::client::request_error;
-use crate::error::Result;
+use crate::error::{request_error, Result};
 
 /// The spec release that added authenticated media
 /// (`/_matrix/client/v1/media/…`).

@@ -72,7 +72,7 @@ impl Client {
     }
 
     #[cfg(feature = "e2e-encryption")]
-    async fn decrypt_fetched(
+    pub(crate) async fn decrypt_fetched(
         &self,
         room_id: &RoomId,
         event_id: &EventId,
@@ -97,7 +97,7 @@ impl Client {
     }
 
     #[cfg(not(feature = "e2e-encryption"))]
-    async fn decrypt_fetched(
+    pub(crate) async fn decrypt_fetched(
         &self,
         _room_id: &RoomId,
         event_id: &EventId,

@@ -43,7 +43,7 @@
 //! # Ok(()) }
 //! ```
 
-mod config;
+pub(crate) mod config;
 mod content_type;
 mod download;
 mod encrypted;
@@ -71,6 +71,13 @@ pub struct Media<'a> {
     client: &'a Client,
     options: Option<JobOptions>,
     max_download_size: Option<u64>,
+}
+
+impl Client {
+    /// Uploads and downloads ([`crate::media`]).
+    pub fn media(&self) -> Media<'_> {
+        Media::new(self)
+    }
 }
 
 impl<'a> Media<'a> {

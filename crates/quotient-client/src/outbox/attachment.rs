@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 use super::entry::{Attachment, OutboxEntry, OutboxState, OutgoingEvent};
 use super::registry::OutboxChange;
 use super::sealed_file::{self, file_object};
-use super::sender::{store_failed, Stop};
+use super::stop::{store_failed, Stop};
 use crate::client::Client;
 use crate::media::OCTET_STREAM;
 use quotient::StatusCode;

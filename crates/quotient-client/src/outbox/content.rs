@@ -1,7 +1,7 @@
 //! Building the common events to send: messages of each kind, replies,
 //! edits, reactions, redactions and state.
 
-use quotient_api::JsonObject;
+use quotient_api::{EventId, JsonObject};
 use serde_json::{json, Value};
 
 use super::entry::OutgoingEvent;
@@ -34,8 +34,9 @@ impl OutgoingEvent {
     ///
     /// ```
     /// use quotient_client::outbox::OutgoingEvent;
-    /// let event = OutgoingEvent::text("hello").reply_to("$question:example.org");
+    /// let event = OutgoingEvent::text("hello").reply_to(&"$question:example.org".parse()?);
     /// assert_eq!(event.content()["m.relates_to"]["m.in_reply_to"]["event_id"], "$question:example.org");
+    /// # Ok::<(), quotient_api::IdError>(())
     /// ```
     pub fn text(body: &str) -> Self {
         message("m.text", body, None)
@@ -91,13 +92,16 @@ impl OutgoingEvent {
 
     /// Makes this message a reply to `event_id` (`m.in_reply_to`). Other
     /// events are left as they are.
-    pub fn reply_to(mut self, event_id: &str) -> Self {
+    pub fn reply_to(mut self, event_id: &EventId) -> Self {
         if let OutgoingEvent::Message { content, .. } = &mut self {
             let relates = content
                 .entry("m.relates_to")
                 .or_insert_with(|| Value::Object(JsonObject::new()));
             if let Value::Object(relates) = relates {
-                relates.insert("m.in_reply_to".into(), json!({"event_id": event_id}));
+                relates.insert(
+                    "m.in_reply_to".into(),
+                    json!({"event_id": event_id.as_str()}),
+                );
             }
         }
         self
@@ -106,7 +110,7 @@ impl OutgoingEvent {
     /// An edit (`m.replace`) of `target` to `new`'s content: `new` (a
     /// message) becomes `m.new_content`, and the edit's own body is the
     /// usual "* new body" fallback for clients that show no edits.
-    pub fn edit(target: &str, new: OutgoingEvent) -> Self {
+    pub fn edit(target: &EventId, new: OutgoingEvent) -> Self {
         let mut new_content = new.content();
         // A replacement's new content carries no relation of its own.
         new_content.remove("m.relates_to");
@@ -119,7 +123,7 @@ impl OutgoingEvent {
         content.insert("m.new_content".into(), Value::Object(new_content));
         content.insert(
             "m.relates_to".into(),
-            json!({"rel_type": "m.replace", "event_id": target}),
+            json!({"rel_type": "m.replace", "event_id": target.as_str()}),
         );
         OutgoingEvent::Message {
             event_type: new.event_type().to_owned(),
@@ -128,19 +132,19 @@ impl OutgoingEvent {
     }
 
     /// A reaction (`m.annotation`) to `target` with `key` (usually an emoji).
-    pub fn reaction(target: &str, key: &str) -> Self {
+    pub fn reaction(target: &EventId, key: &str) -> Self {
         OutgoingEvent::Message {
             event_type: "m.reaction".into(),
             content: object(json!({"m.relates_to": {
-                "rel_type": "m.annotation", "event_id": target, "key": key
+                "rel_type": "m.annotation", "event_id": target.as_str(), "key": key
             }})),
         }
     }
 
     /// A redaction of `target`, with an optional reason shown to the room.
-    pub fn redaction(target: &str, reason: Option<&str>) -> Self {
+    pub fn redaction(target: &EventId, reason: Option<&str>) -> Self {
         OutgoingEvent::Redaction {
-            redacts: target.to_owned(),
+            redacts: target.as_str().to_owned(),
             reason: reason.map(str::to_owned),
         }
     }
@@ -159,6 +163,10 @@ impl OutgoingEvent {
 mod tests {
     use super::*;
     use crate::events::{EventContent, MessageContent, MessageKind, Relation};
+
+    fn id(s: &str) -> EventId {
+        s.parse().unwrap()
+    }
 
     #[test]
     fn each_kind_reads_back_as_the_kind_it_was_built_as() {
@@ -204,7 +212,7 @@ mod tests {
 
     #[test]
     fn an_edit_carries_the_new_content_and_a_fallback_body() {
-        let edit = OutgoingEvent::edit("$t:x", OutgoingEvent::html("new", "<i>new</i>"));
+        let edit = OutgoingEvent::edit(&id("$t:x"), OutgoingEvent::html("new", "<i>new</i>"));
         let content = edit.content();
         assert_eq!(content["body"], "* new");
         assert_eq!(content["formatted_body"], "* <i>new</i>");
@@ -226,7 +234,7 @@ mod tests {
 
     #[test]
     fn a_reply_of_an_edit_is_not_carried_into_the_new_content() {
-        let edit = OutgoingEvent::edit("$t:x", OutgoingEvent::text("n").reply_to("$q:x"));
+        let edit = OutgoingEvent::edit(&id("$t:x"), OutgoingEvent::text("n").reply_to(&id("$q:x")));
         assert!(edit.content()["m.new_content"]
             .get("m.relates_to")
             .is_none());
@@ -235,7 +243,7 @@ mod tests {
 
     #[test]
     fn a_reaction_is_an_annotation_with_its_key() {
-        let content = Value::Object(OutgoingEvent::reaction("$t:x", "👍").content());
+        let content = Value::Object(OutgoingEvent::reaction(&id("$t:x"), "👍").content());
         let relation = Relation::from_content(&content, "m.reaction")
             .unwrap()
             .unwrap();
@@ -250,10 +258,12 @@ mod tests {
 
     #[test]
     fn a_redaction_keeps_its_reason_and_a_state_event_its_key() {
-        let redaction = OutgoingEvent::redaction("$t:x", Some("spam"));
+        let redaction = OutgoingEvent::redaction(&id("$t:x"), Some("spam"));
         assert_eq!(redaction.event_type(), "m.room.redaction");
         assert_eq!(redaction.content()["reason"], "spam");
-        assert!(OutgoingEvent::redaction("$t:x", None).content().is_empty());
+        assert!(OutgoingEvent::redaction(&id("$t:x"), None)
+            .content()
+            .is_empty());
         let state = OutgoingEvent::state("m.room.topic", "", object(json!({"topic": "t"})));
         assert!(
             matches!(state, OutgoingEvent::State { ref state_key, .. } if state_key.is_empty())

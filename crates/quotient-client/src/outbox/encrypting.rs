@@ -7,7 +7,7 @@
 use quotient_api::generated::rooms::{GetRoomStateWithKey, GetRoomStateWithKeyFormat};
 
 use super::entry::{OutboxEntry, OutgoingEvent};
-use super::sender::{store_failed, Stop};
+use super::stop::{store_failed, Stop};
 use crate::client::Client;
 #[cfg(feature = "e2e-encryption")]
 use crate::error::Error;

@@ -59,6 +59,7 @@ mod registry;
 mod sealed_file;
 mod send;
 mod sender;
+mod stop;
 mod thread;
 
 pub use content::HTML_FORMAT;

@@ -10,7 +10,7 @@ use tokio::sync::broadcast;
 
 use super::entry::OutboxState;
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// How many outbox notices a slow receiver may fall behind by.
 const CHANGES_CAPACITY: usize = 1024;
@@ -149,23 +149,21 @@ fn remove(running: &mut Running, room: &str, generation: u64) {
     }
 }
 
-/// Starts `room`'s sender unless one runs, on the current Tokio runtime
-/// ([`Error::NoRuntime`] outside one). Call it after the entry it is for
-/// was committed.
-pub(crate) fn ensure_sender(client: &Client, room: &str) -> Result<()> {
-    let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
-    let mut running = client.outbox().lock();
-    if running.rooms.contains_key(room) {
-        return Ok(());
+impl Registration {
+    /// Registers a sender for `room` unless one runs: the registration
+    /// the new sender is to hold, `None` when one runs already.
+    pub(super) fn claim(client: &Client, room: &str) -> Option<Registration> {
+        let mut running = client.outbox().lock();
+        if running.rooms.contains_key(room) {
+            return None;
+        }
+        let generation = running.next_generation;
+        running.next_generation += 1;
+        running.rooms.insert(room.to_owned(), generation);
+        Some(Registration {
+            client: client.clone(),
+            room: room.to_owned(),
+            generation,
+        })
     }
-    let generation = running.next_generation;
-    running.next_generation += 1;
-    running.rooms.insert(room.to_owned(), generation);
-    let registration = Registration {
-        client: client.clone(),
-        room: room.to_owned(),
-        generation,
-    };
-    runtime.spawn(super::sender::run_room(registration));
-    Ok(())
 }

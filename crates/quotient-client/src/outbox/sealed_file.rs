@@ -29,8 +29,7 @@ use quotient::SecretString;
 
 use super::entry::{Attachment, OutboxEntry};
 #[cfg(feature = "e2e-encryption")]
-use super::sender::store_failed;
-use super::sender::Stop;
+use super::stop::{store_failed, Stop};
 use crate::client::Client;
 
 /// A file ready to upload to an encrypted room.

@@ -2,11 +2,12 @@
 
 use std::path::PathBuf;
 
-use quotient_api::RoomId;
+use quotient_api::{EventId, RoomId};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::entry::{Attachment, OutboxEntry, OutboxState, OutgoingEvent};
-use super::registry::{ensure_sender, Halt, OutboxChange};
+use super::registry::{Halt, OutboxChange};
+use super::sender::ensure_sender;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::media::guess_content_type;
@@ -21,7 +22,7 @@ const ELSEWHERE_POLL: std::time::Duration = std::time::Duration::from_millis(250
 /// wait until the server took it.
 #[derive(Debug)]
 pub struct PendingSend {
-    room_id: String,
+    room_id: RoomId,
     txn_id: String,
     client: Client,
     changes: broadcast::Receiver<OutboxChange>,
@@ -34,7 +35,7 @@ impl PendingSend {
     }
 
     /// The room it goes to.
-    pub fn room_id(&self) -> &str {
+    pub fn room_id(&self) -> &RoomId {
         &self.room_id
     }
 
@@ -49,9 +50,9 @@ impl PendingSend {
     /// own the store is sent by the owner (its sync loop notices it within
     /// a second): this waits, reading the store, until the owner has sent
     /// it. Bound the wait with a timeout if no owner may be running.
-    pub async fn sent(mut self) -> Result<String> {
+    pub async fn sent(mut self) -> Result<EventId> {
         // An entry left by an earlier process has no sender yet.
-        if let Err(e) = ensure_sender(&self.client, &self.room_id) {
+        if let Err(e) = ensure_sender(&self.client, self.room_id.as_str()) {
             tracing::warn!(error = %e, "no sender could be started for the entry waited on");
         }
         let mut halted: Option<Halt> = None;
@@ -59,7 +60,7 @@ impl PendingSend {
             let entry = self.client.store()?.outbox_entry(&self.txn_id)?;
             match entry.map(|e| e.state) {
                 None => return Err(Error::NoSuchSend(self.txn_id)),
-                Some(OutboxState::Sent { event_id }) => return Ok(event_id),
+                Some(OutboxState::Sent { event_id }) => return Ok(EventId::parse(event_id)?),
                 Some(OutboxState::Failed { error }) => {
                     return Err(Error::SendFailed {
                         txn_id: self.txn_id,
@@ -87,7 +88,9 @@ impl PendingSend {
                 match self.changes.recv().await {
                     // The room's sending stopped: if this entry is still
                     // unsent (read again above), it is interrupted.
-                    Ok(change) if change.room_id == self.room_id && change.halted.is_some() => {
+                    Ok(change)
+                        if change.room_id == self.room_id.as_str() && change.halted.is_some() =>
+                    {
                         halted = change.halted;
                         break;
                     }
@@ -109,7 +112,7 @@ pub struct FileMessage {
     path: PathBuf,
     content_type: Option<String>,
     caption: Option<String>,
-    reply_to: Option<String>,
+    reply_to: Option<EventId>,
 }
 
 impl FileMessage {
@@ -137,8 +140,8 @@ impl FileMessage {
     }
 
     /// Makes the message a reply to `event_id`.
-    pub fn reply_to(mut self, event_id: &str) -> Self {
-        self.reply_to = Some(event_id.to_owned());
+    pub fn reply_to(mut self, event_id: &EventId) -> Self {
+        self.reply_to = Some(event_id.clone());
         self
     }
 }
@@ -154,6 +157,7 @@ impl Client {
     /// # async fn demo(client: quotient_client::Client, room: quotient_api::RoomId) -> quotient_client::Result<()> {
     /// use quotient_client::outbox::OutgoingEvent;
     /// let event_id = client.send(&room, OutgoingEvent::text("hello")).await?.sent().await?;
+    /// println!("sent as {event_id}");
     /// # Ok(()) }
     /// ```
     pub async fn send(&self, room_id: &RoomId, event: OutgoingEvent) -> Result<PendingSend> {
@@ -283,7 +287,7 @@ impl Client {
             tracing::warn!(error = %e, "the entry is queued; its sender starts later");
         }
         Ok(PendingSend {
-            room_id: entry.room_id,
+            room_id: room_id.clone(),
             txn_id: entry.txn_id,
             client: self.clone(),
             changes,
@@ -294,7 +298,7 @@ impl Client {
     /// state event, through the outbox) and returns the event's ID once
     /// sent. Nothing turns it off again: from the moment the store has
     /// that state, every message this client sends there is encrypted.
-    pub async fn enable_encryption(&self, room_id: &RoomId) -> Result<String> {
+    pub async fn enable_encryption(&self, room_id: &RoomId) -> Result<EventId> {
         let event = OutgoingEvent::state(
             "m.room.encryption",
             "",
@@ -312,7 +316,7 @@ impl Client {
             .outbox_entry(txn_id)?
             .ok_or_else(|| Error::NoSuchSend(txn_id.to_owned()))?;
         Ok(PendingSend {
-            room_id: entry.room_id,
+            room_id: RoomId::parse(entry.room_id)?,
             txn_id: entry.txn_id,
             client: self.clone(),
             changes,

@@ -5,46 +5,13 @@ use std::time::Duration;
 
 use super::entry::{OutboxEntry, OutboxState, OutgoingEvent};
 use super::registry::{Halt, OutboxChange, Registration};
+use super::stop::{store_failed, Stop};
 use crate::client::Client;
 use crate::error::{Error, Result};
-use quotient::StatusCode;
 use quotient_api::generated::redaction::RedactEvent;
 use quotient_api::generated::room_send::SendMessage;
 use quotient_api::generated::room_state::SetRoomStateWithKey;
 use quotient_api::{EventId, RoomId};
-
-/// What a failed send means for the entry.
-enum Verdict {
-    /// Worth trying again with the same transaction ID.
-    Transient,
-    /// The session cannot send (gone, account locked, consent needed):
-    /// nothing can be sent until the user acts.
-    Session,
-    /// The server refused the event itself: trying again will not help.
-    Permanent,
-}
-
-fn verdict(e: &quotient::Error) -> Verdict {
-    use StatusCode as S;
-    // A proxy's 408 is about the connection, not the event.
-    if e.http_status() == Some(408) {
-        return Verdict::Transient;
-    }
-    match e.status() {
-        S::Unauthorised | S::AccountLocked | S::UserDeactivated | S::UserConsentRequired => {
-            Verdict::Session
-        }
-        // Unreadable answers (a proxy's HTML, a captive portal) may be
-        // gone next time; the transaction ID makes asking again safe.
-        S::NetworkError
-        | S::Timeout
-        | S::TooManyRequests
-        | S::NetworkAuthRequired
-        | S::IncorrectResponse
-        | S::UnexpectedResponseType => Verdict::Transient,
-        _ => Verdict::Permanent,
-    }
-}
 
 pub(super) async fn run_room(registration: Registration) {
     let (client, room) = (
@@ -149,45 +116,6 @@ fn halt(client: &Client, room: &str, session: bool, reason: String) {
         }),
         upload: None,
     });
-}
-
-pub(crate) enum Stop {
-    /// Another process owns the store's crypto machine: it sends this
-    /// room's encrypted entries; this process stops trying.
-    #[cfg_attr(not(feature = "e2e-encryption"), allow(dead_code))]
-    Elsewhere(String),
-    /// Wait and try this entry again.
-    Retry(String),
-    /// The entry can never be sent as it is: it fails, the room goes on.
-    Fail(String),
-    /// Stop sending in this room; its entries stay unsent.
-    Halt {
-        /// Because of the session (401, locked, consent), not the store.
-        session: bool,
-        /// What happened.
-        reason: String,
-    },
-}
-
-impl Stop {
-    /// What a failed request means for the entry.
-    pub(super) fn from_request(e: quotient::Error) -> Stop {
-        match verdict(&e) {
-            Verdict::Transient => Stop::Retry(e.to_string()),
-            Verdict::Session => Stop::Halt {
-                session: true,
-                reason: format!("the session cannot send: {e}"),
-            },
-            Verdict::Permanent => Stop::Fail(e.to_string()),
-        }
-    }
-}
-
-pub(super) fn store_failed(e: Error) -> Stop {
-    Stop::Halt {
-        session: false,
-        reason: format!("the store failed: {e}"),
-    }
 }
 
 /// One try at `entry`: records each step before the next one starts.
@@ -314,4 +242,15 @@ fn pause_after_send() {
         let _ = std::fs::write(marker, b"paused");
         std::thread::sleep(Duration::from_secs(30));
     }
+}
+
+/// Starts `room`'s sender unless one runs, on the current Tokio runtime
+/// ([`Error::NoRuntime`] outside one). Call it after the entry it is for
+/// was committed.
+pub(crate) fn ensure_sender(client: &Client, room: &str) -> Result<()> {
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
+    if let Some(registration) = Registration::claim(client, room) {
+        runtime.spawn(run_room(registration));
+    }
+    Ok(())
 }

@@ -82,7 +82,7 @@ mod tests {
         );
         // A reply relation already there is replaced, not merged.
         let replaced = OutgoingEvent::text("b")
-            .reply_to("$old:x")
+            .reply_to(&"$old:x".parse().unwrap())
             .in_thread(&root, &to);
         assert_eq!(relation_of(&replaced).unwrap()["rel_type"], "m.thread");
         let state = OutgoingEvent::state("m.room.topic", "", JsonObject::new());

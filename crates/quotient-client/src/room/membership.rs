@@ -3,12 +3,13 @@
 
 use quotient_api::generated::banning::{Ban, Unban};
 use quotient_api::generated::inviting::InviteUser;
+use quotient_api::generated::joining::JoinRoom;
 use quotient_api::generated::kicking::Kick;
 use quotient_api::generated::leaving::{ForgetRoom, LeaveRoom};
-use quotient_api::UserId;
+use quotient_api::{RoomOrAliasId, UserId};
 
 use super::{Room, RoomAction};
-use crate::client::request_error;
+use crate::client::{request_error, Client};
 use crate::error::Result;
 
 impl Room {
@@ -82,5 +83,28 @@ impl Room {
             .await
             .map_err(request_error)?;
         Ok(())
+    }
+}
+
+impl Client {
+    /// Joins a room by ID or alias (or accepts its invite): the room,
+    /// whose state the store has after the next sync.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: quotient_client::Client) -> quotient_client::Result<()> {
+    /// let room = client.join(&"#matrix:example.org".parse()?).await?;
+    /// client.sync_once().await?;
+    /// println!("joined {}", room.display_name()?);
+    /// # Ok(()) }
+    /// ```
+    pub async fn join(&self, room: &RoomOrAliasId) -> Result<Room> {
+        let joined = self
+            .connection()
+            .submit(JoinRoom::new(room.clone()))
+            .await
+            .map_err(request_error)?
+            .into_value()
+            .room_id;
+        Ok(Room::new(self.clone(), joined))
     }
 }

@@ -7,7 +7,7 @@
 //! Everything it does goes through the engine as a job, and every event
 //! it sends through the outbox (stored before it goes out, sent once).
 //! An action the stored power levels refuse fails with
-//! [`Error::NotAllowed`](crate::Error::NotAllowed) before any request.
+//! [`Error::NotAllowed`] before any request.
 //!
 //! ```no_run
 //! # async fn demo(client: quotient_client::Client) -> quotient_client::Result<()> {
@@ -27,10 +27,13 @@ mod membership;
 mod power;
 mod reads;
 mod sending;
+mod threads;
 mod timeline;
 
+pub use crate::events::PowerLevel;
 pub use markers::ReceiptKind;
-pub use power::{creators_outrank, PowerLevel, Refusal, RoomAction, RoomPower};
+pub use power::{creators_outrank, Refusal, RoomAction, RoomPower};
+pub use threads::{ThreadPage, ThreadSummary};
 
 use quotient_api::{RoomId, UserId};
 

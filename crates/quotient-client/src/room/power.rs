@@ -13,33 +13,7 @@ use std::fmt;
 use quotient_api::UserId;
 use serde_json::Value;
 
-use crate::events::{EventContent, PowerLevelsContent};
-
-/// A user's power level in a room: a number, or above every number (a
-/// creator in room version 12 and later).
-///
-/// ```
-/// use quotient_client::room::PowerLevel;
-/// assert!(PowerLevel::Creator > PowerLevel::Level(i64::MAX));
-/// assert!(PowerLevel::Level(100) > PowerLevel::Level(50));
-/// assert_eq!(PowerLevel::Level(50).to_string(), "power level 50");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum PowerLevel {
-    /// An ordinary level.
-    Level(i64),
-    /// A creator of a room whose version makes creators outrank everyone.
-    Creator,
-}
-
-impl fmt::Display for PowerLevel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PowerLevel::Level(n) => write!(f, "power level {n}"),
-            PowerLevel::Creator => f.write_str("the creator's rank (above every level)"),
-        }
-    }
-}
+use crate::events::{EventContent, PowerLevel, PowerLevelsContent};
 
 /// What a member may ask for, to check against the power levels.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -182,7 +156,7 @@ impl RoomPower {
         if creator && !self.has_levels {
             return PowerLevel::Level(100);
         }
-        PowerLevel::Level(self.levels.user_level(user.as_str()))
+        PowerLevel::Level(self.levels.user_level(user))
     }
 
     /// Whether `user` may do `action`: `Ok` when allowed (or when the

@@ -71,21 +71,19 @@ impl Room {
 
     /// Reacts to `event_id` with `key` (an emoji, usually).
     pub async fn react(&self, event_id: &EventId, key: &str) -> Result<PendingSend> {
-        self.send(OutgoingEvent::reaction(event_id.as_str(), key))
-            .await
+        self.send(OutgoingEvent::reaction(event_id, key)).await
     }
 
     /// Edits `event_id` (one of this account's messages) to `new`.
     pub async fn edit(&self, event_id: &EventId, new: OutgoingEvent) -> Result<PendingSend> {
-        self.send(OutgoingEvent::edit(event_id.as_str(), new)).await
+        self.send(OutgoingEvent::edit(event_id, new)).await
     }
 
     /// Redacts `event_id`, with a reason shown to the room. Redacting
     /// another member's event needs the `redact` level; the store tells
     /// whose it is (an event not stored is checked as someone else's).
     pub async fn redact(&self, event_id: &EventId, reason: Option<&str>) -> Result<PendingSend> {
-        self.send(OutgoingEvent::redaction(event_id.as_str(), reason))
-            .await
+        self.send(OutgoingEvent::redaction(event_id, reason)).await
     }
 
     fn ensure_may_redact(&self, target: &EventId) -> Result<()> {
@@ -110,7 +108,7 @@ impl Room {
 
     /// Sends `message` as a reply to `event_id` (`m.in_reply_to`).
     pub async fn reply(&self, event_id: &EventId, message: OutgoingEvent) -> Result<PendingSend> {
-        self.send(message.reply_to(event_id.as_str())).await
+        self.send(message.reply_to(event_id)).await
     }
 
     /// Answers `event` with `message`, once: in its thread when it is in
@@ -134,7 +132,7 @@ impl Room {
         let id = event.event_id();
         let message = match event.thread_root() {
             Some(root) => message.reply_in_thread(&root, id),
-            None => message.reply_to(id.as_str()),
+            None => message.reply_to(id),
         };
         self.send_keyed(&format!("answer:{id}"), message).await
     }
@@ -147,15 +145,22 @@ impl Room {
         root: &EventId,
         message: OutgoingEvent,
     ) -> Result<PendingSend> {
-        let latest = self
+        let latest = self.latest_in_thread(root)?;
+        self.send(message.in_thread(root, &latest)).await
+    }
+
+    /// The newest stored event of the thread rooted at `root`, or the
+    /// root when the store has none: what a message sent into the thread
+    /// falls back to replying to.
+    pub fn latest_in_thread(&self, root: &EventId) -> Result<EventId> {
+        Ok(self
             .client
             .store()?
             .thread_replies(root.as_str())?
             .pop()
             .and_then(|e| e.event_id)
             .and_then(|id| EventId::parse(id).ok())
-            .unwrap_or_else(|| root.clone());
-        self.send(message.in_thread(root, &latest)).await
+            .unwrap_or_else(|| root.clone()))
     }
 
     /// Sets a state event (through the outbox) and waits until the server
@@ -167,8 +172,7 @@ impl Room {
         content: JsonObject,
     ) -> Result<EventId> {
         let event = OutgoingEvent::state(event_type, state_key, content);
-        let id = self.send(event).await?.sent().await?;
-        Ok(EventId::parse(id)?)
+        self.send(event).await?.sent().await
     }
 
     /// Sets the room's name (`m.room.name`); an empty one removes it.
@@ -203,7 +207,6 @@ impl Room {
     /// Turns end-to-end encryption on (nothing turns it off again).
     pub async fn enable_encryption(&self) -> Result<EventId> {
         self.ensure_allowed(&RoomAction::SetState("m.room.encryption".into()))?;
-        let id = self.client.enable_encryption(&self.id).await?;
-        Ok(EventId::parse(id)?)
+        self.client.enable_encryption(&self.id).await
     }
 }

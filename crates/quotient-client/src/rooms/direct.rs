@@ -8,7 +8,10 @@ use crate::error::Result;
 use crate::store::Store;
 
 /// The account's direct chats: for each user, the rooms that are direct
-/// chats with them (`m.direct`), as stored.
+/// chats with them (`m.direct`), as stored: a view of [`Store`], keyed by
+/// text as the store is (a program holding a room asks
+/// [`Room::is_direct`](crate::room::Room::is_direct) and
+/// [`Room::direct_targets`](crate::room::Room::direct_targets)).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DirectChats {
     by_user: BTreeMap<String, Vec<String>>,

@@ -54,10 +54,10 @@ fn entries_come_out_per_room_in_the_order_queued_each_with_its_own_txn_id() {
 fn every_kind_reads_back_as_it_was_queued() {
     let mut s = store();
     let events = [
-        OutgoingEvent::html("b", "<b>b</b>").reply_to("$q:x"),
-        OutgoingEvent::reaction("$t:x", "🎉"),
-        OutgoingEvent::redaction("$t:x", Some("spam")),
-        OutgoingEvent::redaction("$t:x", None),
+        OutgoingEvent::html("b", "<b>b</b>").reply_to(&"$q:x".parse().unwrap()),
+        OutgoingEvent::reaction(&"$t:x".parse().unwrap(), "🎉"),
+        OutgoingEvent::redaction(&"$t:x".parse().unwrap(), Some("spam")),
+        OutgoingEvent::redaction(&"$t:x".parse().unwrap(), None),
         OutgoingEvent::state(
             "m.room.topic",
             "",
@@ -216,7 +216,12 @@ fn a_key_of_another_rooms_entry_is_refused() {
 fn a_send_answered_without_an_event_id_is_sent_and_the_sync_fills_the_id_in() {
     let mut s = store();
     let e = s
-        .enqueue("!r:x", "DEV", &OutgoingEvent::redaction("$t:x", None), None)
+        .enqueue(
+            "!r:x",
+            "DEV",
+            &OutgoingEvent::redaction(&"$t:x".parse().unwrap(), None),
+            None,
+        )
         .unwrap();
     s.set_outbox_state(
         &e.txn_id,

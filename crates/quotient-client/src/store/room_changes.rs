@@ -54,6 +54,10 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (seq, room_id, before, after) = row?;
+            // Only room IDs that parsed were stored.
+            let Ok(room_id) = quotient_api::RoomId::parse(room_id) else {
+                continue;
+            };
             out.push((
                 seq,
                 RoomUpdate {

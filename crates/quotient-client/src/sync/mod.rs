@@ -1,6 +1,7 @@
 //! Sync: folding `/sync` batches into the store, and the loop that
 //! fetches them.
 
+mod batch_sink;
 pub(crate) mod decryptions;
 mod ephemeral;
 mod event_head;

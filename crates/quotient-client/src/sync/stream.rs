@@ -1,7 +1,7 @@
 //! Reading a `/sync` answer room by room, straight from its bytes.
 //!
 //! Joined rooms (nearly all of a large initial sync) are decoded one at a
-//! time and handed to the [`Writer`] before the next is read; their
+//! time and handed to the [`BatchSink`] (the writer) before the next is read; their
 //! events stay borrowed JSON text of the body (`&RawValue`), stored as
 //! they are. Invited, knocked and left rooms and the global account data
 //! are small: they are decoded as they come and written after the joined
@@ -20,10 +20,38 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
-use super::ephemeral;
-use super::writer::Writer;
 use crate::error::{Error, Result};
 use crate::store::Membership;
+
+/// Where a read answer goes, piece by piece, in the order the batch is
+/// applied: the writer implements it (so this reader never names it, and
+/// the arrows between the two run one way).
+pub(super) trait BatchSink {
+    /// Our membership of a room.
+    fn membership(&mut self, room: &str, membership: Membership) -> Result<()>;
+    /// A room's summary (heroes, member counts).
+    fn summary(&mut self, room: &str, summary: &RoomSummary) -> Result<()>;
+    /// A room's unread counts.
+    fn unread(&mut self, room: &str, counts: &UnreadNotificationCounts) -> Result<()>;
+    /// State events, in order.
+    fn state(&mut self, room: &str, events: &[&RawValue]) -> Result<()>;
+    /// An invite's or knock's stripped state.
+    fn stripped_state(&mut self, room: &str, events: &[serde_json::Value]) -> Result<()>;
+    /// Timeline events, with the gap before them when `limited`.
+    fn timeline(
+        &mut self,
+        room: &str,
+        limited: bool,
+        prev_batch: Option<&str>,
+        events: &[&RawValue],
+    ) -> Result<()>;
+    /// A room's account data.
+    fn room_account_data(&mut self, room: &str, batch: Option<&EventBatch>) -> Result<()>;
+    /// A joined room's ephemeral events (receipts, typing).
+    fn ephemeral(&mut self, room: &str, batch: Option<&EventBatch>) -> Result<()>;
+    /// The global account data.
+    fn global_account_data(&mut self, batch: Option<&EventBatch>) -> Result<()>;
+}
 
 /// A list of events as their JSON texts.
 #[derive(Default, Deserialize)]
@@ -81,7 +109,7 @@ struct Later<'a> {
 }
 
 /// Folds the answer `body` into `w`; returns its `next_batch`.
-pub(super) fn fold(w: &mut Writer<'_, '_>, body: &[u8]) -> Result<String> {
+pub(super) fn fold(w: &mut dyn BatchSink, body: &[u8]) -> Result<String> {
     let mut ctx = Ctx {
         w: &mut *w,
         failed: None,
@@ -117,7 +145,7 @@ pub(super) fn fold(w: &mut Writer<'_, '_>, body: &[u8]) -> Result<String> {
 /// One joined or left room, in the order the batch has always been
 /// applied: membership, summary, counts, state, timeline, state after,
 /// account data, then (joined) receipts and typing.
-fn write_room(w: &mut Writer<'_, '_>, id: &str, room: &RawRoom<'_>, m: Membership) -> Result<()> {
+fn write_room(w: &mut dyn BatchSink, id: &str, room: &RawRoom<'_>, m: Membership) -> Result<()> {
     w.membership(id, m)?;
     if let Some(summary) = &room.summary {
         w.summary(id, summary)?;
@@ -133,9 +161,7 @@ fn write_room(w: &mut Writer<'_, '_>, id: &str, room: &RawRoom<'_>, m: Membershi
     w.state(id, RawEvents::list(&room.state_after))?;
     w.room_account_data(id, room.account_data.as_ref())?;
     if m == Membership::Joined {
-        if let Some(typing) = ephemeral::apply(w.tx, id, room.ephemeral.as_ref())? {
-            w.changes.typing.insert(id.to_owned(), typing);
-        }
+        w.ephemeral(id, room.ephemeral.as_ref())?;
     }
     Ok(())
 }
@@ -163,27 +189,27 @@ enum RoomsKey {
 
 /// The state of one read: where joined rooms are written, the first
 /// store error (it stops the read), and what is written after.
-struct Ctx<'r, 't, 'c, 'a> {
-    w: &'r mut Writer<'t, 'c>,
+struct Ctx<'r, 'a> {
+    w: &'r mut dyn BatchSink,
     failed: Option<Error>,
     later: Later<'a>,
 }
 
 /// The whole answer.
-struct Top<'x, 'r, 't, 'c, 'a>(&'x mut Ctx<'r, 't, 'c, 'a>);
+struct Top<'x, 'r, 'a>(&'x mut Ctx<'r, 'a>);
 /// `rooms`.
-struct Rooms<'x, 'r, 't, 'c, 'a>(&'x mut Ctx<'r, 't, 'c, 'a>);
+struct Rooms<'x, 'r, 'a>(&'x mut Ctx<'r, 'a>);
 /// `rooms.join`: each room written as soon as it is read.
-struct Joined<'x, 'r, 't, 'c, 'a>(&'x mut Ctx<'r, 't, 'c, 'a>);
+struct Joined<'x, 'r, 'a>(&'x mut Ctx<'r, 'a>);
 
-impl<'a> DeserializeSeed<'a> for Top<'_, '_, '_, '_, 'a> {
+impl<'a> DeserializeSeed<'a> for Top<'_, '_, 'a> {
     type Value = ();
     fn deserialize<D: Deserializer<'a>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'a> Visitor<'a> for Top<'_, '_, '_, '_, 'a> {
+impl<'a> Visitor<'a> for Top<'_, '_, 'a> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a /sync answer")
@@ -206,14 +232,14 @@ impl<'a> Visitor<'a> for Top<'_, '_, '_, '_, 'a> {
 /// `null` or absent reads as empty, as the API's `Option` fields do.
 macro_rules! optional_map {
     ($seed:ident, $what:literal) => {
-        impl<'a> DeserializeSeed<'a> for $seed<'_, '_, '_, '_, 'a> {
+        impl<'a> DeserializeSeed<'a> for $seed<'_, '_, 'a> {
             type Value = ();
             fn deserialize<D: Deserializer<'a>>(self, d: D) -> Result<(), D::Error> {
                 d.deserialize_option(self)
             }
         }
 
-        impl<'a> Visitor<'a> for $seed<'_, '_, '_, '_, 'a> {
+        impl<'a> Visitor<'a> for $seed<'_, '_, 'a> {
             type Value = ();
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str($what)
@@ -237,7 +263,7 @@ macro_rules! optional_map {
 optional_map!(Rooms, "the rooms of a /sync answer");
 optional_map!(Joined, "the joined rooms of a /sync answer");
 
-impl<'a> Rooms<'_, '_, '_, '_, 'a> {
+impl<'a> Rooms<'_, '_, 'a> {
     fn entries<M: MapAccess<'a>>(self, mut map: M) -> Result<(), M::Error> {
         while let Some(key) = map.next_key::<RoomsKey>()? {
             let later = &mut self.0.later;
@@ -264,7 +290,7 @@ impl<'a> Rooms<'_, '_, '_, '_, 'a> {
     }
 }
 
-impl<'a> Joined<'_, '_, '_, '_, 'a> {
+impl<'a> Joined<'_, '_, 'a> {
     fn entries<M: MapAccess<'a>>(self, mut map: M) -> Result<(), M::Error> {
         while let Some(id) = map.next_key::<RoomId>()? {
             let room: RawRoom<'a> = map.next_value()?;

@@ -19,6 +19,9 @@ use serde_json::Value;
 use super::{redactions, relations};
 use crate::error::Result;
 
+/// The type of an encrypted room event.
+pub(crate) const ENCRYPTED: &str = "m.room.encrypted";
+
 /// Stores `event` at `position` in `room` unless its ID is already
 /// stored; true when it was new. A `malformed` event is kept as it came:
 /// a waiting redaction still strips it, but it is neither applied as a
@@ -58,8 +61,7 @@ pub(crate) fn store_maybe_encrypted(
     event: &Value,
     decryptions: &super::decryptions::Decryptions,
 ) -> Result<bool> {
-    let encrypted =
-        !malformed && event.get("type").and_then(Value::as_str) == Some(super::writer::ENCRYPTED);
+    let encrypted = !malformed && event.get("type").and_then(Value::as_str) == Some(ENCRYPTED);
     if !encrypted {
         return store_event(tx, room, position, event_id, malformed, event);
     }

@@ -433,7 +433,7 @@ impl Writer<'_, '_> {
     }
 }
 
-/// The type of an encrypted room event.
-pub(crate) const ENCRYPTED: &str = "m.room.encrypted";
+// Defined beside the timeline's rows; named here too for its users.
+pub(crate) use super::timeline_events::ENCRYPTED;
 
 const ACCOUNT_DATA_SHAPE: &str = "an account-data event needs a string type and an object content";

@@ -1,8 +1,8 @@
 //! Watching: rooms, timeline events and members, read from the store
 //! after each commit, never from the network directly.
 //!
-//! - [`TimelineWatcher`] ([`Client::watch_timeline`],
-//!   [`Client::on_timeline_event`]): every timeline event first stored by
+//! - [`TimelineWatcher`] ([`Client::watch_timeline`](crate::Client::watch_timeline),
+//!   [`Client::on_timeline_event`](crate::Client::on_timeline_event)): every timeline event first stored by
 //!   a `/sync` batch, in the order stored, **handled once across
 //!   restarts**: each watcher (by name) keeps a cursor per room in the
 //!   store, committed when the event is handled (the next
@@ -12,11 +12,11 @@
 //!   hands that one event over again on restart — at-least-once for the
 //!   event in flight, never an event skipped, never an event committed
 //!   redelivered. Events back-paginated are history, not handed over.
-//! - [`RoomWatcher`] ([`Client::watch_rooms`]): rooms new and changed,
+//! - [`RoomWatcher`] ([`Client::watch_rooms`](crate::Client::watch_rooms)): rooms new and changed,
 //!   our membership changes and invites, live (from now on);
-//!   [`DurableRoomWatcher`] ([`Client::watch_rooms_durably`]) the same
+//!   [`DurableRoomWatcher`] ([`Client::watch_rooms_durably`](crate::Client::watch_rooms_durably)) the same
 //!   from the store, each once across restarts, by name.
-//! - [`LiveTimeline`] ([`Client::live_timeline`]): a timeline watcher
+//! - [`LiveTimeline`] ([`Client::live_timeline`](crate::Client::live_timeline)): a timeline watcher
 //!   with this client's local echoes, each replaced by its synced event
 //!   (never shown twice).
 //! - [`MemberChange::from_event`]: the member changes among the timeline

@@ -1,5 +1,6 @@
 //! Rooms new and changed, our membership, invites, and members.
 
+use quotient_api::{RoomId, UserId};
 use serde_json::Value;
 use tokio::sync::broadcast::{self, error::RecvError};
 
@@ -11,7 +12,7 @@ use crate::sync::SyncChanges;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoomUpdate {
     /// The room.
-    pub room_id: String,
+    pub room_id: RoomId,
     /// Our membership before the batch, when the batch changed it;
     /// `None` for a room new to the store (and when unchanged).
     pub before: Option<Membership>,
@@ -66,16 +67,17 @@ fn updates(changes: &SyncChanges) -> Vec<RoomUpdate> {
     changes
         .rooms
         .iter()
-        .map(|room| {
+        // A batch stores only room IDs that parse.
+        .filter_map(|room| {
             let (before, membership) = match changes.memberships.get(room) {
                 Some((before, after)) => (*before, Some(*after)),
                 None => (None, None),
             };
-            RoomUpdate {
-                room_id: room.clone(),
+            Some(RoomUpdate {
+                room_id: RoomId::parse(room.as_str()).ok()?,
                 before,
                 membership,
-            }
+            })
         })
         .collect()
 }
@@ -184,25 +186,27 @@ impl DurableRoomWatcher {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemberChange {
     /// The member (the event's `state_key`).
-    pub user_id: String,
+    pub user_id: UserId,
     /// Who changed it (the event's `sender`).
-    pub sender: String,
+    pub sender: UserId,
     /// `join`, `invite`, `leave`, `ban`, `knock`.
     pub membership: String,
 }
 
 impl MemberChange {
-    /// The member change a live event is, if it is one; from the timeline
-    /// watcher, so each is handed over once, like any event.
+    /// The member change a live event is, if it is one (and its IDs
+    /// parse); from the timeline watcher, so each is handed over once,
+    /// like any event.
     pub fn from_event(event: &LiveEvent) -> Option<MemberChange> {
         let json = &event.event.json;
         if json.get("type").and_then(Value::as_str) != Some("m.room.member") {
             return None;
         }
         let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+        let user = |v: Option<&Value>| UserId::parse(v?.as_str()?).ok();
         Some(MemberChange {
-            user_id: text(json.get("state_key"))?,
-            sender: text(json.get("sender"))?,
+            user_id: user(json.get("state_key"))?,
+            sender: user(json.get("sender"))?,
             membership: text(json.get("content").and_then(|c| c.get("membership")))?,
         })
     }

@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 use std::future::Future;
 
+use quotient_api::RoomId;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::task::JoinHandle;
 
@@ -111,14 +112,17 @@ impl Client {
         mut handler: F,
     ) -> Result<JoinHandle<Result<()>>>
     where
-        F: FnMut(String, LiveEvent) -> Fut + Send + 'static,
+        F: FnMut(RoomId, LiveEvent) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send,
     {
         let mut watcher = self.watch_timeline(name)?;
         Ok(tokio::spawn(async move {
             loop {
                 let event = watcher.next().await?;
-                handler(event.room_id.clone(), event).await;
+                // Live events are stored only for room IDs that parse.
+                if let Ok(room) = RoomId::parse(event.room_id.as_str()) {
+                    handler(room, event).await;
+                }
                 watcher.ack()?;
             }
         }))

@@ -39,17 +39,17 @@ pub async fn raw(conn: &Connection, method: Method, path: &str, body: Option<Val
 }
 
 /// The event as the server holds it.
-pub async fn on_server(conn: &Connection, room: &RoomId, event_id: &str) -> Value {
+pub async fn on_server(conn: &Connection, room: &RoomId, event_id: impl AsRef<str>) -> Value {
     let path = format!(
         "/_matrix/client/v3/rooms/{}/event/{}",
         quotient_api::encode_path_segment(room.as_str()),
-        quotient_api::encode_path_segment(event_id)
+        quotient_api::encode_path_segment(event_id.as_ref())
     );
     raw(conn, Method::Get, &path, None).await
 }
 
 /// The Megolm session an event was encrypted with, as the server has it.
-pub async fn session_of(conn: &Connection, room: &RoomId, event_id: &str) -> String {
+pub async fn session_of(conn: &Connection, room: &RoomId, event_id: impl AsRef<str>) -> String {
     let held = on_server(conn, room, event_id).await;
     assert_eq!(held["type"], "m.room.encrypted", "{held}");
     held["content"]["session_id"].as_str().unwrap().to_owned()
@@ -85,10 +85,10 @@ pub fn message<'a>(events: &'a [StoredEvent], body: &str) -> Option<&'a StoredEv
 }
 
 /// The stored event whose ID is `id`.
-pub fn by_id(events: &[StoredEvent], id: &str) -> Option<StoredEvent> {
+pub fn by_id(events: &[StoredEvent], id: impl AsRef<str>) -> Option<StoredEvent> {
     events
         .iter()
-        .find(|e| e.event_id.as_deref() == Some(id))
+        .find(|e| e.event_id.as_deref() == Some(id.as_ref()))
         .cloned()
 }
 

@@ -30,16 +30,23 @@ impl Drop for TempDir {
 /// The echo bot of docs/client.md, built by `cargo build --example
 /// echo_bot` (scripts/test does it before this suite).
 pub fn echo_bot_binary() -> std::path::PathBuf {
+    example_binary("echo_bot")
+}
+
+/// An example of this crate, built by `cargo build --example NAME`
+/// (scripts/test does it before the suites that run one).
+pub fn example_binary(name: &str) -> std::path::PathBuf {
     let deps = std::env::current_exe().unwrap();
     let bin = deps
         .parent()
         .unwrap()
         .parent()
         .unwrap()
-        .join("examples/echo_bot");
+        .join("examples")
+        .join(name);
     assert!(
         bin.exists(),
-        "{} is missing: run `cargo build -p quotient-client --example echo_bot` first",
+        "{} is missing: run `cargo build -p quotient-client --example {name}` first",
         bin.display()
     );
     bin
