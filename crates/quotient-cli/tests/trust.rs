@@ -113,6 +113,7 @@ fn handoff_then_emoji_or_recovery_key_reads_history() {
         "",
     ));
     let room = created["room_id"].as_str().unwrap().to_owned();
+    ok(&quotient(&old, &["sync", "--once"], ""));
     ok(&quotient(
         &old,
         &["send", &room, "written before the handoff"],
@@ -257,6 +258,7 @@ fn a_sigkill_in_the_middle_of_a_backup_upload_leaves_no_key_out_of_the_backup() 
         "",
     ));
     let room = created["room_id"].as_str().unwrap().to_owned();
+    ok(&quotient(&s, &["sync", "--once"], ""));
     ok(&quotient(
         &s,
         &["send", &room, "its key goes up when the process is killed"],
@@ -317,4 +319,68 @@ fn a_reset_takes_the_password_and_the_old_recovery_key_opens_nothing_after() {
     ));
     let who = json(&quotient(&other, &["--json", "whoami"], ""));
     assert_eq!(who["cross_signed"], true, "{who}");
+}
+
+#[test]
+fn recovery_under_a_passphrase_restores_with_it_and_never_logs_it() {
+    let hs = homeserver(Config::Default);
+    let user = fresh_user(hs, "phrase");
+    let (s, other) = (store("phrase"), store("phrase-other"));
+    login(&s, Config::Default, &user);
+    let created = json(&quotient(
+        &s,
+        &["--json", "create-room", "--name", "Phrase"],
+        "",
+    ));
+    let room = created["room_id"].as_str().unwrap().to_owned();
+    ok(&quotient(&s, &["sync", "--once"], ""));
+    ok(&quotient(
+        &s,
+        &["send", &room, "kept under a passphrase"],
+        "",
+    ));
+    let passphrase = "correct horse battery staple 4711";
+    let enabled = traced(
+        &s,
+        &[
+            "--json",
+            "recovery",
+            "enable",
+            "--passphrase",
+            "--passphrase-stdin",
+        ],
+        &format!("{passphrase}\n"),
+    );
+    ok(&enabled);
+    assert_eq!(json(&enabled)["recovery_key"], Value::Null);
+    assert!(
+        !stderr(&enabled).contains(passphrase),
+        "the passphrase reached the log"
+    );
+    let status = json(&quotient(&s, &["--json", "recovery", "status"], ""));
+    assert_eq!(status["passphrase"], true, "{status}");
+
+    login(&other, Config::Default, &user);
+    ok(&quotient(&other, &["sync", "--once"], ""));
+    let wrong = quotient(
+        &other,
+        &["recovery", "restore", "--passphrase"],
+        "not it at all\n",
+    );
+    assert_eq!(code(&wrong), 2, "{}", stderr(&wrong));
+    let right = traced(
+        &other,
+        &["--json", "recovery", "restore", "--passphrase"],
+        &format!("{passphrase}\n"),
+    );
+    ok(&right);
+    assert!(
+        !stderr(&right).contains(passphrase),
+        "the passphrase reached the log"
+    );
+    let read = messages(&other, &room);
+    assert!(
+        read.iter().any(|m| m["body"] == "kept under a passphrase"),
+        "{read:?}"
+    );
 }
