@@ -457,6 +457,18 @@ async fn an_ignored_users_events_vanish_and_their_invite_does_not_surface() {
             .all(|e| e.json["sender"] != alice_id.as_str()),
         "alice's events are hidden"
     );
+    assert!(
+        room_b
+            .timeline_items(50)
+            .unwrap()
+            .iter()
+            .all(|item| match item {
+                quotient_client::store::TimelineItem::Event(e) =>
+                    e.json["sender"] != alice_id.as_str(),
+                quotient_client::store::TimelineItem::Pending(_) => true,
+            }),
+        "and from the timeline with local echoes"
+    );
     // The watcher passes over what was stored from her, and Bob's own
     // message comes.
     room_b

@@ -88,7 +88,7 @@ impl Names {
         Ok(Names(
             members
                 .into_iter()
-                .map(|m| (m.user_id, m.disambiguated_name))
+                .map(|m| (m.user_id.into_string(), m.disambiguated_name))
                 .collect(),
         ))
     }
