@@ -129,6 +129,17 @@ fn room_changes_threads_markers_profile_ignoring_and_moderation_through_the_cli(
     // Ignoring and back.
     let ignored = json(&quotient(&a, &["--json", "ignore", &bob.user_id], ""));
     assert_eq!(ignored["ignored"], true);
+    sync_once(&a);
+    let shown = lines(&quotient(
+        &a,
+        &["--json", "messages", &room, "--limit", "50"],
+        "",
+    ));
+    assert!(!shown.is_empty());
+    assert!(
+        shown.iter().all(|l| l["sender"] != bob.user_id.as_str()),
+        "an ignored user's events are not shown: {shown:?}"
+    );
     let unignored = json(&quotient(&a, &["--json", "unignore", &bob.user_id], ""));
     assert_eq!(unignored["ignored"], false);
     let bad = quotient(&a, &["ignore", "bob"], "");

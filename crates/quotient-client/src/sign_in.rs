@@ -36,7 +36,7 @@ impl Client {
     /// use quotient_client::Client;
     /// let homeserver = "https://matrix.example.org".parse().unwrap();
     /// let client = Client::login_or_restore(
-    ///     std::path::Path::new("bot-store"), homeserver, &"@bot:example.org".parse()?, "secret".into(),
+    ///     std::path::Path::new("bot-store"), homeserver, &"@bot:example.org".parse()?, "secret",
     /// ).await?;
     /// # Ok(()) }
     /// ```

@@ -181,14 +181,13 @@ fn violations(rel: &str, text: &str) -> Vec<String> {
         }
         let ret = after_fn[close + 1..]
             .split_once("->")
-            .map(|(_, r)| {
+            .and_then(|(_, r)| {
                 r.split(['{', ';'])
                     .next()
                     .unwrap_or("")
                     .split(" where ")
                     .next()
             })
-            .flatten()
             .unwrap_or("");
         if ID_ACCESSORS.contains(&name.as_str()) && is_string_type(ret) {
             found.push(format!("{rel}: fn {name}() -> {}", ret.trim()));

@@ -17,7 +17,7 @@ use quotient::Connection;
 use quotient_api::generated::create_room::CreateRoom;
 use quotient_api::{EventId, UserId};
 use quotient_client::outbox::OutgoingEvent;
-use quotient_client::room::{ReceiptKind, Room};
+use quotient_client::room::{ReceiptKind, ReceiptThread, Room};
 use quotient_client::Client;
 use serde_json::Value;
 
@@ -126,7 +126,7 @@ async fn thirty_thread_replies_come_back_in_order_once_with_the_right_count() {
     // A thread read receipt, seen by the other member.
     let newest = mine.clone();
     room_b
-        .send_receipt(ReceiptKind::Read, &newest, Some(Some(&root)))
+        .send_receipt(ReceiptKind::Read, &newest, ReceiptThread::Thread(&root))
         .await
         .unwrap();
     sync_until(&alice, "bob's thread receipt", || {

@@ -68,10 +68,17 @@ fn has_hole(client: &Client, room: &str, limit: usize) -> Result<bool, Failure> 
         .any(|(gap, _)| events.len() < limit || oldest < *gap))
 }
 
-/// The newest `limit` stored events of `room`, oldest first, as lines.
+/// The newest `limit` stored events of `room`, oldest first, as lines
+/// (ignored users' events left out, as the library's room timeline does).
 fn read(client: &Client, room: &str, limit: usize) -> Result<Vec<Line>, Failure> {
+    let events = match quotient_api::RoomId::parse(room) {
+        Ok(id) => client
+            .room(&id)
+            .and_then(|r| r.latest_events(limit))
+            .map_err(|e| read_failure(&e))?,
+        Err(_) => Vec::new(),
+    };
     let store = client.store().map_err(|e| read_failure(&e))?;
-    let events = store.timeline(room, limit).map_err(|e| read_failure(&e))?;
     let names = Names::new(&store, room)?;
     Ok(events
         .iter()
@@ -88,7 +95,7 @@ impl Names {
         Ok(Names(
             members
                 .into_iter()
-                .map(|m| (m.user_id, m.disambiguated_name))
+                .map(|m| (m.user_id.into_string(), m.disambiguated_name))
                 .collect(),
         ))
     }

@@ -29,7 +29,8 @@ use quotient::SecretString;
 
 use super::entry::{Attachment, OutboxEntry};
 #[cfg(feature = "e2e-encryption")]
-use super::stop::{store_failed, Stop};
+use super::stop::store_failed;
+use super::stop::Stop;
 use crate::client::Client;
 
 /// A file ready to upload to an encrypted room.

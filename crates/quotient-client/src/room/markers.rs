@@ -15,6 +15,17 @@ use serde_json::Value;
 use super::Room;
 use crate::error::{Error, Result};
 
+/// Which timeline a receipt is for (threaded receipts).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReceiptThread<'a> {
+    /// The room as a whole (an unthreaded receipt).
+    Unthreaded,
+    /// The main timeline, outside every thread (`main`).
+    Main,
+    /// The thread rooted at this event.
+    Thread(&'a EventId),
+}
+
 /// Which receipt to send.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReceiptKind {
@@ -54,20 +65,32 @@ impl Room {
         Ok(Some(newest))
     }
 
-    /// Sends one receipt for `event_id`; with `thread`, a threaded receipt
-    /// (the thread's root, or `None` for the main timeline's "main").
+    /// Sends one receipt for `event_id`, for the room as a whole, its main
+    /// timeline or one thread.
+    ///
+    /// ```no_run
+    /// # async fn demo(room: quotient_client::room::Room, root: quotient_api::EventId,
+    /// #               reply: quotient_api::EventId) -> quotient_client::Result<()> {
+    /// use quotient_client::room::{ReceiptKind, ReceiptThread};
+    /// room.send_receipt(ReceiptKind::Read, &reply, ReceiptThread::Thread(&root)).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn send_receipt(
         &self,
         kind: ReceiptKind,
         event_id: &EventId,
-        thread: Option<Option<&EventId>>,
+        thread: ReceiptThread<'_>,
     ) -> Result<()> {
         let receipt_type = match kind {
             ReceiptKind::Read => PostReceiptReceiptType::Read,
             ReceiptKind::ReadPrivate => PostReceiptReceiptType::ReadPrivate,
         };
         let mut request = PostReceipt::new(self.id.clone(), receipt_type, event_id.clone());
-        request.thread_id = thread.map(|root| root.map_or("main", EventId::as_str).to_owned());
+        request.thread_id = match thread {
+            ReceiptThread::Unthreaded => None,
+            ReceiptThread::Main => Some("main".to_owned()),
+            ReceiptThread::Thread(root) => Some(root.as_str().to_owned()),
+        };
         self.submit(request).await
     }
 

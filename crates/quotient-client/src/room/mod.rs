@@ -31,7 +31,7 @@ mod threads;
 mod timeline;
 
 pub use crate::events::PowerLevel;
-pub use markers::ReceiptKind;
+pub use markers::{ReceiptKind, ReceiptThread};
 pub use power::{creators_outrank, Refusal, RoomAction, RoomPower};
 pub use threads::{ThreadPage, ThreadSummary};
 

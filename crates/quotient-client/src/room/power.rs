@@ -63,6 +63,7 @@ pub struct Refusal {
 /// A room's power levels as its version applies them.
 ///
 /// ```
+/// use quotient_api::UserId;
 /// use quotient_client::room::{PowerLevel, RoomAction, RoomPower};
 /// use serde_json::json;
 /// let create = json!({"type": "m.room.create", "sender": "@ann:x", "state_key": "",
@@ -70,7 +71,7 @@ pub struct Refusal {
 /// let levels = json!({"type": "m.room.power_levels", "state_key": "",
 ///                     "content": {"users": {"@mod:x": 50}}});
 /// let power = RoomPower::from_state(Some(&create), Some(&levels));
-/// let (ann, moderator) = ("@ann:x".parse()?, "@mod:x".parse()?);
+/// let (ann, moderator): (UserId, UserId) = ("@ann:x".parse()?, "@mod:x".parse()?);
 /// assert_eq!(power.level_of(&ann), PowerLevel::Creator);
 /// assert!(power.check(&ann, &RoomAction::Kick(moderator.clone())).is_ok());
 /// assert!(power.check(&moderator, &RoomAction::Kick(ann)).is_err());

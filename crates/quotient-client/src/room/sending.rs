@@ -81,7 +81,9 @@ impl Room {
 
     /// Redacts `event_id`, with a reason shown to the room. Redacting
     /// another member's event needs the `redact` level; the store tells
-    /// whose it is (an event not stored is checked as someone else's).
+    /// whose it is. For an event the store does not have, only the level
+    /// to redact one's own is checked here, and the server decides the
+    /// rest.
     pub async fn redact(&self, event_id: &EventId, reason: Option<&str>) -> Result<PendingSend> {
         self.send(OutgoingEvent::redaction(event_id, reason)).await
     }
@@ -92,7 +94,8 @@ impl Room {
             .stored_event(target)?
             .and_then(|e| e.json.get("sender")?.as_str().map(str::to_owned))
             .and_then(|s| quotient_api::UserId::parse(s).ok());
-        // Not stored: whose it is is unknown, so checked as another's.
+        // Not stored: whose it is is unknown. Allowed to redact our own,
+        // the server decides; not even that, refused as our own would be.
         let sender = match sender {
             Some(sender) => sender,
             None if self

@@ -4,7 +4,7 @@
 //!
 //! Sending into a thread is [`Room::send_in_thread`] (with the reply
 //! fallback the spec describes), a thread read receipt
-//! [`Room::send_receipt`] with the root.
+//! [`Room::send_receipt`] with [`ReceiptThread::Thread`](super::ReceiptThread::Thread).
 
 use std::collections::HashSet;
 

@@ -26,9 +26,25 @@ impl Room {
     }
 
     /// The newest `limit` stored events followed by the local echoes of
-    /// this room's unsent outbox entries.
+    /// this room's unsent outbox entries; events of ignored users left
+    /// out.
     pub fn timeline_items(&self, limit: usize) -> Result<Vec<TimelineItem>> {
-        self.client.store()?.timeline_items(self.id.as_str(), limit)
+        let (items, ignored) = {
+            let store = self.client.store()?;
+            let items = store.timeline_items(self.id.as_str(), limit)?;
+            (items, store.ignored_user_ids()?)
+        };
+        Ok(items
+            .into_iter()
+            .filter(|item| match item {
+                TimelineItem::Event(e) => !e
+                    .json
+                    .get("sender")
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| ignored.contains(s)),
+                TimelineItem::Pending(_) => true,
+            })
+            .collect())
     }
 
     /// Fetches one page (at most `limit` events) of older history before

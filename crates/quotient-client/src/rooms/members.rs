@@ -1,5 +1,6 @@
 //! A room's members from its stored `m.room.member` state.
 
+use quotient_api::UserId;
 use serde_json::Value;
 
 use crate::error::Result;
@@ -49,7 +50,7 @@ impl MemberMembership {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoomMember {
     /// Their user ID (the member event's state key).
-    pub user_id: String,
+    pub user_id: UserId,
     /// Their membership.
     pub membership: MemberMembership,
     /// The `displayname` of their member event, as set (may be empty).
@@ -63,7 +64,7 @@ pub struct RoomMember {
 
 fn as_member(m: &RoomMember) -> Member<'_> {
     Member {
-        user_id: &m.user_id,
+        user_id: m.user_id.as_str(),
         display_name: m.display_name.as_deref(),
     }
 }
@@ -82,10 +83,14 @@ impl Store {
     /// itself disambiguated when it collides with a current one). With
     /// lazy-loading the store may hold fewer members than the room has.
     /// An unknown room has no members. Member events without a known
-    /// `membership` are skipped.
+    /// `membership`, or whose state key is not a user ID, are skipped.
     pub fn members(&self, room_id: &str) -> Result<Vec<RoomMember>> {
         let mut members: Vec<RoomMember> = Vec::new();
         for (user_id, event) in self.state_events(room_id, "m.room.member")? {
+            // A state key that is not a user ID is no member.
+            let Ok(user_id) = UserId::parse(user_id) else {
+                continue;
+            };
             let Some(membership) = event
                 .get("content")
                 .and_then(|c| c.get("membership"))
@@ -123,13 +128,13 @@ impl Store {
                 names.push(
                     present_names
                         .next()
-                        .unwrap_or_else(|| member.user_id.clone()),
+                        .unwrap_or_else(|| member.user_id.to_string()),
                 );
             } else {
                 let mut with_self = present.clone();
                 with_self.push(as_member(member));
                 let name = disambiguated_names(&with_self).pop();
-                names.push(name.unwrap_or_else(|| member.user_id.clone()));
+                names.push(name.unwrap_or_else(|| member.user_id.to_string()));
             }
         }
         for (member, name) in members.iter_mut().zip(names) {
@@ -144,7 +149,7 @@ impl Store {
         Ok(self
             .members(room_id)?
             .into_iter()
-            .find(|m| m.user_id == user_id))
+            .find(|m| m.user_id.as_str() == user_id))
     }
 }
 
