@@ -70,6 +70,8 @@ async fn send(client: &Client, room: &RoomId, body: &str) -> String {
         .sent()
         .await
         .unwrap()
+        .as_str()
+        .to_owned()
 }
 
 /// Follows `flow` to its end, answering the comparison with `answer`;
