@@ -173,9 +173,11 @@ impl ClientBuilder {
 
 /// A handle on a client that does not keep it alive (for the crypto
 /// machine, which the client owns, to queue in-room messages).
+#[cfg(feature = "e2e-encryption")]
 #[derive(Clone, Debug)]
 pub(crate) struct WeakClient(std::sync::Weak<Inner>);
 
+#[cfg(feature = "e2e-encryption")]
 impl WeakClient {
     pub(crate) fn upgrade(&self) -> Option<Client> {
         self.0.upgrade().map(|inner| Client { inner })
@@ -183,6 +185,7 @@ impl WeakClient {
 }
 
 impl Client {
+    #[cfg(feature = "e2e-encryption")]
     pub(crate) fn downgrade(&self) -> WeakClient {
         WeakClient(Arc::downgrade(&self.inner))
     }
