@@ -17,7 +17,7 @@ use crate::outbox::Outbox;
 use crate::store::position::StoredFilter;
 use crate::store::Store;
 use crate::sync::raw_body::{BodyBuffer, InBuffer, RawSync};
-use crate::sync::{apply_decrypted_body, SyncChanges, SyncSettings};
+use crate::sync::{SyncChanges, SyncSettings};
 
 /// How many change notices a slow receiver may fall behind by before it
 /// is told it lagged (it can then re-read the store).
@@ -73,6 +73,10 @@ struct Inner {
     // clone of the client goes, so the machine and the store's ownership
     // go with it instead of outliving it.
     background: Mutex<Vec<tokio::task::AbortHandle>>,
+    // Rooms a program opened: sliding sync subscribes to them.
+    sliding_subscriptions: Mutex<std::collections::BTreeSet<String>>,
+    // Whether the sliding-sync room list is still growing.
+    sliding_growing: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for Inner {
@@ -166,6 +170,8 @@ impl ClientBuilder {
                 #[cfg(feature = "e2e-encryption")]
                 crypto: tokio::sync::Mutex::new(None),
                 background: Mutex::new(Vec::new()),
+                sliding_subscriptions: Mutex::new(Default::default()),
+                sliding_growing: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }
@@ -350,12 +356,44 @@ impl Client {
     /// (`IncorrectResponse`), as when the engine decoded it: the loop
     /// backs off and asks again.
     pub(crate) async fn commit(&self, body: Vec<u8>) -> Result<SyncChanges> {
+        self.commit_with(body, |tx, next_batch| {
+            crate::store::position::set_since(tx, next_batch)
+        })
+        .await
+    }
+
+    pub(crate) fn sliding_subscriptions(&self) -> &Mutex<std::collections::BTreeSet<String>> {
+        &self.inner.sliding_subscriptions
+    }
+
+    pub(crate) fn sliding_growing(&self) -> bool {
+        self.inner
+            .sliding_growing
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub(crate) fn set_sliding_growing(&self, growing: bool) {
+        self.inner
+            .sliding_growing
+            .store(growing, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// [`commit`](Self::commit), the position written by `place` in the
+    /// batch's transaction (v3's `since`, or sliding sync's `pos`).
+    pub(crate) async fn commit_with(
+        &self,
+        body: Vec<u8>,
+        place: impl FnOnce(&rusqlite::Transaction<'_>, &str) -> Result<()> + Send + 'static,
+    ) -> Result<SyncChanges> {
         // The machine hears of the batch first, and commits that to its
         // own store: only then may the batch's `since` be committed.
         #[cfg(feature = "e2e-encryption")]
         let (crypto, decryptions, keys, initial) = {
             let crypto = self.crypto_for_sync().await?;
-            let initial = self.store()?.since()?.is_none();
+            let initial = {
+                let store = self.store()?;
+                store.since()?.is_none() && store.sliding_position()?.pos.is_none()
+            };
             let (decryptions, keys) = self.crypto_before_commit(&crypto, &body).await?;
             (crypto, decryptions, keys, initial)
         };
@@ -364,12 +402,14 @@ impl Client {
         let store = Arc::clone(&self.inner.store);
         let changes = tokio::task::spawn_blocking(move || {
             let mut store = lock(&store)?;
-            apply_decrypted_body(&mut store, &body, &decryptions).map_err(|e| match e {
-                Error::Json(e) => Error::Request(quotient::Error::new(
-                    StatusCode::IncorrectResponse,
-                    format!("the /sync answer does not decode: {e}"),
-                )),
-                e => e,
+            crate::sync::writer::apply_at(&mut store, &body, &decryptions, place).map_err(|e| {
+                match e {
+                    Error::Json(e) => Error::Request(quotient::Error::new(
+                        StatusCode::IncorrectResponse,
+                        format!("the /sync answer does not decode: {e}"),
+                    )),
+                    e => e,
+                }
             })
         })
         .await

@@ -25,6 +25,7 @@ mod receipts;
 mod relations;
 pub(crate) mod room_changes;
 mod room_name;
+pub(crate) mod sliding;
 mod watch_cursors;
 
 use std::path::{Path, PathBuf};

@@ -21,6 +21,7 @@ use quotient_api::UserId;
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct SyncSettings {
+    mode: SyncMode,
     timeline_limit: u32,
     lazy_load_members: bool,
     long_poll: Duration,
@@ -30,6 +31,7 @@ pub struct SyncSettings {
 impl Default for SyncSettings {
     fn default() -> Self {
         SyncSettings {
+            mode: SyncMode::V3,
             timeline_limit: 50,
             lazy_load_members: true,
             long_poll: Duration::from_secs(30),
@@ -45,6 +47,11 @@ impl SyncSettings {
     /// lazy-loaded members, a 30 s long-poll, the engine's back-off waits.
     pub fn builder() -> SyncSettingsBuilder {
         SyncSettingsBuilder(SyncSettings::default())
+    }
+
+    /// Which sync the loop runs.
+    pub fn mode(&self) -> SyncMode {
+        self.mode
     }
 
     /// Timeline events per room a batch brings at most.
@@ -99,11 +106,32 @@ impl SyncSettings {
     }
 }
 
+/// Which sync [`Client::start_sync_loop`](crate::Client::start_sync_loop)
+/// runs. Both fold into the same store with the same guarantees, and a
+/// store may switch between them (docs/client.md).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SyncMode {
+    /// `/sync` v3 (the default).
+    #[default]
+    V3,
+    /// Simplified sliding sync (MSC4186): the room list in a growing
+    /// window, the most recent rooms first.
+    Sliding,
+    /// Sliding sync when the server offers it, else v3.
+    Auto,
+}
+
 /// Builds [`SyncSettings`].
 #[derive(Clone, Debug)]
 pub struct SyncSettingsBuilder(SyncSettings);
 
 impl SyncSettingsBuilder {
+    /// Which sync the loop runs (default [`SyncMode::V3`]).
+    pub fn mode(mut self, mode: SyncMode) -> Self {
+        self.0.mode = mode;
+        self
+    }
+
     /// Timeline events per room per batch (at least 1). A room with more
     /// news gets a gap, recorded with its `prev_batch`.
     pub fn timeline_limit(mut self, limit: u32) -> Self {

@@ -62,6 +62,14 @@ impl Client {
 
 async fn run(client: Client, mut stop: watch::Receiver<bool>) -> Result<()> {
     let settings = client.sync_settings().clone();
+    let sliding = match settings.mode() {
+        super::SyncMode::V3 => false,
+        super::SyncMode::Sliding => true,
+        super::SyncMode::Auto => client.server_has_sliding_sync().await.unwrap_or(false),
+    };
+    if sliding {
+        return run_sliding(client, stop).await;
+    }
     let mut failures: u32 = 0;
     loop {
         let job = tokio::select! {
@@ -112,6 +120,46 @@ async fn run(client: Client, mut stop: watch::Receiver<bool>) -> Result<()> {
                     return Ok(());
                 }
                 tracing::warn!("the store's owner stopped; this process syncs it now");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The sliding-sync loop: one response at a time, folded before the
+/// next request; failures back off as v3's do.
+async fn run_sliding(client: Client, mut stop: watch::Receiver<bool>) -> Result<()> {
+    let settings = client.sync_settings().clone();
+    let mut failures: u32 = 0;
+    loop {
+        let result = tokio::select! {
+            biased;
+            _ = stopped(&mut stop) => return Ok(()),
+            step = client.sliding_sync_once_with(settings.long_poll()) => step,
+        };
+        match result {
+            Ok(_) => failures = 0,
+            Err(Error::Request(e)) => {
+                let wait = settings
+                    .backoff()
+                    .jittered(settings.backoff().retry_wait(failures));
+                failures = failures.saturating_add(1);
+                tracing::warn!(
+                    status = ?e.status(),
+                    failures,
+                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    "sliding sync failed; trying again after a wait"
+                );
+                tokio::select! {
+                    biased;
+                    _ = stopped(&mut stop) => return Ok(()),
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            }
+            Err(Error::StoreOwned { .. }) => {
+                if !follow_owner(&client, &mut stop).await? {
+                    return Ok(());
+                }
             }
             Err(e) => return Err(e),
         }

@@ -73,6 +73,20 @@ pub(crate) fn apply_decrypted_body(
     body: &[u8],
     decryptions: &Decryptions,
 ) -> Result<SyncChanges> {
+    apply_at(store, body, decryptions, |tx, next_batch| {
+        position::set_since(tx, next_batch)
+    })
+}
+
+/// [`apply_decrypted_body`], the position written by `place` (given the
+/// body's `next_batch`) in the same transaction: v3's `since`, or a
+/// sliding-sync response's `pos` and what goes with it.
+pub(crate) fn apply_at(
+    store: &mut Store,
+    body: &[u8],
+    decryptions: &Decryptions,
+    place: impl FnOnce(&Transaction<'_>, &str) -> Result<()>,
+) -> Result<SyncChanges> {
     let tx = store.write_transaction()?;
     let mut w = Writer {
         tx: &tx,
@@ -82,7 +96,7 @@ pub(crate) fn apply_decrypted_body(
     let next_batch = stream::fold(&mut w, body)?;
     room_changes::record(&tx, &w.changes)?;
     outbox::prune_delivered(&tx)?;
-    position::set_since(&tx, &next_batch)?;
+    place(&tx, &next_batch)?;
     let mut changes = w.changes;
     changes.next_batch = next_batch;
     pause_before_commit();

@@ -1,6 +1,7 @@
-//! An HTTP/1.1 front on 127.0.0.1 before a real server, for a fault a
-//! real server does not produce on demand: answering `500` to the
-//! requests whose line starts with a given prefix while switched on.
+//! An HTTP/1.1 front on 127.0.0.1 before a real server, for faults a
+//! real server does not produce on demand: answering `500` (or another
+//! error, once) to the requests whose line starts with a given prefix
+//! while switched on.
 //! Every other request goes to the server unchanged (one connection per
 //! request, `Connection: close`), its answer back unchanged.
 
@@ -15,6 +16,10 @@ struct State {
     prefix: Mutex<String>,
     failing: AtomicBool,
     failed: AtomicU64,
+    // The answer while failing: status and errcode.
+    answer: Mutex<(u16, String)>,
+    // Fail only this many more times (u64::MAX: until switched off).
+    left: AtomicU64,
 }
 
 pub struct FaultFront {
@@ -35,6 +40,8 @@ impl FaultFront {
             prefix: Mutex::new(prefix.to_owned()),
             failing: AtomicBool::new(false),
             failed: AtomicU64::new(0),
+            answer: Mutex::new((500, "M_UNKNOWN".to_owned())),
+            left: AtomicU64::new(u64::MAX),
         });
         let shared = state.clone();
         tokio::spawn(async move {
@@ -48,6 +55,13 @@ impl FaultFront {
     /// Whether matching requests get a 500 from now on.
     pub fn fail(&self, on: bool) {
         self.state.failing.store(on, Ordering::SeqCst);
+    }
+
+    /// The next matching request (only) gets `status` with `errcode`.
+    pub fn fail_once_with(&self, status: u16, errcode: &str) {
+        *self.state.answer.lock().unwrap() = (status, errcode.to_owned());
+        self.state.left.store(1, Ordering::SeqCst);
+        self.state.failing.store(true, Ordering::SeqCst);
     }
 
     /// How many requests got a 500 so far.
@@ -99,14 +113,18 @@ async fn serve(mut client: TcpStream, upstream: SocketAddr, state: Arc<State>) {
     let matches = head.starts_with(state.prefix.lock().unwrap().as_str());
     if matches && state.failing.load(Ordering::SeqCst) {
         state.failed.fetch_add(1, Ordering::SeqCst);
-        let body = br#"{"errcode":"M_UNKNOWN","error":"injected outage"}"#;
+        if state.left.fetch_sub(1, Ordering::SeqCst) == 1 {
+            state.failing.store(false, Ordering::SeqCst);
+        }
+        let (status, errcode) = state.answer.lock().unwrap().clone();
+        let body = format!(r#"{{"errcode":"{errcode}","error":"injected"}}"#);
         let answer = format!(
-            "HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\n\
+            "HTTP/1.1 {status} Injected\r\ncontent-type: application/json\r\n\
              content-length: {}\r\nconnection: close\r\n\r\n",
             body.len()
         );
         let _ = client.write_all(answer.as_bytes()).await;
-        let _ = client.write_all(body).await;
+        let _ = client.write_all(body.as_bytes()).await;
         return;
     }
     // Forward with `Connection: close`, so the answer ends at EOF.

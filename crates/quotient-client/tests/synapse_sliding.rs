@@ -1,0 +1,187 @@
+//! Sliding sync (MSC4186) against a real Synapse, on the same store as
+//! `/sync` v3: the 20 most recent rooms (with names and last messages)
+//! after the first response, the whole account once the window grew; a
+//! message in a room arrives and is stored once; a forgotten position
+//! (`M_UNKNOWN_POS`) starts a new connection without storing anything
+//! twice; and the store then syncs with v3 as before.
+//!
+//! Run in one process: `cargo test -p quotient-client --test synapse_sliding`.
+
+#[path = "../../quotient/tests/synapse/homeserver.rs"]
+mod homeserver;
+mod support;
+
+use homeserver::{fresh_user, homeserver, Config, Homeserver};
+use quotient::Connection;
+use quotient_api::generated::create_room::CreateRoom;
+use quotient_api::{Method, RoomId};
+use quotient_client::outbox::OutgoingEvent;
+use quotient_client::Client;
+use serde_json::json;
+use support::fault_front::FaultFront;
+use support::TempDir;
+
+const ROOMS: usize = 45;
+
+fn server() -> &'static Homeserver {
+    // Room creation unthrottled.
+    homeserver(Config::Conformance)
+}
+
+/// A fresh user signed in through a fault front before Synapse (for an
+/// `M_UNKNOWN_POS` on demand).
+async fn account(prefix: &'static str) -> (Connection, FaultFront) {
+    let hs = tokio::task::spawn_blocking(server).await.unwrap();
+    let user = tokio::task::spawn_blocking(move || fresh_user(hs, prefix))
+        .await
+        .unwrap();
+    let upstream = format!("{}:{}", hs.url.host_str().unwrap(), hs.url.port().unwrap())
+        .parse()
+        .unwrap();
+    let front = FaultFront::start(
+        upstream,
+        "POST /_matrix/client/unstable/org.matrix.simplified_msc3575/sync?pos=",
+    )
+    .await;
+    let conn = Connection::builder(front.url.clone()).build().unwrap();
+    conn.login_with_password(&user.user_id, user.password.clone().into(), Some(prefix))
+        .await
+        .unwrap();
+    (conn, front)
+}
+
+/// `ROOMS` rooms named "Room NN", each with one message, the last one
+/// the most recent.
+async fn seed(conn: &Connection) -> Vec<RoomId> {
+    let mut rooms = Vec::new();
+    for n in 0..ROOMS {
+        let mut request = CreateRoom::new();
+        request.name = Some(format!("Room {n:02}"));
+        let room = conn.submit(request).await.unwrap().into_value().room_id;
+        rooms.push(room);
+    }
+    for (n, room) in rooms.iter().enumerate() {
+        let path = format!(
+            "/_matrix/client/v3/rooms/{}/send/m.room.message/seed{n}",
+            quotient_api::encode_path_segment(room.as_str())
+        );
+        support::e2ee::raw(
+            conn,
+            Method::Put,
+            &path,
+            Some(json!({"msgtype": "m.text", "body": format!("last in {n:02}")})),
+        )
+        .await;
+    }
+    rooms
+}
+
+fn stored_rooms(client: &Client) -> Vec<String> {
+    client
+        .store()
+        .unwrap()
+        .rooms()
+        .unwrap()
+        .into_iter()
+        .map(|(r, _)| r)
+        .collect()
+}
+
+fn bodies(client: &Client, room: &RoomId) -> Vec<String> {
+    client
+        .store()
+        .unwrap()
+        .timeline(room.as_str(), 100)
+        .unwrap()
+        .iter()
+        .filter(|e| e.json["type"] == "m.room.message")
+        .filter_map(|e| e.json["content"]["body"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_room_list_grows_from_the_most_recent_and_survives_a_forgotten_position() {
+    let (conn, front) = account("sliding").await;
+    let rooms = seed(&conn).await;
+    let dir = TempDir::new("sliding");
+    let client = Client::open(dir.path(), conn.clone()).unwrap();
+    assert!(client.server_has_sliding_sync().await.unwrap());
+
+    // The first response: the 20 most recent rooms, named, each with its
+    // last message.
+    let first = client.sliding_sync_once().await.unwrap();
+    assert!(first.new_connection);
+    assert_eq!(first.rooms_total, ROOMS as u64);
+    assert_eq!(first.window, 20);
+    assert!(!first.covers_all());
+    let mut stored = stored_rooms(&client);
+    stored.sort();
+    let mut recent: Vec<String> = rooms[ROOMS - 20..].iter().map(|r| r.to_string()).collect();
+    recent.sort();
+    assert_eq!(stored, recent, "exactly the 20 most recent rooms");
+    for (n, room) in rooms.iter().enumerate().skip(ROOMS - 20) {
+        let name = client
+            .store()
+            .unwrap()
+            .room_display_name(room.as_str())
+            .unwrap();
+        assert_eq!(name.as_deref(), Some(format!("Room {n:02}").as_str()));
+        assert_eq!(bodies(&client, room), vec![format!("last in {n:02}")]);
+    }
+
+    // The window grows until it covers the account.
+    let mut steps = 0;
+    let mut last = first;
+    while !last.covers_all() {
+        last = client.sliding_sync_once().await.unwrap();
+        steps += 1;
+        assert!(steps < 5, "the window did not grow");
+    }
+    assert_eq!(stored_rooms(&client).len(), ROOMS);
+    assert_eq!(bodies(&client, &rooms[0]), vec!["last in 00".to_owned()]);
+
+    // A new message in the oldest room arrives, once.
+    client
+        .send(&rooms[0], OutgoingEvent::text("news in the oldest room"))
+        .await
+        .unwrap()
+        .sent()
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        client.sliding_sync_once().await.unwrap();
+    }
+    let news = |c: &Client| {
+        bodies(c, &rooms[0])
+            .iter()
+            .filter(|b| *b == "news in the oldest room")
+            .count()
+    };
+    assert_eq!(news(&client), 1);
+
+    // The server forgets the connection (`400 M_UNKNOWN_POS`, as Synapse
+    // answers a position it no longer has): the client starts a new one
+    // and stores nothing twice.
+    front.fail_once_with(400, "M_UNKNOWN_POS");
+    let again = client.sliding_sync_once().await.unwrap();
+    assert!(again.new_connection, "M_UNKNOWN_POS began a new connection");
+    assert_eq!(
+        again.window, 20,
+        "a new connection starts with the first window"
+    );
+    while !client.sliding_sync_once().await.unwrap().covers_all() {}
+    assert_eq!(news(&client), 1, "stored once across the new connection");
+    for (n, room) in rooms.iter().enumerate() {
+        let last = format!("last in {n:02}");
+        assert_eq!(
+            bodies(&client, room).iter().filter(|b| **b == last).count(),
+            1,
+            "{room}"
+        );
+    }
+
+    // The same store syncs with v3 afterwards.
+    let v3 = client.sync_once().await.unwrap();
+    assert!(!v3.next_batch.is_empty());
+    assert_eq!(news(&client), 1);
+}
