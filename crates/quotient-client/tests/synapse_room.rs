@@ -364,3 +364,44 @@ async fn reactions_edits_replies_and_redactions_through_the_room() {
     let fetched = room_b.event(&question).await.unwrap();
     assert_eq!(fetched["content"]["body"], "question");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_full_member_list_is_loaded_where_lazy_loading_left_members_out() {
+    let (a, _) = account("la", None).await;
+    let (b, bob_id) = account("lb", None).await;
+    let (c, carol_id) = account("lc", None).await;
+    let alice = Client::in_memory(a.clone()).unwrap();
+    let (bob, carol) = (Client::in_memory(b).unwrap(), Client::in_memory(c).unwrap());
+    let id = create_room(&a, "Crowded").await;
+    alice.sync_once().await.unwrap();
+    let room_a = alice.room(&id).unwrap();
+    room_a.invite(&carol_id, None).await.unwrap();
+    carol.join(&id.clone().into()).await.unwrap();
+    // Carol's join falls out of the newest 50 events a sync brings.
+    let mut last = None;
+    for i in 0..60 {
+        last = Some(
+            room_a
+                .send(OutgoingEvent::text(&format!("m{i}")))
+                .await
+                .unwrap(),
+        );
+    }
+    last.unwrap().sent().await.unwrap();
+    room_a.invite(&bob_id, None).await.unwrap();
+    let room_b = bob.join(&id.clone().into()).await.unwrap();
+    bob.sync_once().await.unwrap();
+    assert!(
+        room_b.member(&carol_id).unwrap().is_none(),
+        "lazy-loading left Carol out: {:?}",
+        room_b.members().unwrap()
+    );
+    let all = room_b.load_members().await.unwrap();
+    let carol_row = all
+        .iter()
+        .find(|m| m.user_id == carol_id)
+        .expect("Carol loaded");
+    assert_eq!(carol_row.membership, MemberMembership::Joined);
+    assert_eq!(room_b.member(&carol_id).unwrap().unwrap().user_id, carol_id);
+    assert!(all.iter().any(|m| m.user_id == bob_id));
+}

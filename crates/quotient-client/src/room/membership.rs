@@ -6,6 +6,7 @@ use quotient_api::generated::inviting::InviteUser;
 use quotient_api::generated::joining::JoinRoom;
 use quotient_api::generated::kicking::Kick;
 use quotient_api::generated::leaving::{ForgetRoom, LeaveRoom};
+use quotient_api::generated::rooms::GetMembersByRoom;
 use quotient_api::{RoomOrAliasId, UserId};
 
 use super::{Room, RoomAction};
@@ -69,6 +70,38 @@ impl Room {
     /// no longer this account's to read.
     pub async fn forget(&self) -> Result<()> {
         self.submit(ForgetRoom::new(self.id.clone())).await
+    }
+
+    /// Fetches the full member list (`GET /members`) and stores the member
+    /// events the store lacks (with lazy-loading, sync brings only the
+    /// members the timeline needs), then reads the members as
+    /// [`members`](Self::members) does. Stored members are kept: sync
+    /// keeps them current.
+    ///
+    /// ```no_run
+    /// # async fn demo(room: quotient_client::room::Room) -> quotient_client::Result<()> {
+    /// let everyone = room.load_members().await?;
+    /// println!("{} members", everyone.len());
+    /// # Ok(()) }
+    /// ```
+    pub async fn load_members(&self) -> Result<Vec<crate::rooms::RoomMember>> {
+        let answer = self
+            .client
+            .connection()
+            .submit(GetMembersByRoom::new(self.id.clone()))
+            .await
+            .map_err(request_error)?
+            .into_value();
+        let events: Vec<serde_json::Value> = answer
+            .chunk
+            .unwrap_or_default()
+            .iter()
+            .map(|e| e.json())
+            .collect();
+        self.client
+            .store()?
+            .add_missing_members(self.id.as_str(), &events)?;
+        self.members()
     }
 
     /// Submits one request as a job and waits for it.

@@ -158,7 +158,6 @@ impl crate::store::Store {
     /// /members`) that the store does not have: with lazy-loading, sync
     /// brings only the members the timeline needs. A member the store
     /// already has keeps its stored event (sync keeps it current).
-    #[cfg_attr(not(feature = "e2e-encryption"), allow(dead_code))]
     pub(crate) fn add_missing_members(&mut self, room_id: &str, events: &[Value]) -> Result<()> {
         let members: Vec<Value> = events
             .iter()
