@@ -185,3 +185,85 @@ async fn the_room_list_grows_from_the_most_recent_and_survives_a_forgotten_posit
     assert!(!v3.next_batch.is_empty());
     assert_eq!(news(&client), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_encrypted_room_decrypts_through_the_extensions_and_watchers_keep_their_place() {
+    let (alice_conn, _alice_front) = account("slenc-a").await;
+    let (bob_conn, _bob_front) = account("slenc-b").await;
+    let (a_dir, b_dir) = (TempDir::new("slenc-a"), TempDir::new("slenc-b"));
+    let alice = Client::open(a_dir.path(), alice_conn.clone()).unwrap();
+    let bob = Client::open(b_dir.path(), bob_conn.clone()).unwrap();
+    // Bob syncs by sliding sync only; his keys go up from its first step.
+    bob.sliding_sync_once().await.unwrap();
+    bob.send_key_requests().await.unwrap();
+    alice.sync_once().await.unwrap();
+    alice.send_key_requests().await.unwrap();
+    let bob_id = bob_conn.session().unwrap().user_id;
+    let room = support::e2ee::create_encrypted_room(&alice_conn, vec![bob_id]).await;
+    // Bob's watcher, from before he joins.
+    let mut watcher = bob.watch_timeline("sliding-watch").unwrap();
+    let mut invited = false;
+    for _ in 0..20 {
+        bob.sliding_sync_once().await.unwrap();
+        if bob
+            .store()
+            .unwrap()
+            .rooms()
+            .unwrap()
+            .iter()
+            .any(|(r, _)| r == room.as_str())
+        {
+            invited = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(invited, "the invite came through sliding sync");
+    bob_conn
+        .submit(quotient_api::generated::joining::JoinRoomById::new(
+            room.clone(),
+        ))
+        .await
+        .unwrap();
+    alice.sync_once().await.unwrap();
+    alice
+        .send(&room, OutgoingEvent::text("secret over sliding sync"))
+        .await
+        .unwrap()
+        .sent()
+        .await
+        .unwrap();
+    let mut found = None;
+    for _ in 0..20 {
+        bob.sliding_sync_once().await.unwrap();
+        let events = bob.store().unwrap().timeline(room.as_str(), 50).unwrap();
+        if let Some(e) = support::e2ee::message(&events, "secret over sliding sync") {
+            found = Some(e.clone());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let found = found.expect("the message decrypted from sliding sync's to-device extension");
+    assert!(found.encryption.is_some(), "it came encrypted");
+    // The watcher hands it over once, then nothing more after a switch
+    // to v3 on the same store.
+    let mut seen = 0;
+    while let Ok(Ok(event)) =
+        tokio::time::timeout(std::time::Duration::from_millis(500), watcher.next()).await
+    {
+        if event.event.json["content"]["body"] == "secret over sliding sync" {
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 1);
+    bob.sync_once().await.unwrap();
+    bob.sliding_sync_once().await.unwrap();
+    while let Ok(Ok(event)) =
+        tokio::time::timeout(std::time::Duration::from_millis(500), watcher.next()).await
+    {
+        assert_ne!(
+            event.event.json["content"]["body"], "secret over sliding sync",
+            "handed over again after switching loops"
+        );
+    }
+}
