@@ -13,10 +13,19 @@ use crate::store::Store;
 /// The client over the stored session, its SQLite store in the session's
 /// directory (owner-only: the directory 0700, the files 0600).
 pub fn open(store: &Store) -> Result<Client, Failure> {
+    open_with(store, quotient_client::sync::SyncMode::V3)
+}
+
+/// [`open`], its sync loop running `mode`.
+pub fn open_with(store: &Store, mode: quotient_client::sync::SyncMode) -> Result<Client, Failure> {
     let (conn, _) = store.connection()?;
     store.check_private()?;
+    let settings = quotient_client::sync::SyncSettings::builder()
+        .mode(mode)
+        .build();
     Client::builder(conn)
         .device_trust(DEVICE_TRUST.get().copied().unwrap_or_default())
+        .sync_settings(settings)
         .open(store.dir())
         .map_err(|e| failure("cannot open the room store", &e))
 }

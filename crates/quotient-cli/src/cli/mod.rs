@@ -268,9 +268,16 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
-    /// Fetch and store one batch, then exit.
+    /// Fetch and store one batch, then exit (with --sliding: sync until
+    /// the room list covers the whole account, or one response once it
+    /// did).
     #[arg(long)]
     pub once: bool,
+    /// Sync by simplified sliding sync (MSC4186) instead of /sync v3: the
+    /// room list from the most recent room, in a window that grows until
+    /// it covers the account. Both fold into the same store.
+    #[arg(long)]
+    pub sliding: bool,
 }
 
 #[derive(Debug, Args)]

@@ -22,13 +22,15 @@ fn content_str(
     Ok(event.and_then(|e| e["content"][key].as_str().map(str::to_owned)))
 }
 
-/// `quotient rooms`: every room the store knows.
+/// `quotient rooms`: every room the store knows, the most recently
+/// active first when sliding sync gave the order.
 pub async fn list(store: &SessionStore, out: &Output) -> Result<(), Failure> {
     let client = client::open(store)?;
     let store = client.store().map_err(|e| read_failure(&e))?;
     let direct = store.direct_chats().map_err(|e| read_failure(&e))?;
     let mut rows = Vec::new();
-    for (id, membership) in store.rooms().map_err(|e| read_failure(&e))? {
+    // The most recently active first, where sliding sync said which.
+    for (id, membership) in store.rooms_by_activity().map_err(|e| read_failure(&e))? {
         let summary = store.room_summary(&id).map_err(|e| read_failure(&e))?;
         let (notes, highlights) = summary
             .map(|s| (s.notification_count, s.highlight_count))

@@ -48,7 +48,15 @@ fn print_batch(out: &Output, changes: &SyncChanges) {
 }
 
 pub async fn sync(store: &SessionStore, out: &Output, args: SyncArgs) -> Result<(), Failure> {
-    let client = client::open(store)?;
+    let mode = if args.sliding {
+        quotient_client::sync::SyncMode::Sliding
+    } else {
+        quotient_client::sync::SyncMode::V3
+    };
+    let client = client::open_with(store, mode)?;
+    if args.sliding && args.once {
+        return sliding_once(&client, out).await;
+    }
     if !args.once {
         // Another `sync` (or `tail`) may own the store: the loop then
         // follows its commits, and takes over when it stops.
@@ -71,6 +79,43 @@ pub async fn sync(store: &SessionStore, out: &Output, args: SyncArgs) -> Result<
     print_batch(out, &first);
     // The machine's key requests (this device's keys, key queries) go out
     // before the process ends, not at the next run.
+    if let Err(e) = client.send_key_requests().await {
+        tracing::warn!(error = %e, "key requests not sent yet; the next sync sends them");
+    }
+    Ok(())
+}
+
+/// `sync --once --sliding`: responses until the room list covers the
+/// account (a progress line on a terminal), or one when it already did.
+/// Prints one line per response that changed something.
+async fn sliding_once(client: &Client, out: &Output) -> Result<(), Failure> {
+    // Bounded: 100 steps of 100 rooms cover 10,000 rooms.
+    for _ in 0..100 {
+        let step = {
+            let _spin = out.spinner("room list");
+            client
+                .sliding_sync_once()
+                .await
+                .map_err(|e| client::failure("sliding sync failed", &e))?
+        };
+        out.print(
+            json!({"rooms": step.changes.rooms, "new_timeline_events": step.changes.new_timeline_events,
+                   "malformed": step.changes.malformed, "window": step.window,
+                   "rooms_total": step.rooms_total}),
+            || {
+                format!(
+                    "synced: {} room(s) changed, {} new event(s); room list {} of {}",
+                    step.changes.rooms.len(),
+                    step.changes.new_timeline_events,
+                    step.window,
+                    step.rooms_total
+                )
+            },
+        );
+        if step.covers_all() {
+            break;
+        }
+    }
     if let Err(e) = client.send_key_requests().await {
         tracing::warn!(error = %e, "key requests not sent yet; the next sync sends them");
     }

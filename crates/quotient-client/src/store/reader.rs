@@ -147,6 +147,24 @@ impl Store {
         Ok(out)
     }
 
+    /// Every room, the most recently active first: by sliding sync's
+    /// `bump_stamp` where the server gave one, then by room ID.
+    pub fn rooms_by_activity(&self) -> Result<Vec<(String, Membership)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT room_id, membership FROM rooms
+             ORDER BY bump_stamp IS NULL, bump_stamp DESC, room_id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (room, membership) = row?;
+            if let Some(m) = Membership::from_db(&membership) {
+                out.push((room, m));
+            }
+        }
+        Ok(out)
+    }
+
     /// A room's summary, or `None` for a room the store does not know.
     pub fn room_summary(&self, room_id: &str) -> Result<Option<RoomSummary>> {
         let row = self
