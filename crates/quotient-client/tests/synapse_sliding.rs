@@ -159,6 +159,36 @@ async fn the_room_list_grows_from_the_most_recent_and_survives_a_forgotten_posit
     };
     assert_eq!(news(&client), 1);
 
+    // A room a program opens comes with 20 events of its timeline.
+    for n in 0..25 {
+        let path = format!(
+            "/_matrix/client/v3/rooms/{}/send/m.room.message/more{n}",
+            quotient_api::encode_path_segment(rooms[1].as_str())
+        );
+        support::e2ee::raw(
+            &conn,
+            Method::Put,
+            &path,
+            Some(json!({"msgtype": "m.text", "body": format!("more {n:02}")})),
+        )
+        .await;
+    }
+    client.sliding_sync_once().await.unwrap();
+    let before = bodies(&client, &rooms[1]).len();
+    assert!(
+        before < 20,
+        "the list brings the newest event only: {before}"
+    );
+    client.subscribe_room(&rooms[1]).await.unwrap();
+    client.sliding_sync_once().await.unwrap();
+    let opened = bodies(&client, &rooms[1]);
+    assert!(opened.len() >= 20, "{opened:?}");
+    assert_eq!(opened.last().map(String::as_str), Some("more 24"));
+    let mut unique = opened.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), opened.len(), "no event stored twice");
+
     // The server forgets the connection (`400 M_UNKNOWN_POS`, as Synapse
     // answers a position it no longer has): the client starts a new one
     // and stores nothing twice.

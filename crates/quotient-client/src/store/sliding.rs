@@ -68,3 +68,22 @@ pub(crate) fn set_bump_stamps(tx: &Connection, stamps: &[(String, i64)]) -> Resu
     }
     Ok(())
 }
+
+impl Store {
+    /// Which of `event_ids` the store holds.
+    pub(crate) fn held_events(
+        &self,
+        event_ids: &[&str],
+    ) -> Result<std::collections::HashSet<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT 1 FROM timeline WHERE event_id = ?1")?;
+        let mut held = std::collections::HashSet::new();
+        for id in event_ids {
+            if stmt.exists(params![id])? {
+                held.insert((*id).to_owned());
+            }
+        }
+        Ok(held)
+    }
+}

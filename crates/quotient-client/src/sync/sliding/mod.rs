@@ -66,14 +66,18 @@ impl Client {
         Ok(versions.unstable_feature(wire::FEATURE))
     }
 
-    /// Subscribes to `room`: from the next sliding-sync response on, it
-    /// comes with a larger timeline (20 events) whether or not it is in
-    /// the room list's window. For the room a program opens.
-    pub fn subscribe_room(&self, room: &quotient_api::RoomId) {
+    /// Subscribes to `room`, for the room a program opens: its newest
+    /// 20 events are fetched now (back-paginated into their place before
+    /// what the store has), and from the next sliding-sync response on it
+    /// comes with up to 20 new events per response whether or not it is
+    /// in the room list's window.
+    pub async fn subscribe_room(&self, room: &quotient_api::RoomId) -> Result<()> {
+        self.paginate_back(room, SUBSCRIPTION_TIMELINE).await?;
         self.sliding_subscriptions()
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(room.as_str().to_owned());
+        Ok(())
     }
 
     /// One sliding-sync request and its response folded into the store.
@@ -137,7 +141,16 @@ impl Client {
             ))
         })?;
         let user = self.connection().user_id().ok_or(Error::NotSignedIn)?;
-        let (v3, extras) = translate::to_v3(&response, user.as_str()).map_err(Error::Json)?;
+        let stored = {
+            let ids = translate::expanded_event_ids(&response);
+            if ids.is_empty() {
+                Default::default()
+            } else {
+                self.store()?.held_events(&ids)?
+            }
+        };
+        let (v3, extras) =
+            translate::to_v3(&response, user.as_str(), &stored).map_err(Error::Json)?;
         let total = response.list_count().unwrap_or(0);
         // The next window: grown by a step, never past the list.
         let next_window = if u64::from(served) >= total {

@@ -122,9 +122,55 @@ fn own_membership(room: &RoomResult<'_>, user: &str) -> Option<String> {
         .find_map(|m| m.content?.membership)
 }
 
+/// The event IDs of the expanded timelines of `response` (see
+/// [`to_v3`]), for the caller to say which are stored.
+pub(crate) fn expanded_event_ids<'a>(response: &'a Response<'_>) -> Vec<&'a str> {
+    #[derive(serde::Deserialize)]
+    struct Id<'b> {
+        #[serde(borrow)]
+        event_id: Option<&'b str>,
+    }
+    response
+        .rooms
+        .values()
+        .filter(|r| r.unstable_expanded_timeline)
+        .flat_map(|r| r.timeline.iter())
+        .filter_map(|e| serde_json::from_str::<Id<'_>>(e.get()).ok()?.event_id)
+        .collect()
+}
+
+/// An expanded timeline (the newest events again) holds events older
+/// than ones the store has: appended, they would come after them. Only
+/// the events after the newest stored one are kept (the older ones are
+/// back-paginated into their place); with none stored, all are kept.
+fn trim_expanded<'a>(
+    timeline: &[&'a RawValue],
+    stored: &std::collections::HashSet<String>,
+) -> (Vec<&'a RawValue>, bool) {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        event_id: Option<String>,
+    }
+    let last_stored = timeline.iter().rposition(|e| {
+        serde_json::from_str::<Id>(e.get())
+            .ok()
+            .and_then(|i| i.event_id)
+            .is_some_and(|id| stored.contains(&id))
+    });
+    match last_stored {
+        Some(i) => (timeline[i + 1..].to_vec(), true),
+        None => (timeline.to_vec(), false),
+    }
+}
+
 /// Translates `response` for `user` into a v3 `/sync` body whose
-/// `next_batch` is the response's `pos`.
-pub(crate) fn to_v3(response: &Response<'_>, user: &str) -> serde_json::Result<(Vec<u8>, Extras)> {
+/// `next_batch` is the response's `pos`; `stored` holds which events of
+/// the expanded timelines the store already has.
+pub(crate) fn to_v3(
+    response: &Response<'_>,
+    user: &str,
+    stored: &std::collections::HashSet<String>,
+) -> serde_json::Result<(Vec<u8>, Extras)> {
     let mut rooms = Rooms::default();
     let mut extras = Extras::default();
     let ext = &response.extensions;
@@ -153,10 +199,20 @@ pub(crate) fn to_v3(response: &Response<'_>, user: &str) -> serde_json::Result<(
             );
             continue;
         }
-        let timeline = Timeline {
-            events: room.timeline.clone(),
-            limited: room.limited.unwrap_or(false),
-            prev_batch: room.prev_batch.as_deref(),
+        let timeline = if room.unstable_expanded_timeline {
+            let (events, follows_stored) = trim_expanded(&room.timeline, stored);
+            Timeline {
+                events,
+                // Right after a stored event there is no hole.
+                limited: !follows_stored && room.limited.unwrap_or(false),
+                prev_batch: room.prev_batch.as_deref(),
+            }
+        } else {
+            Timeline {
+                events: room.timeline.clone(),
+                limited: room.limited.unwrap_or(false),
+                prev_batch: room.prev_batch.as_deref(),
+            }
         };
         let state = Events {
             events: room.required_state.clone(),

@@ -162,6 +162,11 @@ pub(crate) struct RoomResult<'a> {
     pub prev_batch: Option<String>,
     #[serde(default)]
     pub bump_stamp: Option<i64>,
+    /// The timeline is the newest `timeline_limit` events again (the
+    /// room's timeline limit grew, as when a program subscribes), not the
+    /// events since the last response.
+    #[serde(default)]
+    pub unstable_expanded_timeline: bool,
     #[serde(default)]
     pub joined_count: Option<u64>,
     #[serde(default)]
