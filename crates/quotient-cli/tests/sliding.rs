@@ -1,8 +1,9 @@
 //! Sliding sync from the command line against a real Synapse:
 //! `sync --once --sliding` grows the room list until it covers the
-//! account (one JSON line per response, with the window), `rooms` lists
-//! them the most recently active first, and `sync --once` (v3) goes on
-//! from the same store.
+//! account (one JSON line per response, with the window), after a run
+//! killed (SIGKILL) before its first commit left nothing behind; `rooms`
+//! lists them the most recently active first, and `sync --once` (v3)
+//! goes on from the same store.
 //!
 //! Run with `cargo test -p quotient-cli --test sliding`.
 
@@ -10,7 +11,7 @@ mod support;
 
 use serde_json::Value;
 use support::homeserver::{fresh_user, homeserver, Config};
-use support::{code, json, login, quotient, stderr, store};
+use support::{code, json, kill_at_pause, login, quotient, stderr, store};
 
 const ROOMS: usize = 30;
 
@@ -40,6 +41,15 @@ fn the_room_list_comes_whole_and_most_recent_first() {
         ));
         made.push(created["room_id"].as_str().unwrap().to_owned());
     }
+    // Killed with the first response folded but not committed: nothing
+    // of it is kept, and the next run starts over from nothing.
+    kill_at_pause(
+        &s,
+        &["sync", "--once", "--sliding"],
+        "QUOTIENT_CLIENT_TEST_PAUSE_BEFORE_COMMIT",
+    );
+    let none = json(&quotient(&s, &["--json", "rooms"], ""));
+    assert_eq!(none.as_array().unwrap().len(), 0, "{none}");
     let out = quotient(&s, &["--json", "sync", "--once", "--sliding"], "");
     ok(&out);
     let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
