@@ -77,11 +77,15 @@ impl DeviceTrust {
         match self {
             DeviceTrust::All => !matches!(sender, SenderTrust::SenderMismatch),
             DeviceTrust::CrossSigned => {
+                // A sender whose identity changed since we verified it is
+                // still cross-signed by its owner: shown, and flagged by
+                // its trust (sending to them waits instead).
                 matches!(
                     sender,
                     SenderTrust::Verified
                         | SenderTrust::CrossSigned
                         | SenderTrust::CrossSignedUnauthenticated
+                        | SenderTrust::IdentityChanged
                 )
             }
         }
@@ -184,6 +188,7 @@ mod tests {
         let t = DeviceTrust::default();
         assert!(t.shows(SenderTrust::Verified));
         assert!(t.shows(SenderTrust::CrossSigned));
+        assert!(t.shows(SenderTrust::IdentityChanged), "flagged, not hidden");
         assert!(!t.shows(SenderTrust::NotCrossSigned));
         assert!(!t.shows(SenderTrust::UnknownDevice));
         assert!(DeviceTrust::All.shows(SenderTrust::NotCrossSigned));

@@ -304,12 +304,7 @@ async fn drive(
                 // hears it is done, and the machine reads them back: it
                 // records a user as verified (and so notices a later
                 // change of identity) from the keys the server gives.
-                if let Err(e) = crypto.process_outgoing().await {
-                    tracing::warn!(error = %e, "verification signatures not uploaded yet; they go with the next batch");
-                }
-                if let Err(e) = crypto.refresh_keys(sas.other_user_id()).await {
-                    tracing::warn!(error = %e, "the verified user's keys not read back yet");
-                }
+                settle(crypto, &sas).await;
                 if sas.is_self_verification() {
                     ask_for_secrets(crypto).await;
                 }
@@ -326,6 +321,42 @@ async fn drive(
             None => return Ok(()),
         };
     }
+}
+
+/// At Done: the signatures of what was verified go out and the other
+/// user's keys are read back until the machine records the device (or
+/// the other user's identity) as verified, bounded (5 s). The machine
+/// queues its signature upload only after it reports Done, so one round
+/// may come too early.
+async fn settle(crypto: &Crypto, sas: &Sas) {
+    for _ in 0..20 {
+        if let Err(e) = crypto.process_outgoing().await {
+            tracing::warn!(error = %e, "verification signatures not uploaded yet; they go with the next batch");
+        }
+        if let Err(e) = crypto.refresh_keys(sas.other_user_id()).await {
+            tracing::warn!(error = %e, "the verified user's keys not read back yet");
+        }
+        if verified_now(crypto, sas).await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    tracing::warn!("the verification's signatures are not on the server yet");
+}
+
+async fn verified_now(crypto: &Crypto, sas: &Sas) -> bool {
+    let machine = &crypto.machine;
+    if !sas.is_self_verification() {
+        if let Ok(Some(identity)) = machine.get_identity(sas.other_user_id(), None).await {
+            return identity.is_verified();
+        }
+    }
+    matches!(
+        machine
+            .get_device(sas.other_user_id(), sas.other_device_id(), None)
+            .await,
+        Ok(Some(device)) if device.is_verified()
+    )
 }
 
 /// After verifying another of our own devices: ask our devices for the
