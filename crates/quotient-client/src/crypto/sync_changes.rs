@@ -161,30 +161,32 @@ impl Crypto {
     }
 }
 
+/// The rooms' timelines of a `/sync` answer, their events borrowed from
+/// the body (also read for in-room verification events).
 #[derive(Deserialize)]
-struct Answer<'a> {
+pub(super) struct Answer<'a> {
     #[serde(borrow, default)]
-    rooms: Option<Rooms<'a>>,
+    pub rooms: Option<Rooms<'a>>,
 }
 
 #[derive(Deserialize)]
-struct Rooms<'a> {
+pub(super) struct Rooms<'a> {
     #[serde(borrow, default)]
-    join: BTreeMap<String, Room<'a>>,
+    pub join: BTreeMap<String, Room<'a>>,
     #[serde(borrow, default)]
-    leave: BTreeMap<String, Room<'a>>,
+    pub leave: BTreeMap<String, Room<'a>>,
 }
 
 #[derive(Deserialize)]
-struct Room<'a> {
+pub(super) struct Room<'a> {
     #[serde(borrow, default)]
-    timeline: Option<Timeline<'a>>,
+    pub timeline: Option<Timeline<'a>>,
 }
 
 #[derive(Deserialize)]
-struct Timeline<'a> {
+pub(super) struct Timeline<'a> {
     #[serde(borrow, default)]
-    events: Vec<&'a RawValue>,
+    pub events: Vec<&'a RawValue>,
 }
 
 #[derive(Deserialize)]

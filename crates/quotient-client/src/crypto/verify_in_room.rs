@@ -9,16 +9,13 @@
 //! batch is committed, and a request addressed to this user is recorded
 //! for [`Client::next_verification_request`].
 
-use std::collections::HashMap;
-
 use matrix_sdk_common::ruma::events::AnyMessageLikeEvent;
 use matrix_sdk_common::ruma::serde::Raw;
 use matrix_sdk_common::ruma::{OwnedEventId, OwnedUserId, RoomId, UserId};
 use matrix_sdk_crypto::types::requests::RoomMessageRequest;
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::Value;
 
+use super::sync_changes::Answer;
 use super::{crypto_error, Crypto};
 use crate::client::Client;
 use crate::error::{Error, Result};
@@ -34,30 +31,6 @@ fn is_verification(event: &Value) -> bool {
         Some("m.room.message") => event["content"]["msgtype"] == REQUEST_MSGTYPE,
         _ => false,
     }
-}
-
-#[derive(Deserialize)]
-struct Answer<'a> {
-    #[serde(borrow, default)]
-    rooms: Option<Rooms<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Rooms<'a> {
-    #[serde(borrow, default)]
-    join: HashMap<String, Room<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Room<'a> {
-    #[serde(borrow, default)]
-    timeline: Option<Timeline<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Timeline<'a> {
-    #[serde(borrow, default)]
-    events: Vec<&'a RawValue>,
 }
 
 /// The verification events of a `/sync` answer's joined rooms, as

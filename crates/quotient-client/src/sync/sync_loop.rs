@@ -95,20 +95,8 @@ async fn run(client: Client, mut stop: watch::Receiver<bool>) -> Result<()> {
                 failures = 0;
             }
             Err(Error::Request(e)) => {
-                let wait = settings
-                    .backoff()
-                    .jittered(settings.backoff().retry_wait(failures));
-                failures = failures.saturating_add(1);
-                tracing::warn!(
-                    status = ?e.status(),
-                    failures,
-                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                    "sync failed; trying again after a wait"
-                );
-                tokio::select! {
-                    biased;
-                    _ = stopped(&mut stop) => return Ok(()),
-                    _ = tokio::time::sleep(wait) => {}
+                if !back_off(&settings, &mut failures, &e, &mut stop).await {
+                    return Ok(());
                 }
             }
             Err(Error::StoreOwned { pid, .. }) => {
@@ -126,6 +114,31 @@ async fn run(client: Client, mut stop: watch::Receiver<bool>) -> Result<()> {
     }
 }
 
+/// Waits the settings' back-off after a failed request (counting it);
+/// false when stopped meanwhile.
+async fn back_off(
+    settings: &crate::sync::SyncSettings,
+    failures: &mut u32,
+    e: &quotient::Error,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
+    let wait = settings
+        .backoff()
+        .jittered(settings.backoff().retry_wait(*failures));
+    *failures = failures.saturating_add(1);
+    tracing::warn!(
+        status = ?e.status(),
+        failures = *failures,
+        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+        "sync failed; trying again after a wait"
+    );
+    tokio::select! {
+        biased;
+        _ = stopped(stop) => false,
+        _ = tokio::time::sleep(wait) => true,
+    }
+}
+
 /// The sliding-sync loop: one response at a time, folded before the
 /// next request; failures back off as v3's do.
 async fn run_sliding(client: Client, mut stop: watch::Receiver<bool>) -> Result<()> {
@@ -140,20 +153,8 @@ async fn run_sliding(client: Client, mut stop: watch::Receiver<bool>) -> Result<
         match result {
             Ok(_) => failures = 0,
             Err(Error::Request(e)) => {
-                let wait = settings
-                    .backoff()
-                    .jittered(settings.backoff().retry_wait(failures));
-                failures = failures.saturating_add(1);
-                tracing::warn!(
-                    status = ?e.status(),
-                    failures,
-                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                    "sliding sync failed; trying again after a wait"
-                );
-                tokio::select! {
-                    biased;
-                    _ = stopped(&mut stop) => return Ok(()),
-                    _ = tokio::time::sleep(wait) => {}
+                if !back_off(&settings, &mut failures, &e, &mut stop).await {
+                    return Ok(());
                 }
             }
             Err(Error::StoreOwned { .. }) => {
