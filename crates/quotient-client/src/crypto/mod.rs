@@ -27,6 +27,7 @@ mod secrets;
 pub(crate) mod sync_changes;
 mod trust;
 pub(crate) mod verify;
+mod verify_asking;
 mod verify_devices;
 mod verify_in_room;
 
