@@ -172,9 +172,11 @@ pub enum KeysAction {
     /// export`) into this device; stored messages they open are
     /// decrypted at once.
     ///
-    /// A wrong passphrase imports nothing (exit 2). Messages opened by
-    /// imported keys are shown only with --device-trust all: a key from a
-    /// file cannot prove which device made it. With --json:
+    /// A wrong passphrase imports nothing (exit 2). A key from a file
+    /// cannot prove which device made it: messages it opens are shown
+    /// when the device it names is cross-signed by its owner (marked
+    /// cross-signed-unauthenticated), else only with --device-trust all.
+    /// With --json:
     /// {"path","imported":N,"total":N}.
     Import {
         /// The key export file.
