@@ -13,7 +13,7 @@ use crate::store::Store;
 /// The client over the stored session, its SQLite store in the session's
 /// directory (owner-only: the directory 0700, the files 0600).
 pub fn open(store: &Store) -> Result<Client, Failure> {
-    open_with(store, quotient_client::sync::SyncMode::V3)
+    open_with(store, quotient_client::sync::SyncMode::Auto)
 }
 
 /// [`open`], its sync loop running `mode`.
@@ -177,7 +177,7 @@ pub async fn shutdown() {
 /// Whether the store has ever synced (an initial sync is the long one).
 pub fn has_synced(client: &Client) -> Result<bool, Failure> {
     let store = client.store().map_err(|e| read_failure(&e))?;
-    Ok(store.since().map_err(|e| read_failure(&e))?.is_some())
+    store.has_synced().map_err(|e| read_failure(&e))
 }
 
 /// The room the user named (as [`resolve`] finds it), as a `Room`.

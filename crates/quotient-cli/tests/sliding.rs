@@ -1,9 +1,10 @@
-//! Sliding sync from the command line against a real Synapse:
-//! `sync --once --sliding` grows the room list until it covers the
-//! account (one JSON line per response, with the window), after a run
-//! killed (SIGKILL) before its first commit left nothing behind; `rooms`
-//! lists them the most recently active first, and `sync --once` (v3)
-//! goes on from the same store.
+//! Sliding sync from the command line against a real Synapse, which
+//! offers it: `sync --once` uses it without being asked and grows the
+//! room list until it covers the account (one JSON line per response,
+//! with the window), after a run killed (SIGKILL) before its first
+//! commit left nothing behind; `rooms` lists them the most recently
+//! active first, with unread counts worked out on our side, and
+//! `sync --once --v3` goes on from the same store.
 //!
 //! Run with `cargo test -p quotient-cli --test sliding`.
 
@@ -45,12 +46,12 @@ fn the_room_list_comes_whole_and_most_recent_first() {
     // of it is kept, and the next run starts over from nothing.
     kill_at_pause(
         &s,
-        &["sync", "--once", "--sliding"],
+        &["sync", "--once"],
         "QUOTIENT_CLIENT_TEST_PAUSE_BEFORE_COMMIT",
     );
     let none = json(&quotient(&s, &["--json", "rooms"], ""));
     assert_eq!(none.as_array().unwrap().len(), 0, "{none}");
-    let out = quotient(&s, &["--json", "sync", "--once", "--sliding"], "");
+    let out = quotient(&s, &["--json", "sync", "--once"], "");
     ok(&out);
     let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -72,9 +73,27 @@ fn the_room_list_comes_whole_and_most_recent_first() {
     let newest_first: Vec<&str> = made.iter().rev().map(String::as_str).collect();
     assert_eq!(listed, newest_first, "most recently active first");
     assert_eq!(rooms[0]["name"], format!("Talk {:02}", ROOMS - 1));
+    for room in rooms.as_array().unwrap() {
+        // Our own creation events are the newest: nothing unread, and the
+        // count is ours, exact.
+        assert_eq!(room["notification_count"], 0, "{room}");
+        assert_eq!(room["unread_source"], "counted", "{room}");
+    }
 
-    // v3 goes on from the same store.
-    ok(&quotient(&s, &["sync", "--once"], ""));
+    // v3 goes on from the same store, and its counts are the server's.
+    ok(&quotient(&s, &["sync", "--once", "--v3"], ""));
     let again = json(&quotient(&s, &["--json", "rooms"], ""));
     assert_eq!(again.as_array().unwrap().len(), ROOMS);
+    assert!(
+        again
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["unread_source"] == "server"),
+        "{again}"
+    );
+
+    // --v3 with --sliding is a usage error.
+    let both = quotient(&s, &["sync", "--once", "--v3", "--sliding"], "");
+    assert_eq!(code(&both), 2, "stderr: {}", stderr(&both));
 }

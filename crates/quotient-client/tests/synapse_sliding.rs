@@ -1,7 +1,9 @@
 //! Sliding sync (MSC4186) against a real Synapse, on the same store as
-//! `/sync` v3: the 20 most recent rooms (with names and last messages)
-//! after the first response, the whole account once the window grew; a
-//! message in a room arrives and is stored once; a forgotten position
+//! `/sync` v3, with an account of 300 rooms: the 20 most recent rooms
+//! (with names and last messages) after the first response, the whole
+//! account once the window grew; a message in a room arrives and is
+//! stored once; unread counts are worked out on our side (Synapse sends
+//! 0) and a read receipt clears them; a forgotten position
 //! (`M_UNKNOWN_POS`) starts a new connection without storing anything
 //! twice; and the store then syncs with v3 as before.
 //!
@@ -21,7 +23,7 @@ use serde_json::json;
 use support::fault_front::FaultFront;
 use support::TempDir;
 
-const ROOMS: usize = 45;
+const ROOMS: usize = 300;
 
 fn server() -> &'static Homeserver {
     // Room creation unthrottled.
@@ -50,15 +52,22 @@ async fn account(prefix: &'static str) -> (Connection, FaultFront) {
     (conn, front)
 }
 
-/// `ROOMS` rooms named "Room NN", each with one message, the last one
-/// the most recent.
+/// `ROOMS` rooms named "Room NNN", each with one message, the last one
+/// the most recent. Made four at a time (the order is the messages').
 async fn seed(conn: &Connection) -> Vec<RoomId> {
     let mut rooms = Vec::new();
-    for n in 0..ROOMS {
-        let mut request = CreateRoom::new();
-        request.name = Some(format!("Room {n:02}"));
-        let room = conn.submit(request).await.unwrap().into_value().room_id;
-        rooms.push(room);
+    for chunk in (0..ROOMS).collect::<Vec<_>>().chunks(4) {
+        let made = chunk.iter().map(|&n| {
+            let conn = conn.clone();
+            tokio::spawn(async move {
+                let mut request = CreateRoom::new();
+                request.name = Some(format!("Room {n:03}"));
+                conn.submit(request).await.unwrap().into_value().room_id
+            })
+        });
+        for room in made.collect::<Vec<_>>() {
+            rooms.push(room.await.unwrap());
+        }
     }
     for (n, room) in rooms.iter().enumerate() {
         let path = format!(
@@ -69,7 +78,7 @@ async fn seed(conn: &Connection) -> Vec<RoomId> {
             conn,
             Method::Put,
             &path,
-            Some(json!({"msgtype": "m.text", "body": format!("last in {n:02}")})),
+            Some(json!({"msgtype": "m.text", "body": format!("last in {n:03}")})),
         )
         .await;
     }
@@ -125,8 +134,8 @@ async fn the_room_list_grows_from_the_most_recent_and_survives_a_forgotten_posit
             .unwrap()
             .room_display_name(room.as_str())
             .unwrap();
-        assert_eq!(name.as_deref(), Some(format!("Room {n:02}").as_str()));
-        assert_eq!(bodies(&client, room), vec![format!("last in {n:02}")]);
+        assert_eq!(name.as_deref(), Some(format!("Room {n:03}").as_str()));
+        assert_eq!(bodies(&client, room), vec![format!("last in {n:03}")]);
     }
 
     // The window grows until it covers the account.
@@ -138,7 +147,7 @@ async fn the_room_list_grows_from_the_most_recent_and_survives_a_forgotten_posit
         assert!(steps < 5, "the window did not grow");
     }
     assert_eq!(stored_rooms(&client).len(), ROOMS);
-    assert_eq!(bodies(&client, &rooms[0]), vec!["last in 00".to_owned()]);
+    assert_eq!(bodies(&client, &rooms[0]), vec!["last in 000".to_owned()]);
 
     // A new message in the oldest room arrives, once.
     client
@@ -158,6 +167,61 @@ async fn the_room_list_grows_from_the_most_recent_and_survives_a_forgotten_posit
             .count()
     };
     assert_eq!(news(&client), 1);
+
+    // Unread counts, worked out on our side: Bob's three messages after
+    // our own last event, one of them mentioning us; a read receipt on
+    // the newest clears them.
+    let (bob, _bob_front) = account("slidebob").await;
+    let me = conn.user_id().unwrap();
+    let room = &rooms[2];
+    let encoded = quotient_api::encode_path_segment(room.as_str());
+    support::e2ee::raw(
+        &conn,
+        Method::Post,
+        &format!("/_matrix/client/v3/rooms/{encoded}/invite"),
+        Some(json!({"user_id": bob.user_id().unwrap().as_str()})),
+    )
+    .await;
+    support::e2ee::raw(
+        &bob,
+        Method::Post,
+        &format!("/_matrix/client/v3/rooms/{encoded}/join"),
+        Some(json!({})),
+    )
+    .await;
+    for (n, content) in [
+        json!({"msgtype": "m.text", "body": "one"}),
+        json!({"msgtype": "m.text", "body": "look", "m.mentions": {"user_ids": [me.as_str()]}}),
+        json!({"msgtype": "m.notice", "body": "a notice does not count"}),
+        json!({"msgtype": "m.text", "body": "three"}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        support::e2ee::raw(
+            &bob,
+            Method::Put,
+            &format!("/_matrix/client/v3/rooms/{encoded}/send/m.room.message/bob{n}"),
+            Some(content),
+        )
+        .await;
+    }
+    client.sliding_sync_once().await.unwrap();
+    let opened = client.room(room).unwrap();
+    assert_eq!(opened.unread_count().unwrap(), 3);
+    assert_eq!(opened.highlight_count().unwrap(), 1);
+    assert_eq!(
+        opened.unread_source().unwrap(),
+        quotient_client::store::UnreadSource::Counted
+    );
+    opened.mark_read().await.unwrap();
+    client.sliding_sync_once().await.unwrap();
+    assert_eq!(
+        opened.unread_count().unwrap(),
+        0,
+        "the receipt cleared them"
+    );
+    assert_eq!(opened.highlight_count().unwrap(), 0);
 
     // A room a program opens comes with 20 events of its timeline.
     for n in 0..25 {
@@ -202,7 +266,7 @@ async fn the_room_list_grows_from_the_most_recent_and_survives_a_forgotten_posit
     while !client.sliding_sync_once().await.unwrap().covers_all() {}
     assert_eq!(news(&client), 1, "stored once across the new connection");
     for (n, room) in rooms.iter().enumerate() {
-        let last = format!("last in {n:02}");
+        let last = format!("last in {n:03}");
         assert_eq!(
             bodies(&client, room).iter().filter(|b| **b == last).count(),
             1,

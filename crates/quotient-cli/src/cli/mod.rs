@@ -112,15 +112,26 @@ pub enum Command {
     Server(ServerArgs),
     /// Call any Client-Server endpoint, or `api list` the known ones.
     Api(ApiArgs),
-    /// Sync the room store: one batch with --once, else until Ctrl-C/SIGTERM.
+    /// Sync the room store: once with --once, else until Ctrl-C/SIGTERM.
     ///
-    /// Prints one line per batch that changed something; with --json:
-    /// {"rooms":[ROOM_ID…],"new_timeline_events":N,"malformed":N}.
+    /// By simplified sliding sync (MSC4186) where the server offers it
+    /// (`--v3` forces /sync v3): the room list comes the most recent room
+    /// first, in a window that grows until it covers the account, with a
+    /// progress line on a terminal meanwhile. Prints one line per batch or
+    /// response that changed something; with --json:
+    /// {"rooms":[ROOM_ID…],"new_timeline_events":N,"malformed":N}, and by
+    /// sliding sync also "window" (rooms of the list covered) and
+    /// "rooms_total" (rooms the account has).
     Sync(SyncArgs),
-    /// List the rooms in the store (no network).
+    /// List the rooms in the store (no network), the most recently active
+    /// first where sliding sync said which.
     ///
-    /// With --json: one array of {"room_id","name","membership"
-    /// (join|invite|leave|knock),"notification_count","highlight_count",
+    /// Unread counts are the server's after /sync v3; after sliding sync
+    /// (where Synapse sends none) they are counted from the store after
+    /// the read marker, shown as "N+" where a sync gap makes the count a
+    /// lower bound. With --json: one array of {"room_id","name",
+    /// "membership" (join|invite|leave|knock),"notification_count",
+    /// "highlight_count","unread_source" (server|counted|at-least),
     /// "direct" (bool, from m.direct),"tags":[NAME…]}.
     Rooms,
     /// Show a room's state from the store: name, topic, alias,
@@ -268,16 +279,41 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
-    /// Fetch and store one batch, then exit (with --sliding: sync until
-    /// the room list covers the whole account, or one response once it
-    /// did).
+    /// Sync once and exit: by sliding sync, until the room list covers
+    /// the whole account (or one response, once it did); by /sync v3,
+    /// one batch.
     #[arg(long)]
     pub once: bool,
-    /// Sync by simplified sliding sync (MSC4186) instead of /sync v3: the
-    /// room list from the most recent room, in a window that grows until
-    /// it covers the account. Both fold into the same store.
+    /// Which sync to run.
+    #[command(flatten)]
+    pub loop_kind: SyncChoice,
+}
+
+/// Which sync a command runs: simplified sliding sync (MSC4186) when the
+/// server offers it, else /sync v3. Both fold into the same store, and a
+/// store may switch between them.
+#[derive(Clone, Copy, Debug, Args)]
+pub struct SyncChoice {
+    /// Use /sync v3 even where the server offers sliding sync.
+    #[arg(long, conflicts_with = "sliding")]
+    pub v3: bool,
+    /// Use sliding sync (the room list from the most recent room, in a
+    /// window that grows until it covers the account); fails where the
+    /// server does not offer it.
     #[arg(long)]
     pub sliding: bool,
+}
+
+impl SyncChoice {
+    /// The client's setting for this choice.
+    pub fn mode(self) -> quotient_client::sync::SyncMode {
+        use quotient_client::sync::SyncMode;
+        match (self.v3, self.sliding) {
+            (true, _) => SyncMode::V3,
+            (_, true) => SyncMode::Sliding,
+            _ => SyncMode::Auto,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -309,6 +345,9 @@ pub struct TailArgs {
     /// Only this room (ID, alias or display name); default: every room.
     #[arg(value_name = "ROOM")]
     pub room: Option<String>,
+    /// Which sync to run.
+    #[command(flatten)]
+    pub loop_kind: SyncChoice,
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,6 @@
 //! `quotient rooms` and `quotient room ROOM`: read from the store, no network.
 
+use quotient_client::store::UnreadSource;
 use quotient_client::Store;
 use serde_json::{json, Value};
 
@@ -32,9 +33,14 @@ pub async fn list(store: &SessionStore, out: &Output) -> Result<(), Failure> {
     // The most recently active first, where sliding sync said which.
     for (id, membership) in store.rooms_by_activity().map_err(|e| read_failure(&e))? {
         let summary = store.room_summary(&id).map_err(|e| read_failure(&e))?;
-        let (notes, highlights) = summary
-            .map(|s| (s.notification_count, s.highlight_count))
+        let (notes, highlights, source) = summary
+            .map(|s| (s.notification_count, s.highlight_count, s.unread_source))
             .unwrap_or_default();
+        let source = match source {
+            UnreadSource::Server => "server",
+            UnreadSource::Counted => "counted",
+            UnreadSource::AtLeast => "at-least",
+        };
         let name = store
             .room_display_name(&id)
             .map_err(|e| read_failure(&e))?
@@ -51,6 +57,7 @@ pub async fn list(store: &SessionStore, out: &Output) -> Result<(), Failure> {
             "membership": membership_str(membership),
             "notification_count": notes,
             "highlight_count": highlights,
+            "unread_source": source,
             "direct": direct.is_direct(&id),
             "tags": tags,
         }));
@@ -63,13 +70,19 @@ pub async fn list(store: &SessionStore, out: &Output) -> Result<(), Failure> {
         eprintln!("no rooms in the store (run `quotient sync` first)");
     }
     for row in &rows {
+        // A count with a sync gap after the read marker is a lower bound.
+        let plus = if row["unread_source"] == "at-least" {
+            "+"
+        } else {
+            ""
+        };
         let unread = match (
             row["notification_count"].as_u64(),
             row["highlight_count"].as_u64(),
         ) {
             (Some(0), _) | (None, _) => String::new(),
-            (Some(n), Some(0)) | (Some(n), None) => format!("  [{n} unread]"),
-            (Some(n), Some(h)) => format!("  [{n} unread, {h} mentions]"),
+            (Some(n), Some(0)) | (Some(n), None) => format!("  [{n}{plus} unread]"),
+            (Some(n), Some(h)) => format!("  [{n}{plus} unread, {h}{plus} mentions]"),
         };
         println!(
             "{}  {:<6}  {}{}{}",

@@ -9,7 +9,7 @@ use quotient_client::Client;
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::cli::{SyncArgs, TailArgs};
+use crate::cli::{SyncArgs, SyncChoice, TailArgs};
 use crate::client::{self, read_failure};
 use crate::commands::messages::{line, print_event, Line, Names};
 use crate::exit::Failure;
@@ -33,6 +33,35 @@ async fn sync_once(client: &Client, out: &Output) -> Result<SyncChanges, Failure
         .map_err(|e| client::failure("sync failed", &e))
 }
 
+/// Whether `choice` means sliding sync with this server: asked of the
+/// server unless forced; `--sliding` with a server that lacks it fails.
+async fn uses_sliding(client: &Client, choice: SyncChoice) -> Result<bool, Failure> {
+    if choice.v3 {
+        return Ok(false);
+    }
+    let offered = match client.server_has_sliding_sync().await {
+        Ok(offered) => offered,
+        // Not known: v3 is what every server serves.
+        Err(e) if !choice.sliding => {
+            tracing::warn!(error = %e, "cannot ask the server for its features; syncing by /sync v3");
+            false
+        }
+        Err(e) => {
+            return Err(client::failure(
+                "cannot ask the server for its features",
+                &e,
+            ))
+        }
+    };
+    if choice.sliding && !offered {
+        return Err(Failure::new(
+            crate::exit::NOT_SUPPORTED,
+            "the server does not offer sliding sync (org.matrix.simplified_msc3575); run without --sliding",
+        ));
+    }
+    Ok(offered)
+}
+
 fn print_batch(out: &Output, changes: &SyncChanges) {
     out.print(
         json!({"rooms": changes.rooms, "new_timeline_events": changes.new_timeline_events,
@@ -48,14 +77,9 @@ fn print_batch(out: &Output, changes: &SyncChanges) {
 }
 
 pub async fn sync(store: &SessionStore, out: &Output, args: SyncArgs) -> Result<(), Failure> {
-    let mode = if args.sliding {
-        quotient_client::sync::SyncMode::Sliding
-    } else {
-        quotient_client::sync::SyncMode::V3
-    };
-    let client = client::open_with(store, mode)?;
-    if args.sliding && args.once {
-        return sliding_once(&client, out).await;
+    let client = client::open_with(store, args.loop_kind.mode())?;
+    if args.once && uses_sliding(&client, args.loop_kind).await? {
+        return sliding_once(&client, out, true).await;
     }
     if !args.once {
         // Another `sync` (or `tail`) may own the store: the loop then
@@ -85,36 +109,55 @@ pub async fn sync(store: &SessionStore, out: &Output, args: SyncArgs) -> Result<
     Ok(())
 }
 
-/// `sync --once --sliding`: responses until the room list covers the
-/// account (a progress line on a terminal), or one when it already did.
-/// Prints one line per response that changed something.
-async fn sliding_once(client: &Client, out: &Output) -> Result<(), Failure> {
+/// `sync --once` by sliding sync: responses until the room list covers
+/// the account, or one when it already did. With --json, one line per
+/// response; otherwise a progress line on a terminal while the list
+/// grows, and one summary line at the end (unless `report` is off).
+async fn sliding_once(client: &Client, out: &Output, report: bool) -> Result<(), Failure> {
+    let mut label = "room list: the most recent rooms first".to_owned();
+    let mut rooms = std::collections::BTreeSet::new();
+    let mut new_events = 0;
+    let mut malformed = 0;
+    let mut last = None;
     // Bounded: 100 steps of 100 rooms cover 10,000 rooms.
     for _ in 0..100 {
         let step = {
-            let _spin = out.spinner("room list");
+            let _spin = out.spinner(&label);
             client
                 .sliding_sync_once()
                 .await
                 .map_err(|e| client::failure("sliding sync failed", &e))?
         };
-        out.print(
-            json!({"rooms": step.changes.rooms, "new_timeline_events": step.changes.new_timeline_events,
-                   "malformed": step.changes.malformed, "window": step.window,
-                   "rooms_total": step.rooms_total}),
-            || {
-                format!(
-                    "synced: {} room(s) changed, {} new event(s); room list {} of {}",
-                    step.changes.rooms.len(),
-                    step.changes.new_timeline_events,
-                    step.window,
-                    step.rooms_total
-                )
-            },
-        );
-        if step.covers_all() {
+        if report && out.json {
+            out.print(
+                json!({"rooms": step.changes.rooms, "new_timeline_events": step.changes.new_timeline_events,
+                       "malformed": step.changes.malformed, "window": step.window,
+                       "rooms_total": step.rooms_total}),
+                String::new,
+            );
+        }
+        rooms.extend(step.changes.rooms.iter().cloned());
+        new_events += step.changes.new_timeline_events;
+        malformed += step.changes.malformed;
+        label = format!("room list: {} of {} rooms", step.window, step.rooms_total);
+        let done = step.covers_all();
+        last = Some(step);
+        if done {
             break;
         }
+    }
+    if let (true, false, Some(step)) = (report, out.json, &last) {
+        let bad = if malformed > 0 {
+            format!(", {malformed} malformed")
+        } else {
+            String::new()
+        };
+        println!(
+            "synced: {} room(s) changed, {new_events} new event(s){bad}; room list {} of {}",
+            rooms.len(),
+            step.window,
+            step.rooms_total
+        );
     }
     if let Err(e) = client.send_key_requests().await {
         tracing::warn!(error = %e, "key requests not sent yet; the next sync sends them");
@@ -188,10 +231,14 @@ fn shown(client: &Client, event: &LiveEvent) -> Result<Line, Failure> {
 }
 
 pub async fn tail(store: &SessionStore, out: &Output, args: TailArgs) -> Result<(), Failure> {
-    let client = client::open(store)?;
+    let client = client::open_with(store, args.loop_kind.mode())?;
     // A first sync is history, not news: store it before following.
     if !client::has_synced(&client)? {
-        sync_once(&client, out).await?;
+        if uses_sliding(&client, args.loop_kind).await? {
+            sliding_once(&client, out, false).await?;
+        } else {
+            sync_once(&client, out).await?;
+        }
     }
     let only = match &args.room {
         Some(name) => Some(client::resolve(&client, name)?),

@@ -140,16 +140,27 @@ impl Room {
             .collect())
     }
 
-    /// The server's count of unread notifying events.
+    /// The count of unread notifying events: the server's after a
+    /// `/sync` v3 batch, counted from the store after sliding sync
+    /// ([`unread_source`](Self::unread_source) says which).
     pub fn unread_count(&self) -> Result<u64> {
         let summary = self.client.store()?.room_summary(self.id.as_str())?;
         Ok(summary.map_or(0, |s| s.notification_count))
     }
 
-    /// The server's count of unread highlights (mentions).
+    /// The count of unread highlights (mentions), from the same source
+    /// as [`unread_count`](Self::unread_count).
     pub fn highlight_count(&self) -> Result<u64> {
         let summary = self.client.store()?.room_summary(self.id.as_str())?;
         Ok(summary.map_or(0, |s| s.highlight_count))
+    }
+
+    /// Where the unread counts come from: the server, or counted from
+    /// the store, exactly or as a lower bound (a sync gap after the read
+    /// marker).
+    pub fn unread_source(&self) -> Result<crate::store::UnreadSource> {
+        let summary = self.client.store()?.room_summary(self.id.as_str())?;
+        Ok(summary.map_or_else(Default::default, |s| s.unread_source))
     }
 
     /// Whether the user marked the room unread (`m.marked_unread`, or the

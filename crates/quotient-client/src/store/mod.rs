@@ -26,6 +26,7 @@ mod relations;
 pub(crate) mod room_changes;
 mod room_name;
 pub(crate) mod sliding;
+pub(crate) mod unread;
 mod watch_cursors;
 
 use std::path::{Path, PathBuf};
@@ -40,6 +41,7 @@ pub use reader::{Membership, RoomSummary, StoredEvent};
 pub use receipts::Receipt;
 pub use relations::ReactionGroup;
 pub use room_name::RoomNameParts;
+pub use unread::UnreadSource;
 pub use watch_cursors::{EventChange, LiveEvent};
 
 /// The name of the database file inside a store directory.

@@ -24,6 +24,13 @@ impl Store {
             .flatten())
     }
 
+    /// Whether a sync, by `/sync` v3 or by sliding sync, has been
+    /// committed to this store: what is in it is the account as a sync
+    /// left it, not nothing yet.
+    pub fn has_synced(&self) -> Result<bool> {
+        Ok(self.since()?.is_some() || self.sliding_position()?.window > 0)
+    }
+
     /// The user this store was synced for, if it has been.
     pub fn user_id(&self) -> Result<Option<String>> {
         Ok(self

@@ -57,6 +57,9 @@ pub struct RoomSummary {
     pub notification_count: u64,
     /// Unread highlights (mentions).
     pub highlight_count: u64,
+    /// Where the two counts come from: the server, or counted from the
+    /// store (sliding sync), exactly or as a lower bound.
+    pub unread_source: super::UnreadSource,
 }
 
 /// An event from a room's timeline, as stored.
@@ -171,7 +174,7 @@ impl Store {
             .conn
             .query_row(
                 "SELECT membership, heroes, joined_member_count, invited_member_count,
-                        notification_count, highlight_count
+                        notification_count, highlight_count, unread_source
                  FROM rooms WHERE room_id = ?1",
                 params![room_id],
                 |r| {
@@ -182,11 +185,12 @@ impl Store {
                         r.get::<_, Option<i64>>(3)?,
                         r.get::<_, i64>(4)?,
                         r.get::<_, i64>(5)?,
+                        r.get::<_, String>(6)?,
                     ))
                 },
             )
             .optional()?;
-        let Some((membership, heroes, joined, invited, notes, highlights)) = row else {
+        let Some((membership, heroes, joined, invited, notes, highlights, source)) = row else {
             return Ok(None);
         };
         let Some(membership) = Membership::from_db(&membership) else {
@@ -204,6 +208,7 @@ impl Store {
             invited_member_count: count(invited),
             notification_count: count(Some(notes)).unwrap_or(0),
             highlight_count: count(Some(highlights)).unwrap_or(0),
+            unread_source: super::UnreadSource::from_db(&source),
         }))
     }
 

@@ -37,6 +37,20 @@ impl Store {
         Ok(row.unwrap_or_default())
     }
 
+    /// Which of `rooms` the store has as joined.
+    pub(crate) fn joined_among(&self, rooms: &[&str]) -> Result<std::collections::HashSet<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT 1 FROM rooms WHERE room_id = ?1 AND membership = 'join'")?;
+        let mut joined = std::collections::HashSet::new();
+        for room in rooms {
+            if stmt.exists(params![room])? {
+                joined.insert((*room).to_owned());
+            }
+        }
+        Ok(joined)
+    }
+
     /// Forgets the connection (`M_UNKNOWN_POS`): the next request starts a
     /// new one. The to-device `since` is kept: it is the extension's own.
     pub(crate) fn forget_sliding_pos(&mut self) -> Result<()> {

@@ -31,7 +31,7 @@ pub struct SyncSettings {
 impl Default for SyncSettings {
     fn default() -> Self {
         SyncSettings {
-            mode: SyncMode::V3,
+            mode: SyncMode::Auto,
             timeline_limit: 50,
             lazy_load_members: true,
             long_poll: Duration::from_secs(30),
@@ -43,7 +43,8 @@ impl Default for SyncSettings {
 }
 
 impl SyncSettings {
-    /// Starts from the defaults: 50 timeline events per room per batch,
+    /// Starts from the defaults: sliding sync where the server offers it
+    /// (else `/sync` v3), 50 timeline events per room per v3 batch,
     /// lazy-loaded members, a 30 s long-poll, the engine's back-off waits.
     pub fn builder() -> SyncSettingsBuilder {
         SyncSettingsBuilder(SyncSettings::default())
@@ -111,13 +112,14 @@ impl SyncSettings {
 /// store may switch between them (docs/client.md).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SyncMode {
-    /// `/sync` v3 (the default).
-    #[default]
+    /// `/sync` v3.
     V3,
     /// Simplified sliding sync (MSC4186): the room list in a growing
     /// window, the most recent rooms first.
     Sliding,
-    /// Sliding sync when the server offers it, else v3.
+    /// Sliding sync when the server offers it (its `/versions`, asked
+    /// once when the loop starts), else v3. The default.
+    #[default]
     Auto,
 }
 
@@ -126,7 +128,7 @@ pub enum SyncMode {
 pub struct SyncSettingsBuilder(SyncSettings);
 
 impl SyncSettingsBuilder {
-    /// Which sync the loop runs (default [`SyncMode::V3`]).
+    /// Which sync the loop runs (default [`SyncMode::Auto`]).
     pub fn mode(mut self, mode: SyncMode) -> Self {
         self.0.mode = mode;
         self

@@ -185,7 +185,7 @@ impl Writer<'_, '_> {
         self.tx
             .prepare_cached(
                 "UPDATE rooms SET notification_count = COALESCE(?2, notification_count),
-                 highlight_count = COALESCE(?3, highlight_count)
+                 highlight_count = COALESCE(?3, highlight_count), unread_source = 'server'
              WHERE room_id = ?1",
             )?
             .execute(params![

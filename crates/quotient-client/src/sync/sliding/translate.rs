@@ -97,6 +97,9 @@ pub(crate) struct Extras {
     pub bump_stamps: Vec<(String, i64)>,
     /// The to-device extension's `next_batch`.
     pub to_device_since: Option<String>,
+    /// The joined rooms the response says something about: their unread
+    /// counts are worked out on our side (Synapse sends 0).
+    pub joined: Vec<String>,
 }
 
 /// Our own membership as the room's events in this response say it
@@ -139,6 +142,20 @@ pub(crate) fn expanded_event_ids<'a>(response: &'a Response<'_>) -> Vec<&'a str>
         .collect()
 }
 
+/// The rooms the receipts and typing extensions speak of that the
+/// response's room list does not (rooms sent before, with nothing new in
+/// their timelines), for the caller to say which the store has joined.
+pub(crate) fn ephemeral_only_rooms<'a>(response: &'a Response<'_>) -> Vec<&'a str> {
+    let ext = &response.extensions;
+    [&ext.receipts, &ext.typing]
+        .into_iter()
+        .flatten()
+        .flat_map(|per_room| per_room.rooms.keys())
+        .filter(|id| !response.rooms.contains_key(*id))
+        .map(String::as_str)
+        .collect()
+}
+
 /// An expanded timeline (the newest events again) holds events older
 /// than ones the store has: appended, they would come after them. Only
 /// the events after the newest stored one are kept (the older ones are
@@ -165,11 +182,15 @@ fn trim_expanded<'a>(
 
 /// Translates `response` for `user` into a v3 `/sync` body whose
 /// `next_batch` is the response's `pos`; `stored` holds which events of
-/// the expanded timelines the store already has.
+/// the expanded timelines the store already has, `joined` which of the
+/// [`ephemeral_only_rooms`] the store has as joined (receipts and typing
+/// for any other room are left out: folded, they would make it a joined
+/// room).
 pub(crate) fn to_v3(
     response: &Response<'_>,
     user: &str,
     stored: &std::collections::HashSet<String>,
+    joined: &std::collections::HashSet<String>,
 ) -> serde_json::Result<(Vec<u8>, Extras)> {
     let mut rooms = Rooms::default();
     let mut extras = Extras::default();
@@ -257,7 +278,7 @@ pub(crate) fn to_v3(
     // (already sent, nothing new in their timeline).
     for per_room in [&ext.receipts, &ext.typing].into_iter().flatten() {
         for (id, event) in &per_room.rooms {
-            if response.rooms.contains_key(id) {
+            if response.rooms.contains_key(id) || !joined.contains(id) {
                 continue;
             }
             let entry = rooms.join.entry(id).or_insert_with(|| Joined {
@@ -278,6 +299,7 @@ pub(crate) fn to_v3(
             entry.ephemeral.events.push(*event);
         }
     }
+    extras.joined = rooms.join.keys().map(|id| (*id).to_owned()).collect();
     let e2ee = ext.e2ee.as_ref();
     extras.to_device_since = ext.to_device.as_ref().map(|t| t.next_batch.clone());
     let answer = Answer {
