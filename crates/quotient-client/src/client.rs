@@ -356,7 +356,8 @@ impl Client {
     /// (`IncorrectResponse`), as when the engine decoded it: the loop
     /// backs off and asks again.
     pub(crate) async fn commit(&self, body: Vec<u8>) -> Result<SyncChanges> {
-        self.commit_with(body, |tx, next_batch| {
+        let fresh = self.store()?.since()?.is_none();
+        self.commit_with(body, fresh, |tx, next_batch| {
             crate::store::position::set_since(tx, next_batch)
         })
         .await
@@ -380,23 +381,27 @@ impl Client {
 
     /// [`commit`](Self::commit), the position written by `place` in the
     /// batch's transaction (v3's `since`, or sliding sync's `pos`).
+    /// `fresh`: the batch follows no earlier position of its loop (a v3
+    /// sync without `since`, a new sliding-sync connection), so device
+    /// lists may have changed unreported since whatever came before (the
+    /// other loop's batches included): every tracked user is marked for
+    /// a new key query.
     pub(crate) async fn commit_with(
         &self,
         body: Vec<u8>,
+        fresh: bool,
         place: impl FnOnce(&rusqlite::Transaction<'_>, &str) -> Result<()> + Send + 'static,
     ) -> Result<SyncChanges> {
         // The machine hears of the batch first, and commits that to its
         // own store: only then may the batch's `since` be committed.
         #[cfg(feature = "e2e-encryption")]
-        let (crypto, decryptions, keys, initial) = {
+        let (crypto, decryptions, keys) = {
             let crypto = self.crypto_for_sync().await?;
-            let initial = {
-                let store = self.store()?;
-                store.since()?.is_none() && store.sliding_position()?.pos.is_none()
-            };
             let (decryptions, keys) = self.crypto_before_commit(&crypto, &body).await?;
-            (crypto, decryptions, keys, initial)
+            (crypto, decryptions, keys)
         };
+        #[cfg(not(feature = "e2e-encryption"))]
+        let _ = fresh;
         #[cfg(not(feature = "e2e-encryption"))]
         let decryptions = crate::sync::decryptions::Decryptions::new();
         let store = Arc::clone(&self.inner.store);
@@ -415,7 +420,7 @@ impl Client {
         .await
         .map_err(|e| Error::TaskLost(e.to_string()))??;
         #[cfg(feature = "e2e-encryption")]
-        self.crypto_after_commit(&crypto, &keys, &changes.rooms, initial)
+        self.crypto_after_commit(&crypto, &keys, &changes.rooms, fresh)
             .await?;
         for (room, txn, event_id) in &changes.outbox_sent {
             self.outbox().tell_state(

@@ -181,7 +181,7 @@ impl Client {
         let joined = extras.joined;
         let me = user.to_string();
         let changes = self
-            .commit_with(v3, move |tx, _| {
+            .commit_with(v3, restarted, move |tx, _| {
                 sliding::set(tx, &place)?;
                 sliding::set_bump_stamps(tx, &stamps)?;
                 crate::store::unread::count_locally(tx, &me, &joined)
