@@ -171,11 +171,40 @@ async fn an_ignored_users_events_vanish_and_their_invite_does_not_surface() {
             .any(|e| e.json["content"]["body"] == "before")
     })
     .await;
+    // An invite stored before the ignore, not yet handed over by a
+    // durable room watcher.
+    let mut rooms_watcher = bob.watch_rooms_durably("ignoring-rooms").unwrap();
+    let bob_id = bob.connection().user_id().unwrap();
+    let early = create_room(alice.connection(), "Early").await;
+    alice.sync_once().await.unwrap();
+    alice
+        .room(&early)
+        .unwrap()
+        .invite(&bob_id, None)
+        .await
+        .unwrap();
+    sync_until(&bob, "the early invite", |c| {
+        c.store()
+            .unwrap()
+            .room_summary(early.as_str())
+            .unwrap()
+            .is_some()
+    })
+    .await;
     bob.ignore_user(&alice_id).await.unwrap();
     sync_until(&bob, "the ignore list", |c| {
         c.ignored_users().unwrap() == [alice_id.clone()]
     })
     .await;
+    assert!(bob.invited_rooms().unwrap().is_empty());
+    while let Ok(update) = tokio::time::timeout(Duration::from_secs(2), rooms_watcher.next()).await
+    {
+        let update = update.unwrap();
+        assert!(
+            !(update.room_id == early && update.is_invite()),
+            "the invite stored before the ignore is not handed over"
+        );
+    }
     assert!(
         room_b
             .latest_events(50)

@@ -39,17 +39,28 @@ impl Client {
     /// The rooms this account is invited to, by room ID, but for those
     /// an ignored user invited it to.
     pub fn invited_rooms(&self) -> Result<Vec<Room>> {
-        let me = self.connection().user_id().ok_or(Error::NotSignedIn)?;
-        let ignored = self.store()?.ignored_user_ids()?;
         let mut out = Vec::new();
         for room in self.rooms_where(|m| m == Membership::Invited)? {
-            let invite = room.state_event("m.room.member", me.as_str())?;
-            let inviter = invite.as_ref().and_then(|e| e.get("sender")?.as_str());
-            if !inviter.is_some_and(|i| ignored.contains(i)) {
+            if !self.invited_by_ignored(room.id())? {
                 out.push(room);
             }
         }
         Ok(out)
+    }
+
+    /// Whether our invite to `room`, as stored, came from a user this
+    /// account ignores now (an invite stored before they were ignored
+    /// included).
+    pub(crate) fn invited_by_ignored(&self, room: &RoomId) -> Result<bool> {
+        let me = self.connection().user_id().ok_or(Error::NotSignedIn)?;
+        let store = self.store()?;
+        let ignored = store.ignored_user_ids()?;
+        if ignored.is_empty() {
+            return Ok(false);
+        }
+        let invite = store.state_event(room.as_str(), "m.room.member", me.as_str())?;
+        let inviter = invite.as_ref().and_then(|e| e.get("sender")?.as_str());
+        Ok(inviter.is_some_and(|i| ignored.contains(i)))
     }
 
     fn rooms_where(&self, keep: impl Fn(Membership) -> bool) -> Result<Vec<Room>> {

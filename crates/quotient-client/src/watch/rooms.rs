@@ -35,11 +35,20 @@ impl RoomUpdate {
 
 /// New and changed rooms, after each commit; made by
 /// [`Client::watch_rooms`]. Live only: what was committed while nobody
-/// watched is in the store, not here.
+/// watched is in the store, not here. An invite from a user this
+/// account ignores is not handed over.
 #[derive(Debug)]
 pub struct RoomWatcher {
+    client: Client,
     changes: broadcast::Receiver<SyncChanges>,
     pending: std::collections::VecDeque<RoomUpdate>,
+}
+
+/// Whether `update` is an invite from an ignored user, which no watcher
+/// hands over (the server drops those that come after the ignore; this
+/// catches one stored before it).
+fn from_ignored(client: &Client, update: &RoomUpdate) -> crate::Result<bool> {
+    Ok(update.is_invite() && client.invited_by_ignored(&update.room_id)?)
 }
 
 impl RoomWatcher {
@@ -49,7 +58,14 @@ impl RoomWatcher {
     pub async fn next(&mut self) -> Option<RoomUpdate> {
         loop {
             if let Some(update) = self.pending.pop_front() {
-                return Some(update);
+                match from_ignored(&self.client, &update) {
+                    Ok(true) => continue,
+                    Ok(false) => return Some(update),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read who sent an invite; handing it over");
+                        return Some(update);
+                    }
+                }
             }
             match self.changes.recv().await {
                 Ok(changes) => self.pending = updates(&changes).into(),
@@ -86,6 +102,7 @@ impl Client {
     /// Watches new and changed rooms from now on.
     pub fn watch_rooms(&self) -> RoomWatcher {
         RoomWatcher {
+            client: self.clone(),
             changes: self.changes(),
             pending: Default::default(),
         }
@@ -95,7 +112,8 @@ impl Client {
     /// it last handled one, in order, each once across restarts (see
     /// [`DurableRoomWatcher`]). A name never used before starts after the
     /// newest stored update. Invites and membership changes that came
-    /// while the app was down are handed over when it is back.
+    /// while the app was down are handed over when it is back, but for
+    /// invites from users this account ignores by then.
     pub fn watch_rooms_durably(&self, name: &str) -> crate::Result<DurableRoomWatcher> {
         // Subscribed before the first read: no commit falls in between.
         let changes = self.changes();
@@ -154,6 +172,11 @@ impl DurableRoomWatcher {
         loop {
             if let Some((seq, update)) = self.pending.pop_front() {
                 self.handed = Some(seq);
+                if from_ignored(&self.client, &update)? {
+                    // Passed over, for good.
+                    self.ack()?;
+                    continue;
+                }
                 return Ok(update);
             }
             let page = self.client.store()?.room_changes_after(&self.name, PAGE)?;
