@@ -98,13 +98,13 @@ pub fn membership_str(m: Membership) -> &'static str {
 /// library finds them (`Client::room`, `rooms_with_alias`, `rooms_named`).
 /// An unknown or ambiguous name is a usage error (2); an ambiguous one
 /// lists the candidates.
-pub fn resolve(client: &Client, name: &str) -> Result<String, Failure> {
+pub fn resolve(client: &Client, name: &str) -> Result<quotient_api::RoomId, Failure> {
     if name.starts_with('!') {
         let Ok(id) = quotient_api::RoomId::parse(name) else {
             return Err(unknown(name));
         };
         return match client.room(&id) {
-            Ok(room) => Ok(room.id().as_str().to_owned()),
+            Ok(room) => Ok(room.id().clone()),
             Err(Error::UnknownRoom(_)) => Err(unknown(name)),
             Err(e) => Err(read_failure(&e)),
         };
@@ -121,7 +121,7 @@ pub fn resolve(client: &Client, name: &str) -> Result<String, Failure> {
     };
     match candidates.as_slice() {
         [] => Err(unknown(name)),
-        [room] => Ok(room.id().as_str().to_owned()),
+        [room] => Ok(room.id().clone()),
         many => {
             let mut list = Vec::new();
             for room in many {
@@ -183,8 +183,6 @@ pub fn has_synced(client: &Client) -> Result<bool, Failure> {
 /// The room the user named (as [`resolve`] finds it), as a `Room`.
 pub fn room(client: &Client, name: &str) -> Result<quotient_client::room::Room, Failure> {
     let id = resolve(client, name)?;
-    let id = quotient_api::RoomId::parse(id.as_str())
-        .map_err(|e| Failure::usage(format!("`{id}` is not a room ID: {e}")))?;
     client.room(&id).map_err(|e| read_failure(&e))
 }
 

@@ -145,7 +145,7 @@ impl ClientBuilder {
 
     fn with_store(self, mut store: Store) -> Result<Client> {
         let user = self.conn.user_id().ok_or(Error::NotSignedIn)?;
-        match store.user_id()? {
+        match store.user_id_as_stored()? {
             Some(stored) if stored != user.as_str() => {
                 return Err(Error::OtherAccount {
                     stored,

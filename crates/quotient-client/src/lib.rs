@@ -32,3 +32,11 @@ pub use client::{Client, ClientBuilder};
 pub use error::{Error, Result};
 pub use sign_in::SESSION_FILE;
 pub use store::Store;
+
+/// Room IDs the unit tests write as text.
+#[cfg(test)]
+pub(crate) mod test_ids {
+    pub fn room_id(text: &str) -> quotient_api::RoomId {
+        quotient_api::RoomId::parse(text).unwrap()
+    }
+}

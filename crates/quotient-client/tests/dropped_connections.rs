@@ -74,7 +74,7 @@ async fn a_cut_answer_and_a_closed_connection_are_recovered_from_and_the_batch_a
     {
         let store = client.store().unwrap();
         assert_eq!(store.since().unwrap().as_deref(), Some("s1"));
-        let timeline = store.timeline(ROOM, 10).unwrap();
+        let timeline = store.timeline(&support::room_id(ROOM), 10).unwrap();
         assert_eq!(timeline.len(), 1, "stored once: {timeline:?}");
     }
     sync.stop().await.unwrap();

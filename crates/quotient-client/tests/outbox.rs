@@ -290,11 +290,7 @@ async fn the_local_echo_is_replaced_by_the_synced_event_never_duplicated() {
         .unwrap();
     let txn = pending.txn_id().to_owned();
     {
-        let items = client
-            .store()
-            .unwrap()
-            .timeline_items(room.as_str(), 50)
-            .unwrap();
+        let items = client.store().unwrap().timeline_items(&room, 50).unwrap();
         let Some(TimelineItem::Pending(echo)) = items.last() else {
             panic!("the echo is at the end of the timeline at once: {items:?}")
         };
@@ -302,7 +298,7 @@ async fn the_local_echo_is_replaced_by_the_synced_event_never_duplicated() {
     }
     let event_id = within("sent", pending.sent()).await.unwrap();
     // Sent but not synced: still the echo (now with its event ID), once.
-    let echoes = client.store().unwrap().local_echoes(room.as_str()).unwrap();
+    let echoes = client.store().unwrap().local_echoes(&room).unwrap();
     assert_eq!(echoes.len(), 1);
     assert_eq!(
         echoes[0].state,
@@ -358,11 +354,7 @@ async fn the_local_echo_is_replaced_by_the_synced_event_never_duplicated() {
         [(None, Some(event_id.to_string()))],
         "one copy, the synced one"
     );
-    let items = client
-        .store()
-        .unwrap()
-        .timeline_items(room.as_str(), 50)
-        .unwrap();
+    let items = client.store().unwrap().timeline_items(&room, 50).unwrap();
     let copies = items
         .iter()
         .filter(|i| match i {
@@ -415,7 +407,7 @@ async fn every_kind_of_message_lands_as_built() {
     let store = client.store().unwrap();
     let event = |id: &quotient_api::EventId| {
         store
-            .timeline(room.as_str(), 100)
+            .timeline(&room, 100)
             .unwrap()
             .into_iter()
             .find(|e| e.event_id.as_deref() == Some(id.as_str()))
@@ -428,11 +420,11 @@ async fn every_kind_of_message_lands_as_built() {
         original.as_str()
     );
     let edit = store
-        .latest_edit(original.as_str())
+        .latest_edit(&original)
         .unwrap()
         .expect("the edit is recorded");
     assert_eq!(edit.json["content"]["m.new_content"]["body"], "edited");
-    let reactions = store.reactions(original.as_str()).unwrap();
+    let reactions = store.reactions(&original).unwrap();
     assert_eq!((reactions[0].key.as_str(), reactions[0].count), ("👍", 1));
     let redacted = event(&doomed);
     assert!(
@@ -440,12 +432,12 @@ async fn every_kind_of_message_lands_as_built() {
         "{redacted}"
     );
     let topic = store
-        .state_event(room.as_str(), "m.room.topic", "")
+        .state_event(&room, "m.room.topic", "")
         .unwrap()
         .unwrap();
     assert_eq!(topic["content"]["topic"], "from the outbox");
     let kinds: Vec<String> = store
-        .timeline(room.as_str(), 100)
+        .timeline(&room, 100)
         .unwrap()
         .iter()
         .filter_map(|e| e.json["content"]["msgtype"].as_str().map(str::to_owned))
@@ -454,7 +446,7 @@ async fn every_kind_of_message_lands_as_built() {
         assert!(kinds.iter().any(|k| k == msgtype), "{msgtype} in {kinds:?}");
     }
     // Everything sent and synced: no echo left.
-    assert!(store.local_echoes(room.as_str()).unwrap().is_empty());
+    assert!(store.local_echoes(&room).unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -494,7 +486,7 @@ async fn a_file_message_is_uploaded_then_sent_as_one_entry_and_its_bytes_come_ba
     let event = client
         .store()
         .unwrap()
-        .timeline(room.as_str(), 20)
+        .timeline(&room, 20)
         .unwrap()
         .into_iter()
         .find(|e| e.event_id.as_deref() == Some(event_id.as_str()))
@@ -682,7 +674,7 @@ async fn an_event_synced_back_before_its_answer_marks_the_entry_sent_and_wakes_i
     assert!(client
         .store()
         .unwrap()
-        .local_echoes(room.as_str())
+        .local_echoes(&room)
         .unwrap()
         .is_empty());
 }

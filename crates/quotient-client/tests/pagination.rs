@@ -28,7 +28,7 @@ fn create() -> Value {
 fn ids(client: &Client) -> Vec<String> {
     let store = client.store().unwrap();
     store
-        .timeline(ROOM, 100)
+        .timeline(&support::room_id(ROOM), 100)
         .unwrap()
         .into_iter()
         .map(|e| e.event_id.unwrap())
@@ -120,7 +120,7 @@ async fn a_gap_in_the_middle_is_filled_in_order_once_until_it_meets_stored_event
     assert!(client
         .store()
         .unwrap()
-        .timeline_gaps(ROOM)
+        .timeline_gaps(&support::room_id(ROOM))
         .unwrap()
         .is_empty());
     let before = stub
@@ -181,8 +181,14 @@ async fn a_gap_at_the_start_is_removed_at_the_creation_event() {
     assert_eq!(ids(&client), ["$create", "$1", "$2", "$3", "$red"]);
     let (gaps, one) = {
         let store = client.store().unwrap();
-        let gaps = store.timeline_gaps(ROOM).unwrap();
-        (gaps, store.timeline(ROOM, 100).unwrap().remove(1))
+        let gaps = store.timeline_gaps(&support::room_id(ROOM)).unwrap();
+        (
+            gaps,
+            store
+                .timeline(&support::room_id(ROOM), 100)
+                .unwrap()
+                .remove(1),
+        )
     };
     assert!(gaps.is_empty());
     assert_eq!(

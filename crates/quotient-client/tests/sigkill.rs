@@ -170,7 +170,7 @@ async fn a_batch_killed_before_its_commit_is_applied_once_on_restart() {
     let store = client.store().unwrap();
     assert_eq!(store.since().unwrap().as_deref(), Some("s2"));
     let ids: Vec<_> = store
-        .timeline(ROOM, 100)
+        .timeline(&support::room_id(ROOM), 100)
         .unwrap()
         .into_iter()
         .map(|e| e.event_id.unwrap())

@@ -184,11 +184,7 @@ async fn an_ignored_users_events_vanish_and_their_invite_does_not_surface() {
         .await
         .unwrap();
     sync_until(&bob, "the early invite", |c| {
-        c.store()
-            .unwrap()
-            .room_summary(early.as_str())
-            .unwrap()
-            .is_some()
+        c.store().unwrap().room_summary(&early).unwrap().is_some()
     })
     .await;
     bob.ignore_user(&alice_id).await.unwrap();

@@ -85,7 +85,7 @@ async fn two_clients_talk_in_an_encrypted_room_while_the_server_holds_only_ciphe
     b.submit(JoinRoomById::new(room.clone())).await.unwrap();
     bobs.sync_once().await.unwrap();
     alice.sync_once().await.unwrap();
-    assert!(alice.store().unwrap().is_encrypted(room.as_str()).unwrap());
+    assert!(alice.store().unwrap().is_encrypted(&room).unwrap());
 
     let sent = alice
         .send(&room, OutgoingEvent::text("the secret plan"))
@@ -122,7 +122,7 @@ async fn two_clients_talk_in_an_encrypted_room_while_the_server_holds_only_ciphe
         Some(SenderTrust::CrossSigned)
     );
     // Our own message, synced back, reads as sent.
-    let own = alice.store().unwrap().timeline(room.as_str(), 100).unwrap();
+    let own = alice.store().unwrap().timeline(&room, 100).unwrap();
     assert!(message(&own, "the secret plan").is_some());
 }
 

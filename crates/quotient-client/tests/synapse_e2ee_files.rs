@@ -296,11 +296,7 @@ async fn room_keys_exported_from_one_device_open_messages_on_another() {
         }
         other => panic!("expected KeyExport, got {other:?}"),
     }
-    let still = second
-        .store()
-        .unwrap()
-        .timeline(room.as_str(), 100)
-        .unwrap();
+    let still = second.store().unwrap().timeline(&room, 100).unwrap();
     assert_eq!(
         by_id(&still, &sent).unwrap().json["type"],
         "m.room.encrypted"
@@ -310,11 +306,7 @@ async fn room_keys_exported_from_one_device_open_messages_on_another() {
     let import = second.import_room_keys(&path, &passphrase).await.unwrap();
     assert_eq!(import.total, exported);
     assert!(import.imported >= 1, "{import:?}");
-    let now = second
-        .store()
-        .unwrap()
-        .timeline(room.as_str(), 100)
-        .unwrap();
+    let now = second.store().unwrap().timeline(&room, 100).unwrap();
     let opened = by_id(&now, &sent).unwrap();
     assert_eq!(
         opened.json["content"]["body"], "before the second device",
@@ -345,11 +337,7 @@ async fn room_keys_exported_from_one_device_open_messages_on_another() {
     let third = Client::open(dir3.path(), three).unwrap();
     sync_until(&third, &room, |ev| by_id(ev, &sent)).await;
     third.import_room_keys(&path, &passphrase).await.unwrap();
-    let held = by_id(
-        &third.store().unwrap().timeline(room.as_str(), 100).unwrap(),
-        &sent,
-    )
-    .unwrap();
+    let held = by_id(&third.store().unwrap().timeline(&room, 100).unwrap(), &sent).unwrap();
     let enc = held.encryption.unwrap();
     assert_eq!(
         enc.sender_trust,

@@ -102,7 +102,7 @@ async fn a_late_joiner_reads_what_was_sent_after_the_invite_and_not_before() {
     // The earlier one is history Bob may see but was never given a key for.
     for _ in 0..5 {
         if by_id(
-            &bobs.store().unwrap().timeline(room.as_str(), 100).unwrap(),
+            &bobs.store().unwrap().timeline(&room, 100).unwrap(),
             &before,
         )
         .is_some()
@@ -112,7 +112,7 @@ async fn a_late_joiner_reads_what_was_sent_after_the_invite_and_not_before() {
         bobs.paginate_back(&room, 50).await.unwrap();
     }
     let old = by_id(
-        &bobs.store().unwrap().timeline(room.as_str(), 100).unwrap(),
+        &bobs.store().unwrap().timeline(&room, 100).unwrap(),
         &before,
     )
     .expect("the earlier message is in Bob's history");
@@ -187,11 +187,7 @@ async fn the_key_rotates_when_a_member_leaves_and_not_on_a_restart_or_a_name_cha
     assert_eq!(got.encryption.unwrap().error, None);
     carols.sync_once().await.unwrap();
     let carol_sees = by_id(
-        &carols
-            .store()
-            .unwrap()
-            .timeline(room.as_str(), 100)
-            .unwrap(),
+        &carols.store().unwrap().timeline(&room, 100).unwrap(),
         &fourth,
     );
     if let Some(event) = carol_sees {
@@ -202,11 +198,7 @@ async fn the_key_rotates_when_a_member_leaves_and_not_on_a_restart_or_a_name_cha
     }
     // What she was sent while a member she keeps reading.
     let third_for_carol = by_id(
-        &carols
-            .store()
-            .unwrap()
-            .timeline(room.as_str(), 100)
-            .unwrap(),
+        &carols.store().unwrap().timeline(&room, 100).unwrap(),
         &third,
     )
     .expect("carol has the third message");
@@ -381,7 +373,7 @@ async fn in_an_encrypted_room_messages_through_a_proxy_cutting_answers_arrive_on
     let got: Vec<String> = alice
         .store()
         .unwrap()
-        .timeline(room.as_str(), 1000)
+        .timeline(&room, 1000)
         .unwrap()
         .iter()
         .filter(|e| e.json["type"] == "m.room.message")

@@ -546,7 +546,7 @@ async fn a_backup_made_by_the_web_engine_is_restored_by_quotient_with_its_recove
     let events = client
         .store()
         .unwrap()
-        .timeline(room.as_str(), 100)
+        .timeline(&support::room_id(&room), 100)
         .unwrap();
     assert!(message(&events, body).is_none(), "no key yet");
 
@@ -566,7 +566,7 @@ async fn a_backup_made_by_the_web_engine_is_restored_by_quotient_with_its_recove
     let events = client
         .store()
         .unwrap()
-        .timeline(room.as_str(), 100)
+        .timeline(&support::room_id(&room), 100)
         .unwrap();
     let read = message(&events, body).expect("the web engine's message, decrypted");
     assert_eq!(read.event_id.as_deref(), Some(sent.as_str()));

@@ -173,7 +173,7 @@ fn bodies(client: &Client, room: &RoomId) -> Vec<String> {
     client
         .store()
         .unwrap()
-        .timeline(room.as_str(), 1000)
+        .timeline(room, 1000)
         .unwrap()
         .into_iter()
         .filter(|e| e.json["type"] == "m.room.message")

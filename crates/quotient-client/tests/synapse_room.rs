@@ -250,7 +250,7 @@ async fn a_receipt_a_marker_typing_tags_and_unread_marks_reach_the_server() {
         let marker = c
             .store()
             .unwrap()
-            .room_account_data(room_b.id().as_str(), "m.fully_read")
+            .room_account_data(room_b.id(), "m.fully_read")
             .unwrap();
         marker.is_some_and(|m| m["content"]["event_id"] == sent.as_str())
             && !room_b.is_marked_unread().unwrap()

@@ -92,7 +92,7 @@ fn stored_rooms(client: &Client) -> Vec<String> {
         .rooms()
         .unwrap()
         .into_iter()
-        .map(|(r, _)| r)
+        .map(|(r, _)| r.as_str().to_owned())
         .collect()
 }
 
@@ -100,7 +100,7 @@ fn bodies(client: &Client, room: &RoomId) -> Vec<String> {
     client
         .store()
         .unwrap()
-        .timeline(room.as_str(), 100)
+        .timeline(room, 100)
         .unwrap()
         .iter()
         .filter(|e| e.json["type"] == "m.room.message")
@@ -129,11 +129,7 @@ async fn the_room_list_grows_from_the_most_recent_and_survives_a_forgotten_posit
     recent.sort();
     assert_eq!(stored, recent, "exactly the 20 most recent rooms");
     for (n, room) in rooms.iter().enumerate().skip(ROOMS - 20) {
-        let name = client
-            .store()
-            .unwrap()
-            .room_display_name(room.as_str())
-            .unwrap();
+        let name = client.store().unwrap().room_display_name(room).unwrap();
         assert_eq!(name.as_deref(), Some(format!("Room {n:03}").as_str()));
         assert_eq!(bodies(&client, room), vec![format!("last in {n:03}")]);
     }
@@ -305,7 +301,7 @@ async fn an_encrypted_room_decrypts_through_the_extensions_and_watchers_keep_the
             .rooms()
             .unwrap()
             .iter()
-            .any(|(r, _)| r == room.as_str())
+            .any(|(r, _)| r == &room)
         {
             invited = true;
             break;
@@ -330,7 +326,7 @@ async fn an_encrypted_room_decrypts_through_the_extensions_and_watchers_keep_the
     let mut found = None;
     for _ in 0..20 {
         bob.sliding_sync_once().await.unwrap();
-        let events = bob.store().unwrap().timeline(room.as_str(), 50).unwrap();
+        let events = bob.store().unwrap().timeline(&room, 50).unwrap();
         if let Some(e) = support::e2ee::message(&events, "secret over sliding sync") {
             found = Some(e.clone());
             break;

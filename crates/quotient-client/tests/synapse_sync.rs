@@ -99,7 +99,7 @@ async fn create_room(conn: &Connection, name: &str, invite: Vec<UserId>) -> Room
 fn bodies(client: &Client, room: &RoomId) -> Vec<String> {
     let store = client.store().unwrap();
     store
-        .timeline(room.as_str(), 100)
+        .timeline(room, 100)
         .unwrap()
         .into_iter()
         .filter(|e| e.json["type"] == "m.room.message")
@@ -110,10 +110,7 @@ fn bodies(client: &Client, room: &RoomId) -> Vec<String> {
 fn membership(client: &Client, room: &RoomId) -> Option<Membership> {
     let store = client.store().unwrap();
     let rooms = store.rooms().unwrap();
-    rooms
-        .into_iter()
-        .find(|(r, _)| r == room.as_str())
-        .map(|(_, m)| m)
+    rooms.into_iter().find(|(r, _)| r == room).map(|(_, m)| m)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,7 +127,7 @@ async fn an_invite_a_join_and_messages_both_ways_are_stored_in_order() {
     let invite_name = bobs
         .store()
         .unwrap()
-        .state_event(room.as_str(), "m.room.name", "")
+        .state_event(&room, "m.room.name", "")
         .unwrap();
     assert_eq!(
         invite_name.unwrap()["content"]["name"],
@@ -150,12 +147,7 @@ async fn an_invite_a_join_and_messages_both_ways_are_stored_in_order() {
     bobs.sync_once().await.unwrap();
     assert_eq!(membership(&bobs, &room), Some(Membership::Joined));
     assert_eq!(bodies(&bobs, &room), want);
-    let summary = bobs
-        .store()
-        .unwrap()
-        .room_summary(room.as_str())
-        .unwrap()
-        .unwrap();
+    let summary = bobs.store().unwrap().room_summary(&room).unwrap().unwrap();
     assert_eq!(summary.joined_member_count, Some(2));
 
     // Name and topic changes reach the other side's stored state.
@@ -164,17 +156,17 @@ async fn an_invite_a_join_and_messages_both_ways_are_stored_in_order() {
     bobs.sync_once().await.unwrap();
     let store = bobs.store().unwrap();
     let name = store
-        .state_event(room.as_str(), "m.room.name", "")
+        .state_event(&room, "m.room.name", "")
         .unwrap()
         .unwrap();
     assert_eq!(name["content"]["name"], "Second");
     let topic = store
-        .state_event(room.as_str(), "m.room.topic", "")
+        .state_event(&room, "m.room.topic", "")
         .unwrap()
         .unwrap();
     assert_eq!(topic["content"]["topic"], "About things");
     assert_eq!(
-        store.room_display_name(room.as_str()).unwrap().as_deref(),
+        store.room_display_name(&room).unwrap().as_deref(),
         Some("Second")
     );
     assert_eq!(
@@ -277,7 +269,7 @@ async fn a_gap_is_filled_by_back_pagination_in_order_up_to_the_creation() {
         !client
             .store()
             .unwrap()
-            .timeline_gaps(room.as_str())
+            .timeline_gaps(&room)
             .unwrap()
             .is_empty(),
         "limited"
@@ -299,7 +291,7 @@ async fn a_gap_is_filled_by_back_pagination_in_order_up_to_the_creation() {
         "no duplicate, no hole, server order"
     );
     let store = client.store().unwrap();
-    let ids: Vec<_> = store.timeline(room.as_str(), 1000).unwrap();
+    let ids: Vec<_> = store.timeline(&room, 1000).unwrap();
     let unique: std::collections::BTreeSet<_> = ids.iter().map(|e| e.event_id.clone()).collect();
     assert_eq!(unique.len(), ids.len());
     assert_eq!(
@@ -311,7 +303,7 @@ async fn a_gap_is_filled_by_back_pagination_in_order_up_to_the_creation() {
 /// `(key, count)` of the stored reactions to `target`.
 fn reaction_counts(client: &Client, target: &EventId) -> Vec<(String, u64)> {
     let store = client.store().unwrap();
-    let groups = store.reactions(target.as_str()).unwrap();
+    let groups = store.reactions(target).unwrap();
     groups.into_iter().map(|g| (g.key, g.count)).collect()
 }
 
@@ -333,7 +325,7 @@ async fn the_other_users_redaction_edit_reactions_and_receipt_are_stored() {
     alice.sync_once().await.unwrap();
 
     // The edit and the reactions are read with their target.
-    let latest = alice.store().unwrap().latest_edit(target.as_str()).unwrap();
+    let latest = alice.store().unwrap().latest_edit(&target).unwrap();
     let latest = latest.expect("the edit is stored with its target");
     assert_eq!(latest.json["content"]["m.new_content"]["body"], "the edit");
     let want = [("👍".to_owned(), 1), ("🎉".to_owned(), 1)];
@@ -342,7 +334,7 @@ async fn the_other_users_redaction_edit_reactions_and_receipt_are_stored() {
     let mut want = want.to_vec();
     want.sort();
     assert_eq!(got, want);
-    let stored = alice.store().unwrap().timeline(room.as_str(), 100).unwrap();
+    let stored = alice.store().unwrap().timeline(&room, 100).unwrap();
     let body = stored
         .iter()
         .find(|e| e.event_id.as_deref() == Some(doomed.as_str()));
@@ -356,7 +348,7 @@ async fn the_other_users_redaction_edit_reactions_and_receipt_are_stored() {
     let mut receipt_seen = false;
     for _ in 0..20 {
         alice.sync_once().await.unwrap();
-        let receipts = alice.store().unwrap().receipts(room.as_str()).unwrap();
+        let receipts = alice.store().unwrap().receipts(&room).unwrap();
         receipt_seen = receipts.iter().any(|r| {
             r.user_id == bob.as_str() && r.receipt_type == "m.read" && r.event_id == target.as_str()
         });
@@ -367,7 +359,7 @@ async fn the_other_users_redaction_edit_reactions_and_receipt_are_stored() {
     }
     assert!(receipt_seen, "bob's read receipt is stored");
 
-    let stored = alice.store().unwrap().timeline(room.as_str(), 100).unwrap();
+    let stored = alice.store().unwrap().timeline(&room, 100).unwrap();
     let redacted = stored
         .iter()
         .find(|e| e.event_id.as_deref() == Some(doomed.as_str()))

@@ -297,7 +297,7 @@ async fn a_recovery_key_brings_a_new_device_the_history_and_a_wrong_one_nothing(
     })
     .await;
     assert_eq!(events.event_id.as_deref(), Some(after.as_str()));
-    let events = new.store().unwrap().timeline(room.as_str(), 100).unwrap();
+    let events = new.store().unwrap().timeline(&room, 100).unwrap();
     let read = message(&events, "history for the recovery key").expect("decrypted");
     assert_eq!(read.event_id.as_deref(), Some(before.as_str()));
 }
@@ -484,7 +484,7 @@ async fn a_reset_identity_takes_the_password_replaces_the_recovery_key_and_holds
     let mut read = None;
     for _ in 0..40 {
         alice.sync_once().await.unwrap();
-        let events = alice.store().unwrap().timeline(room.as_str(), 100).unwrap();
+        let events = alice.store().unwrap().timeline(&room, 100).unwrap();
         if let Some(e) = message(&events, "after the reset") {
             read = Some(e.clone());
             break;
@@ -494,7 +494,7 @@ async fn a_reset_identity_takes_the_password_replaces_the_recovery_key_and_holds
     let tail: Vec<String> = alice
         .store()
         .unwrap()
-        .timeline(room.as_str(), 5)
+        .timeline(&room, 5)
         .unwrap()
         .iter()
         .map(|e| format!("{} {:?}", e.json["type"], e.encryption))

@@ -50,7 +50,7 @@ fn first_batch() -> SyncResponse {
 
 fn bodies(store: &Store, room: &str) -> Vec<String> {
     store
-        .timeline(room, 100)
+        .timeline(&support::room_id(room), 100)
         .unwrap()
         .iter()
         .map(|e| e.json["event_id"].as_str().unwrap_or("?").to_owned())
@@ -68,9 +68,12 @@ fn a_batch_fills_rooms_state_timeline_counts_and_account_data() {
 
     assert_eq!(
         store.rooms().unwrap(),
-        vec![(ROOM.to_owned(), Membership::Joined)]
+        vec![(support::room_id(ROOM), Membership::Joined)]
     );
-    let summary = store.room_summary(ROOM).unwrap().unwrap();
+    let summary = store
+        .room_summary(&support::room_id(ROOM))
+        .unwrap()
+        .unwrap();
     assert_eq!(summary.heroes, vec!["@bob:example.org"]);
     assert_eq!(summary.joined_member_count, Some(2));
     assert_eq!(summary.invited_member_count, Some(0));
@@ -80,28 +83,34 @@ fn a_batch_fills_rooms_state_timeline_counts_and_account_data() {
     );
 
     // The timeline's state event is applied after the `state` block.
-    let name = store.state_event(ROOM, "m.room.name", "").unwrap().unwrap();
+    let name = store
+        .state_event(&support::room_id(ROOM), "m.room.name", "")
+        .unwrap()
+        .unwrap();
     assert_eq!(name["content"]["name"], "New name");
     assert!(store
-        .state_event(ROOM, "m.room.create", "")
+        .state_event(&support::room_id(ROOM), "m.room.create", "")
         .unwrap()
         .is_some());
     assert_eq!(bodies(&store, ROOM), ["$m1", "$name2", "$m2"]);
-    let newest = store.timeline(ROOM, 2).unwrap();
+    let newest = store.timeline(&support::room_id(ROOM), 2).unwrap();
     assert_eq!(newest.len(), 2);
     assert_eq!(newest[1].json["content"]["body"], "two");
     assert!(newest[0].position < newest[1].position);
 
     // The gap sits before the batch's first event.
-    let first = store.timeline(ROOM, 100).unwrap()[0].position;
+    let first = store.timeline(&support::room_id(ROOM), 100).unwrap()[0].position;
     assert_eq!(
-        store.timeline_gaps(ROOM).unwrap(),
+        store.timeline_gaps(&support::room_id(ROOM)).unwrap(),
         vec![(first, "p1".to_owned())]
     );
 
     let direct = store.account_data("m.direct").unwrap().unwrap();
     assert_eq!(direct["content"]["@bob:example.org"][0], ROOM);
-    let tags = store.room_account_data(ROOM, "m.tag").unwrap().unwrap();
+    let tags = store
+        .room_account_data(&support::room_id(ROOM), "m.tag")
+        .unwrap()
+        .unwrap();
     assert!(tags["content"]["tags"]["u.work"].is_object());
     assert_eq!(store.malformed_count().unwrap(), 0);
 }
@@ -151,12 +160,12 @@ fn malformed_events_state_and_account_data_are_counted_and_kept_and_the_batch_ap
     assert_eq!(store.malformed_count().unwrap(), 3);
     assert_eq!(store.since().unwrap().as_deref(), Some("s1"));
     // The bad event keeps its place, raw, and the good ones are around it.
-    let timeline = store.timeline(ROOM, 10).unwrap();
+    let timeline = store.timeline(&support::room_id(ROOM), 10).unwrap();
     assert_eq!(bodies(&store, ROOM), ["$m1", "$bad", "$m2"]);
     assert!(timeline[1].malformed && !timeline[0].malformed);
     assert_eq!(timeline[1].json, bad_event);
     assert!(store
-        .state_event(ROOM, "m.room.topic", "")
+        .state_event(&support::room_id(ROOM), "m.room.topic", "")
         .unwrap()
         .is_none());
     assert!(store.account_data("m.ok").unwrap().is_some());
@@ -191,12 +200,12 @@ fn invites_knocks_joins_and_leaves_set_the_membership() {
     assert_eq!(
         rooms,
         vec![
-            (invite.to_owned(), Membership::Invited),
-            (knock.to_owned(), Membership::Knocked)
+            (support::room_id(invite), Membership::Invited),
+            (support::room_id(knock), Membership::Knocked)
         ]
     );
     let name = store
-        .state_event(invite, "m.room.name", "")
+        .state_event(&support::room_id(invite), "m.room.name", "")
         .unwrap()
         .unwrap();
     assert_eq!(name["content"]["name"], "Come in");
@@ -218,8 +227,8 @@ fn invites_knocks_joins_and_leaves_set_the_membership() {
     assert_eq!(
         rooms,
         vec![
-            (invite.to_owned(), Membership::Joined),
-            (knock.to_owned(), Membership::Left)
+            (support::room_id(invite), Membership::Joined),
+            (support::room_id(knock), Membership::Left)
         ]
     );
     assert_eq!(bodies(&store, invite), ["$j1"]);
@@ -237,7 +246,10 @@ fn summary_fields_missing_from_a_batch_keep_their_stored_values() {
         }}}})),
     )
     .unwrap();
-    let summary = store.room_summary(ROOM).unwrap().unwrap();
+    let summary = store
+        .room_summary(&support::room_id(ROOM))
+        .unwrap()
+        .unwrap();
     assert_eq!(summary.heroes, vec!["@bob:example.org"]);
     assert_eq!(summary.joined_member_count, Some(3));
     assert_eq!(
@@ -263,10 +275,16 @@ fn a_room_is_named_by_its_name_else_its_alias_else_its_heroes() {
         "state": {"events": [member("@bob:example.org", "Bob"), member("@carol:example.org", "Carol")]},
     }}}}))).unwrap();
     assert_eq!(
-        store.room_display_name(ROOM).unwrap().as_deref(),
+        store
+            .room_display_name(&support::room_id(ROOM))
+            .unwrap()
+            .as_deref(),
         Some("Bob and Carol")
     );
-    let parts = store.room_name_parts(ROOM).unwrap().unwrap();
+    let parts = store
+        .room_name_parts(&support::room_id(ROOM))
+        .unwrap()
+        .unwrap();
     assert_eq!(
         parts.heroes[0],
         ("@bob:example.org".to_owned(), Some("Bob".to_owned()))
@@ -276,7 +294,10 @@ fn a_room_is_named_by_its_name_else_its_alias_else_its_heroes() {
         "timeline": {"events": [state("m.room.canonical_alias", "", "$a", json!({"alias": "#r:example.org"}))]},
     }}}}))).unwrap();
     assert_eq!(
-        store.room_display_name(ROOM).unwrap().as_deref(),
+        store
+            .room_display_name(&support::room_id(ROOM))
+            .unwrap()
+            .as_deref(),
         Some("#r:example.org")
     );
 
@@ -288,11 +309,16 @@ fn a_room_is_named_by_its_name_else_its_alias_else_its_heroes() {
     )
     .unwrap();
     assert_eq!(
-        store.room_display_name(ROOM).unwrap().as_deref(),
+        store
+            .room_display_name(&support::room_id(ROOM))
+            .unwrap()
+            .as_deref(),
         Some("Kitchen")
     );
     assert_eq!(
-        store.room_display_name("!unknown:example.org").unwrap(),
+        store
+            .room_display_name(&support::room_id("!unknown:example.org"))
+            .unwrap(),
         None
     );
 }

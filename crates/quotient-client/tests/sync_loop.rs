@@ -61,7 +61,7 @@ async fn next_change(rx: &mut broadcast::Receiver<SyncChanges>) -> SyncChanges {
 fn ids(client: &Client) -> Vec<String> {
     let store = client.store().unwrap();
     store
-        .timeline(ROOM, 50)
+        .timeline(&support::room_id(ROOM), 50)
         .unwrap()
         .into_iter()
         .map(|e| e.json["event_id"].as_str().unwrap().to_owned())

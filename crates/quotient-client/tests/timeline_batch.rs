@@ -68,7 +68,7 @@ fn batch(next: &str, state: Vec<Value>, timeline: Vec<Value>) -> SyncResponse {
 
 fn stored(store: &Store, id: &str) -> Value {
     store
-        .timeline(ROOM, 100)
+        .timeline(&support::room_id(ROOM), 100)
         .unwrap()
         .into_iter()
         .find(|e| e.event_id.as_deref() == Some(id))
@@ -93,7 +93,10 @@ fn a_redaction_in_the_same_batch_strips_the_stored_target_and_survives_a_reopen(
     assert_eq!(m["content"], json!({}), "content stripped");
     assert_eq!(m["sender"], BOB, "envelope kept");
     assert_eq!(m["unsigned"]["redacted_because"]["event_id"], "$r");
-    assert_eq!(store.timeline(ROOM, 100).unwrap().len(), 2);
+    assert_eq!(
+        store.timeline(&support::room_id(ROOM), 100).unwrap().len(),
+        2
+    );
 }
 
 #[test]
@@ -122,7 +125,7 @@ fn the_room_version_decides_what_is_kept_and_defaults_to_1() {
         assert_eq!(stored(&store, "$p")["content"], want, "version {version:?}");
         // The current state is the stripped copy too.
         let state = store
-            .state_event(ROOM, "m.room.power_levels", "")
+            .state_event(&support::room_id(ROOM), "m.room.power_levels", "")
             .unwrap()
             .unwrap();
         assert_eq!(state["content"], want, "state, version {version:?}");
@@ -152,7 +155,10 @@ fn a_redaction_before_its_target_is_applied_when_the_target_arrives() {
     assert_eq!(late["content"], json!({}));
     assert_eq!(late["unsigned"]["redacted_because"]["event_id"], "$r");
     assert!(
-        store.reactions("$x").unwrap().is_empty(),
+        store
+            .reactions(&support::event_id("$x"))
+            .unwrap()
+            .is_empty(),
         "a redacted reaction does not count"
     );
     assert_eq!(
@@ -184,7 +190,7 @@ fn reactions_are_grouped_by_key_and_a_redacted_one_stops_counting() {
         ],
     );
     apply_batch(&mut store, &b).unwrap();
-    let groups = store.reactions("$m").unwrap();
+    let groups = store.reactions(&support::event_id("$m")).unwrap();
     assert_eq!(
         groups,
         vec![
@@ -210,7 +216,7 @@ fn reactions_are_grouped_by_key_and_a_redacted_one_stops_counting() {
         &batch("s2", vec![], vec![redaction("$r", "$b1")]),
     )
     .unwrap();
-    let groups = store.reactions("$m").unwrap();
+    let groups = store.reactions(&support::event_id("$m")).unwrap();
     assert_eq!(groups.len(), 3);
     let thumbs = groups.iter().find(|g| g.key == "👍").unwrap();
     assert_eq!(
@@ -248,15 +254,21 @@ fn the_newest_edit_by_the_targets_sender_is_the_valid_one() {
         ],
     );
     apply_batch(&mut store, &b).unwrap();
-    let latest = store.latest_edit("$m").unwrap().unwrap();
+    let latest = store
+        .latest_edit(&support::event_id("$m"))
+        .unwrap()
+        .unwrap();
     assert_eq!(latest.event_id.as_deref(), Some("$e2"));
     assert_eq!(latest.json["content"]["m.new_content"]["body"], "typo!");
     assert_eq!(
-        store.edits("$m").unwrap().len(),
+        store.edits(&support::event_id("$m")).unwrap().len(),
         2,
         "the other sender's edit is ignored"
     );
-    assert!(store.latest_edit("$unknown").unwrap().is_none());
+    assert!(store
+        .latest_edit(&support::event_id("$unknown"))
+        .unwrap()
+        .is_none());
     // Redacting the newest edit makes the one before it the newest.
     apply_batch(
         &mut store,
@@ -265,7 +277,7 @@ fn the_newest_edit_by_the_targets_sender_is_the_valid_one() {
     .unwrap();
     assert_eq!(
         store
-            .latest_edit("$m")
+            .latest_edit(&support::event_id("$m"))
             .unwrap()
             .unwrap()
             .event_id
@@ -299,7 +311,7 @@ fn thread_replies_are_read_in_timeline_order() {
     );
     apply_batch(&mut store, &b).unwrap();
     let ids: Vec<_> = store
-        .thread_replies("$root")
+        .thread_replies(&support::event_id("$root"))
         .unwrap()
         .into_iter()
         .map(|e| e.event_id.unwrap())
@@ -346,7 +358,7 @@ fn receipts_are_stored_latest_per_user_type_and_thread_and_typing_is_reported_on
     drop(store);
     let store = Store::open(dir.path()).unwrap();
     let got: Vec<_> = store
-        .receipts(ROOM)
+        .receipts(&support::room_id(ROOM))
         .unwrap()
         .into_iter()
         .map(|r| (r.user_id, r.receipt_type, r.thread_id, r.event_id, r.ts))

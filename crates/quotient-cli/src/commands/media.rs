@@ -5,7 +5,7 @@
 use std::io::IsTerminal as _;
 
 use quotient::JobEvent;
-use quotient_api::{EventId, RoomId};
+use quotient_api::EventId;
 use quotient_client::media::{Downloaded, FileSource, MxcUri};
 use quotient_client::{Client, Error};
 use serde_json::json;
@@ -176,9 +176,7 @@ async fn from_event(
     let event_id = EventId::parse(event)
         .map_err(|e| Failure::usage(format!("`{event}` is not an event ID ($…): {e}")))?;
     let client = client::open(store)?;
-    let room = client::resolve(&client, &args.target)?;
-    let room_id = RoomId::parse(room.as_str())
-        .map_err(|e| Failure::usage(format!("`{room}` is not a room ID: {e}")))?;
+    let room_id = client::resolve(&client, &args.target)?;
     let source = client
         .event_file(&room_id, &event_id, args.thumbnail)
         .await
@@ -203,7 +201,7 @@ async fn from_event(
     report(
         out,
         args,
-        Some((room.as_str(), event)),
+        Some((room_id.as_str(), event)),
         source.uri().as_str(),
         encrypted,
         &downloaded,

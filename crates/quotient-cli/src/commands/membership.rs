@@ -16,10 +16,6 @@ use crate::exit::Failure;
 use crate::store::Store as SessionStore;
 use crate::terminal::Output;
 
-fn room_id(id: &str) -> Result<RoomId, Failure> {
-    RoomId::parse(id).map_err(|e| Failure::usage(format!("`{id}` is not a room ID: {e}")))
-}
-
 fn user_id(raw: &str) -> Result<UserId, Failure> {
     UserId::parse(raw)
         .map_err(|e| Failure::usage(format!("`{raw}` is not a user ID (@name:server): {e}")))
@@ -49,7 +45,7 @@ pub async fn join(store: &SessionStore, out: &Output, args: JoinArgs) -> Result<
 
 pub async fn leave(store: &SessionStore, out: &Output, args: LeaveArgs) -> Result<(), Failure> {
     let client = client::open(store)?;
-    let room = room_id(&client::resolve(&client, &args.room)?)?;
+    let room = client::resolve(&client, &args.room)?;
     let _spin = out.spinner("leaving");
     client
         .connection()
@@ -66,7 +62,7 @@ pub async fn leave(store: &SessionStore, out: &Output, args: LeaveArgs) -> Resul
 pub async fn invite(store: &SessionStore, out: &Output, args: InviteArgs) -> Result<(), Failure> {
     let user = user_id(&args.user)?;
     let client = client::open(store)?;
-    let room = room_id(&client::resolve(&client, &args.room)?)?;
+    let room = client::resolve(&client, &args.room)?;
     let _spin = out.spinner("inviting");
     client
         .connection()

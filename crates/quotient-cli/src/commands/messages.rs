@@ -34,18 +34,20 @@ const MAX_PAGES: usize = 10;
 /// contiguous (a sync gap falls among them) or are fewer than `limit` with
 /// a gap before them, until neither holds or `MAX_PAGES` pages were
 /// fetched: what is printed then has no hole.
-async fn fill(client: &Client, out: &Output, room: &str, limit: usize) -> Result<(), Failure> {
-    let Ok(room_id) = quotient_api::RoomId::parse(room) else {
-        return Ok(());
-    };
+async fn fill(
+    client: &Client,
+    out: &Output,
+    room_id: &quotient_api::RoomId,
+    limit: usize,
+) -> Result<(), Failure> {
     let _spin = out.spinner("fetching older messages");
     for _ in 0..MAX_PAGES {
-        if !has_hole(client, room, limit)? {
+        if !has_hole(client, room_id, limit)? {
             break;
         }
         let page = u32::try_from(limit.min(100)).unwrap_or(100);
         match client
-            .paginate_back(&room_id, page)
+            .paginate_back(room_id, page)
             .await
             .map_err(|e| client::failure("fetching older messages failed", &e))?
         {
@@ -58,7 +60,7 @@ async fn fill(client: &Client, out: &Output, room: &str, limit: usize) -> Result
 
 /// Whether the newest `limit` stored events of `room` miss some: a gap
 /// after the oldest of them, or fewer than `limit` and a gap at all.
-fn has_hole(client: &Client, room: &str, limit: usize) -> Result<bool, Failure> {
+fn has_hole(client: &Client, room: &quotient_api::RoomId, limit: usize) -> Result<bool, Failure> {
     let store = client.store().map_err(|e| read_failure(&e))?;
     let events = store.timeline(room, limit).map_err(|e| read_failure(&e))?;
     let gaps = store.timeline_gaps(room).map_err(|e| read_failure(&e))?;
@@ -70,16 +72,14 @@ fn has_hole(client: &Client, room: &str, limit: usize) -> Result<bool, Failure> 
 
 /// The newest `limit` stored events of `room`, oldest first, as lines
 /// (ignored users' events left out, as the library's room timeline does).
-fn read(client: &Client, room: &str, limit: usize) -> Result<Vec<Line>, Failure> {
-    let events = match quotient_api::RoomId::parse(room) {
-        Ok(id) => client
-            .room(&id)
-            .and_then(|r| r.latest_events(limit))
-            .map_err(|e| read_failure(&e))?,
-        Err(_) => Vec::new(),
-    };
+fn read(client: &Client, id: &quotient_api::RoomId, limit: usize) -> Result<Vec<Line>, Failure> {
+    let room = id.as_str();
+    let events = client
+        .room(id)
+        .and_then(|r| r.latest_events(limit))
+        .map_err(|e| read_failure(&e))?;
     let store = client.store().map_err(|e| read_failure(&e))?;
-    let names = Names::new(&store, room)?;
+    let names = Names::new(&store, id)?;
     Ok(events
         .iter()
         .map(|e| line(room, &e.json, e.encryption.as_ref(), &names))
@@ -90,7 +90,7 @@ fn read(client: &Client, room: &str, limit: usize) -> Result<Vec<Line>, Failure>
 pub struct Names(HashMap<String, String>);
 
 impl Names {
-    pub fn new(store: &Store, room: &str) -> Result<Self, Failure> {
+    pub fn new(store: &Store, room: &quotient_api::RoomId) -> Result<Self, Failure> {
         let members = store.members(room).map_err(|e| read_failure(&e))?;
         Ok(Names(
             members

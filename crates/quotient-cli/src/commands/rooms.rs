@@ -13,7 +13,7 @@ use crate::terminal::Output;
 
 fn content_str(
     store: &Store,
-    room: &str,
+    room: &quotient_api::RoomId,
     kind: &str,
     key: &str,
 ) -> Result<Option<String>, Failure> {
@@ -44,7 +44,7 @@ pub async fn list(store: &SessionStore, out: &Output) -> Result<(), Failure> {
         let name = store
             .room_display_name(&id)
             .map_err(|e| read_failure(&e))?
-            .unwrap_or_else(|| id.clone());
+            .unwrap_or_else(|| id.to_string());
         let tags: Vec<String> = store
             .room_tags(&id)
             .map_err(|e| read_failure(&e))?

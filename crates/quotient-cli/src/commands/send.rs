@@ -21,12 +21,11 @@ use crate::terminal::Output;
 /// The room to send to: any room ID as given (the server decides), else
 /// an alias or name found in the store.
 fn target(client: &Client, name: &str) -> Result<RoomId, Failure> {
-    let id = if name.starts_with('!') {
-        name.to_owned()
+    if name.starts_with('!') {
+        RoomId::parse(name).map_err(|e| Failure::usage(format!("`{name}` is not a room ID: {e}")))
     } else {
-        client::resolve(client, name)?
-    };
-    RoomId::parse(id.as_str()).map_err(|e| Failure::usage(format!("`{id}` is not a room ID: {e}")))
+        client::resolve(client, name)
+    }
 }
 
 pub async fn send(store: &SessionStore, out: &Output, args: SendArgs) -> Result<(), Failure> {

@@ -221,7 +221,13 @@ fn watcher_name(only: Option<&str>) -> String {
 /// A live event as `tail` shows it, with its room's member names.
 fn shown(client: &Client, event: &LiveEvent) -> Result<Line, Failure> {
     let store = client.store().map_err(|e| read_failure(&e))?;
-    let names = Names::new(&store, &event.room_id)?;
+    let Ok(room) = quotient_api::RoomId::parse(event.room_id.as_str()) else {
+        return Err(Failure::new(
+            crate::exit::OTHER,
+            format!("`{}` is not a room ID", event.room_id),
+        ));
+    };
+    let names = Names::new(&store, &room)?;
     Ok(line(
         &event.room_id,
         &event.event.json,
@@ -245,7 +251,7 @@ pub async fn tail(store: &SessionStore, out: &Output, args: TailArgs) -> Result<
         None => None,
     };
     let mut watcher = client
-        .watch_timeline(&watcher_name(only.as_deref()))
+        .watch_timeline(&watcher_name(only.as_ref().map(|r| r.as_str())))
         .map_err(|e| read_failure(&e))?;
     let sync = client.start_sync_loop();
     let shutdown = client::shutdown();
@@ -265,7 +271,7 @@ pub async fn tail(store: &SessionStore, out: &Output, args: TailArgs) -> Result<
                         break;
                     }
                 };
-                if only.as_ref().is_none_or(|o| *o == event.room_id) {
+                if only.as_ref().is_none_or(|o| o.as_str() == event.room_id) {
                     match shown(&client, &event) {
                         Ok(line) => print_event(out, &line),
                         Err(e) => {

@@ -86,7 +86,7 @@ pub async fn messages(
     let id = room.id().as_str();
     let names = {
         let store = client.store().map_err(|e| read_failure(&e))?;
-        Names::new(&store, id)?
+        Names::new(&store, room.id())?
     };
     for event in std::iter::once(&root_event).chain(&events) {
         print_event(out, &line(id, event, None, &names));

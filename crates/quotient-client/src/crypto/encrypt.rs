@@ -113,7 +113,7 @@ impl Crypto {
     ) -> Result<(Vec<OwnedUserId>, EncryptionSettings)> {
         let store = client.store()?;
         let encryption = store
-            .state_event(room, "m.room.encryption", "")?
+            .state_event_at(room, "m.room.encryption", "")?
             .and_then(|e| e.get("content").cloned())
             .ok_or_else(|| Error::CannotEncrypt {
                 room_id: room.to_owned(),
@@ -125,7 +125,7 @@ impl Crypto {
                 reason: format!("its m.room.encryption content does not fit: {e}"),
             })?;
         let visibility = store
-            .state_event(room, "m.room.history_visibility", "")?
+            .state_event_at(room, "m.room.history_visibility", "")?
             .and_then(|e| {
                 e.get("content")?
                     .get("history_visibility")?
@@ -135,7 +135,7 @@ impl Crypto {
             .unwrap_or(HistoryVisibility::Shared);
         let invited_too = visibility != HistoryVisibility::Joined;
         let mut users = Vec::new();
-        for member in store.members(room)? {
+        for member in store.members_at(room)? {
             let wanted = match member.membership {
                 MemberMembership::Joined => true,
                 MemberMembership::Invited => invited_too,

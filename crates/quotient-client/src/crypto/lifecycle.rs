@@ -146,7 +146,7 @@ impl Client {
                 Some(rooms) => Box::new(rooms.iter()),
                 None => {
                     all = store
-                        .rooms()?
+                        .rooms_as_stored()?
                         .into_iter()
                         .map(|(r, _)| r)
                         .collect::<Vec<_>>();
@@ -155,10 +155,13 @@ impl Client {
             };
             let mut users = std::collections::BTreeSet::new();
             for room in rooms {
-                if store.state_event(room, "m.room.encryption", "")?.is_none() {
+                if store
+                    .state_event_at(room, "m.room.encryption", "")?
+                    .is_none()
+                {
                     continue;
                 }
-                for m in store.members(room)? {
+                for m in store.members_at(room)? {
                     if matches!(
                         m.membership,
                         MemberMembership::Joined | MemberMembership::Invited

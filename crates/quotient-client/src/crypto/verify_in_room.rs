@@ -163,17 +163,22 @@ impl Client {
         let room = {
             let store = self.store()?;
             let direct = store.direct_chats()?;
-            let joined: Vec<String> = store
+            let joined: Vec<quotient_api::RoomId> = store
                 .rooms()?
                 .into_iter()
                 .filter(|(_, m)| *m == crate::store::Membership::Joined)
                 .map(|(r, _)| r)
                 .collect();
-            direct
-                .rooms_with(user.as_str())
-                .iter()
-                .find(|r| joined.contains(r))
-                .cloned()
+            // A user ID the crypto layer holds is one ours parses.
+            quotient_api::UserId::parse(user.as_str())
+                .ok()
+                .and_then(|ours| {
+                    direct
+                        .rooms_with(&ours)
+                        .iter()
+                        .find(|r| joined.contains(r))
+                        .cloned()
+                })
         };
         let Some(room) = room else {
             return Err(Error::Verification(format!(

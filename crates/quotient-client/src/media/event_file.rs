@@ -20,7 +20,7 @@ impl Client {
     /// come, or the trust setting withholds it) fails with
     /// [`Error::Undecryptable`] and the reason.
     pub async fn room_event(&self, room_id: &RoomId, event_id: &EventId) -> Result<Value> {
-        let stored = self.store()?.event(room_id.as_str(), event_id.as_str())?;
+        let stored = self.store()?.event(room_id, event_id)?;
         if let Some(event) = stored {
             return match event.encryption.and_then(|e| e.error) {
                 Some(reason) => Err(Error::Undecryptable {

@@ -19,9 +19,9 @@ use crate::error::Error;
 pub(super) async fn room_is_encrypted(client: &Client, room: &str) -> Result<bool, Stop> {
     let (encrypted, known) = {
         let store = client.store().map_err(store_failed)?;
-        let encrypted = store.is_encrypted(room).map_err(store_failed)?;
+        let encrypted = store.is_encrypted_at(room).map_err(store_failed)?;
         let known = store
-            .state_event(room, "m.room.create", "")
+            .state_event_at(room, "m.room.create", "")
             .map_err(store_failed)?
             .is_some();
         (encrypted, known)

@@ -366,6 +366,6 @@ impl Client {
 
     /// The outbox, in the order queued (every room's, or one room's).
     pub fn outbox_entries(&self, room_id: Option<&RoomId>) -> Result<Vec<OutboxEntry>> {
-        self.store()?.outbox(room_id.map(RoomId::as_str))
+        self.store()?.outbox(room_id)
     }
 }

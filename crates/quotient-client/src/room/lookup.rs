@@ -20,7 +20,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn room(&self, room_id: &RoomId) -> Result<Room> {
-        match self.store()?.room_summary(room_id.as_str())? {
+        match self.store()?.room_summary(room_id)? {
             Some(_) => Ok(Room::new(self.clone(), room_id.clone())),
             None => Err(Error::UnknownRoom(room_id.as_str().to_owned())),
         }
@@ -58,7 +58,7 @@ impl Client {
         if ignored.is_empty() {
             return Ok(false);
         }
-        let invite = store.state_event(room.as_str(), "m.room.member", me.as_str())?;
+        let invite = store.state_event(room, "m.room.member", me.as_str())?;
         let inviter = invite.as_ref().and_then(|e| e.get("sender")?.as_str());
         Ok(inviter.is_some_and(|i| ignored.contains(i)))
     }
@@ -70,11 +70,7 @@ impl Client {
             if !keep(membership) {
                 continue;
             }
-            // The store holds only IDs that parsed when stored.
-            match RoomId::parse(id) {
-                Ok(id) => out.push(Room::new(self.clone(), id)),
-                Err(e) => tracing::warn!(error = %e, "a stored room ID does not parse"),
-            }
+            out.push(Room::new(self.clone(), id));
         }
         Ok(out)
     }
@@ -84,9 +80,9 @@ impl Client {
     pub fn rooms_with_alias(&self, alias: &RoomAliasId) -> Result<Vec<Room>> {
         let mut out = Vec::new();
         for room in self.rooms()? {
-            let event =
-                self.store()?
-                    .state_event(room.id().as_str(), "m.room.canonical_alias", "")?;
+            let event = self
+                .store()?
+                .state_event(room.id(), "m.room.canonical_alias", "")?;
             let Some(content) = event.as_ref().and_then(|e| e.get("content")) else {
                 continue;
             };

@@ -17,7 +17,7 @@ impl Room {
     pub fn state_event(&self, event_type: &str, state_key: &str) -> Result<Option<Value>> {
         self.client
             .store()?
-            .state_event(self.id.as_str(), event_type, state_key)
+            .state_event(&self.id, event_type, state_key)
     }
 
     fn content_of<C: EventContent>(&self) -> Result<Option<C>> {
@@ -42,7 +42,7 @@ impl Room {
     /// and Bob"), else "Empty Room"; the room ID for a room the store no
     /// longer has.
     pub fn display_name(&self) -> Result<String> {
-        let name = self.client.store()?.room_display_name(self.id.as_str())?;
+        let name = self.client.store()?.room_display_name(&self.id)?;
         Ok(name.unwrap_or_else(|| self.id.as_str().to_owned()))
     }
 
@@ -84,7 +84,7 @@ impl Room {
 
     /// This account's membership, `None` if the store forgot the room.
     pub fn membership(&self) -> Result<Option<Membership>> {
-        let summary = self.client.store()?.room_summary(self.id.as_str())?;
+        let summary = self.client.store()?.room_summary(&self.id)?;
         Ok(summary.map(|s| s.membership))
     }
 
@@ -122,36 +122,32 @@ impl Room {
 
     /// The room's tags (`m.tag`), by name.
     pub fn tags(&self) -> Result<Vec<RoomTag>> {
-        self.client.store()?.room_tags(self.id.as_str())
+        self.client.store()?.room_tags(&self.id)
     }
 
     /// Whether `m.direct` lists the room as a direct chat.
     pub fn is_direct(&self) -> Result<bool> {
-        self.client.store()?.is_direct(self.id.as_str())
+        self.client.store()?.is_direct(&self.id)
     }
 
     /// The users `m.direct` says the room is a direct chat with.
     pub fn direct_targets(&self) -> Result<Vec<UserId>> {
         let chats = self.client.store()?.direct_chats()?;
-        Ok(chats
-            .users_of(self.id.as_str())
-            .into_iter()
-            .filter_map(|u| UserId::parse(u).ok())
-            .collect())
+        Ok(chats.users_of(&self.id).into_iter().cloned().collect())
     }
 
     /// The count of unread notifying events: the server's after a
     /// `/sync` v3 batch, counted from the store after sliding sync
     /// ([`unread_source`](Self::unread_source) says which).
     pub fn unread_count(&self) -> Result<u64> {
-        let summary = self.client.store()?.room_summary(self.id.as_str())?;
+        let summary = self.client.store()?.room_summary(&self.id)?;
         Ok(summary.map_or(0, |s| s.notification_count))
     }
 
     /// The count of unread highlights (mentions), from the same source
     /// as [`unread_count`](Self::unread_count).
     pub fn highlight_count(&self) -> Result<u64> {
-        let summary = self.client.store()?.room_summary(self.id.as_str())?;
+        let summary = self.client.store()?.room_summary(&self.id)?;
         Ok(summary.map_or(0, |s| s.highlight_count))
     }
 
@@ -159,7 +155,7 @@ impl Room {
     /// the store, exactly or as a lower bound (a sync gap after the read
     /// marker).
     pub fn unread_source(&self) -> Result<crate::store::UnreadSource> {
-        let summary = self.client.store()?.room_summary(self.id.as_str())?;
+        let summary = self.client.store()?.room_summary(&self.id)?;
         Ok(summary.map_or_else(Default::default, |s| s.unread_source))
     }
 
@@ -168,7 +164,7 @@ impl Room {
     pub fn is_marked_unread(&self) -> Result<bool> {
         let store = self.client.store()?;
         for kind in ["m.marked_unread", "com.famedly.marked_unread"] {
-            if let Some(event) = store.room_account_data(self.id.as_str(), kind)? {
+            if let Some(event) = store.room_account_data(&self.id, kind)? {
                 return Ok(event
                     .get("content")
                     .and_then(|c| c.get("unread"))
@@ -182,14 +178,12 @@ impl Room {
     /// The members as stored, joined first, with disambiguated names
     /// (with lazy-loading the store may hold fewer than the room has).
     pub fn members(&self) -> Result<Vec<RoomMember>> {
-        self.client.store()?.members(self.id.as_str())
+        self.client.store()?.members(&self.id)
     }
 
     /// One member as stored, `None` when the store has no member event
     /// for them.
     pub fn member(&self, user_id: &UserId) -> Result<Option<RoomMember>> {
-        self.client
-            .store()?
-            .member(self.id.as_str(), user_id.as_str())
+        self.client.store()?.member(&self.id, user_id)
     }
 }

@@ -159,7 +159,7 @@ impl Room {
         Ok(self
             .client
             .store()?
-            .thread_replies(root.as_str())?
+            .thread_replies(root)?
             .pop()
             .and_then(|e| e.event_id)
             .and_then(|id| EventId::parse(id).ok())

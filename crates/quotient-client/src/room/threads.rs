@@ -184,7 +184,7 @@ impl Room {
     /// The events of the thread rooted at `root` the store has, in
     /// timeline order (synced or back-paginated with the room).
     pub fn stored_thread(&self, root: &EventId) -> Result<Vec<StoredEvent>> {
-        let events = self.client.store()?.thread_replies(root.as_str())?;
+        let events = self.client.store()?.thread_replies(root)?;
         self.client.without_ignored(events)
     }
 }

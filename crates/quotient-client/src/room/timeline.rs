@@ -21,7 +21,7 @@ impl Room {
     /// # Ok(()) }
     /// ```
     pub fn latest_events(&self, limit: usize) -> Result<Vec<StoredEvent>> {
-        let events = self.client.store()?.timeline(self.id.as_str(), limit)?;
+        let events = self.client.store()?.timeline(&self.id, limit)?;
         self.client.without_ignored(events)
     }
 
@@ -31,7 +31,7 @@ impl Room {
     pub fn timeline_items(&self, limit: usize) -> Result<Vec<TimelineItem>> {
         let (items, ignored) = {
             let store = self.client.store()?;
-            let items = store.timeline_items(self.id.as_str(), limit)?;
+            let items = store.timeline_items(&self.id, limit)?;
             (items, store.ignored_user_ids()?)
         };
         Ok(items
@@ -62,34 +62,32 @@ impl Room {
 
     /// The stored event `event_id`, if the store has it.
     pub fn stored_event(&self, event_id: &EventId) -> Result<Option<StoredEvent>> {
-        self.client
-            .store()?
-            .event(self.id.as_str(), event_id.as_str())
+        self.client.store()?.event(&self.id, event_id)
     }
 
     /// The valid edits of `event_id` (by its own sender), oldest first.
     pub fn edits(&self, event_id: &EventId) -> Result<Vec<StoredEvent>> {
-        self.client.store()?.edits(event_id.as_str())
+        self.client.store()?.edits(event_id)
     }
 
     /// The newest valid edit of `event_id`: what to show instead of it.
     pub fn latest_edit(&self, event_id: &EventId) -> Result<Option<StoredEvent>> {
-        self.client.store()?.latest_edit(event_id.as_str())
+        self.client.store()?.latest_edit(event_id)
     }
 
     /// The reactions to `event_id`, grouped by key, most reacted first.
     pub fn reactions(&self, event_id: &EventId) -> Result<Vec<ReactionGroup>> {
-        self.client.store()?.reactions(event_id.as_str())
+        self.client.store()?.reactions(event_id)
     }
 
     /// The latest receipts of each member (per type and thread).
     pub fn receipts(&self) -> Result<Vec<Receipt>> {
-        self.client.store()?.receipts(self.id.as_str())
+        self.client.store()?.receipts(&self.id)
     }
 
     /// The newest stored event's ID, `None` for an empty timeline.
     pub fn latest_event_id(&self) -> Result<Option<EventId>> {
-        let events = self.client.store()?.timeline(self.id.as_str(), 1)?;
+        let events = self.client.store()?.timeline(&self.id, 1)?;
         Ok(events
             .into_iter()
             .next_back()

@@ -1,6 +1,6 @@
 //! A room's members from its stored `m.room.member` state.
 
-use quotient_api::UserId;
+use quotient_api::{RoomId, UserId};
 use serde_json::Value;
 
 use crate::error::Result;
@@ -84,9 +84,14 @@ impl Store {
     /// lazy-loading the store may hold fewer members than the room has.
     /// An unknown room has no members. Member events without a known
     /// `membership`, or whose state key is not a user ID, are skipped.
-    pub fn members(&self, room_id: &str) -> Result<Vec<RoomMember>> {
+    pub fn members(&self, room_id: &RoomId) -> Result<Vec<RoomMember>> {
+        self.members_at(room_id.as_str())
+    }
+
+    /// [`members`](Self::members) by the room ID as stored.
+    pub(crate) fn members_at(&self, room_id: &str) -> Result<Vec<RoomMember>> {
         let mut members: Vec<RoomMember> = Vec::new();
-        for (user_id, event) in self.state_events(room_id, "m.room.member")? {
+        for (user_id, event) in self.state_events_at(room_id, "m.room.member")? {
             // A state key that is not a user ID is no member.
             let Ok(user_id) = UserId::parse(user_id) else {
                 continue;
@@ -145,11 +150,11 @@ impl Store {
 
     /// One member of a room, or `None` if the store has no member event
     /// for them; named as in [`Store::members`].
-    pub fn member(&self, room_id: &str, user_id: &str) -> Result<Option<RoomMember>> {
+    pub fn member(&self, room_id: &RoomId, user_id: &UserId) -> Result<Option<RoomMember>> {
         Ok(self
             .members(room_id)?
             .into_iter()
-            .find(|m| m.user_id.as_str() == user_id))
+            .find(|m| m.user_id == *user_id))
     }
 }
 

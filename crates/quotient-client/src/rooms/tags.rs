@@ -1,5 +1,6 @@
 //! A room's tags from its `m.tag` room account data.
 
+use quotient_api::RoomId;
 use serde_json::Value;
 
 use crate::error::Result;
@@ -19,7 +20,7 @@ impl Store {
     /// for an unknown room or one without tags. An `order` that is not a
     /// number counts as unset; a tag whose info is not an object is kept
     /// with no order.
-    pub fn room_tags(&self, room_id: &str) -> Result<Vec<RoomTag>> {
+    pub fn room_tags(&self, room_id: &RoomId) -> Result<Vec<RoomTag>> {
         let Some(event) = self.room_account_data(room_id, "m.tag")? else {
             return Ok(Vec::new());
         };

@@ -86,7 +86,7 @@ fn members_are_grouped_named_and_disambiguated() {
             vec![],
         ),
     );
-    let members = store.members(ROOM).unwrap();
+    let members = store.members(&crate::test_ids::room_id(ROOM)).unwrap();
     let view: Vec<(&str, MemberMembership, &str)> = members
         .iter()
         .map(|m| {
@@ -124,10 +124,19 @@ fn members_are_grouped_named_and_disambiguated() {
     assert_eq!(members[0].avatar_url.as_deref(), Some("mxc://a/1"));
     assert_eq!(members[0].display_name.as_deref(), Some("Alice"));
     // …and the current "Bob" is not disambiguated by a member who left.
-    let bob = store.member(ROOM, "@bob:example.org").unwrap().unwrap();
+    let bob = store
+        .member(&crate::test_ids::room_id(ROOM), &user("@bob:example.org"))
+        .unwrap()
+        .unwrap();
     assert_eq!(bob.disambiguated_name, "Bob");
-    assert!(store.member(ROOM, "@nobody:x").unwrap().is_none());
-    assert!(store.members("!unknown:x").unwrap().is_empty());
+    assert!(store
+        .member(&crate::test_ids::room_id(ROOM), &user("@nobody:x"))
+        .unwrap()
+        .is_none());
+    assert!(store
+        .members(&crate::test_ids::room_id("!unknown:x"))
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -146,7 +155,7 @@ fn a_later_batch_changes_a_members_name_and_membership() {
         ),
     );
     let names = |s: &Store| -> Vec<String> {
-        s.members(ROOM)
+        s.members(&crate::test_ids::room_id(ROOM))
             .unwrap()
             .into_iter()
             .map(|m| format!("{} {}", m.membership.as_str(), m.disambiguated_name))
@@ -184,7 +193,7 @@ fn tags_come_from_room_account_data() {
         ),
     );
     let tags: Vec<(String, Option<f64>)> = store
-        .room_tags(ROOM)
+        .room_tags(&crate::test_ids::room_id(ROOM))
         .unwrap()
         .into_iter()
         .map(|t| (t.name, t.order))
@@ -198,21 +207,30 @@ fn tags_come_from_room_account_data() {
             ("u.work".to_owned(), Some(0.25)),
         ]
     );
-    assert!(store.room_tags("!unknown:x").unwrap().is_empty());
+    assert!(store
+        .room_tags(&crate::test_ids::room_id("!unknown:x"))
+        .unwrap()
+        .is_empty());
     // A later m.tag replaces the whole set.
     apply(
         &mut store,
         json!({"next_batch": "s2", "rooms": {"join": {ROOM: {"account_data": {"events": [
             {"type": "m.tag", "content": {"tags": {}}}]}}}}}),
     );
-    assert!(store.room_tags(ROOM).unwrap().is_empty());
+    assert!(store
+        .room_tags(&crate::test_ids::room_id(ROOM))
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
 fn direct_chats_come_from_m_direct() {
     let dir = Dir::new("direct");
     let mut store = store_with(&dir, joined(ROOM, vec![], vec![], vec![]));
-    assert!(!store.is_direct(ROOM).unwrap(), "no m.direct yet");
+    assert!(
+        !store.is_direct(&crate::test_ids::room_id(ROOM)).unwrap(),
+        "no m.direct yet"
+    );
     assert!(store.direct_chats().unwrap().by_user().is_empty());
     apply(
         &mut store,
@@ -223,13 +241,26 @@ fn direct_chats_come_from_m_direct() {
         }}]}}),
     );
     let direct = store.direct_chats().unwrap();
-    assert_eq!(direct.rooms_with("@bob:example.org"), [ROOM, OTHER]);
-    assert_eq!(direct.rooms_with("@carol:example.org"), [OTHER]);
-    assert!(direct.rooms_with("@dan:example.org").is_empty());
+    let room = crate::test_ids::room_id;
     assert_eq!(
-        direct.users_of(OTHER),
-        ["@bob:example.org", "@carol:example.org"]
+        direct.rooms_with(&user("@bob:example.org")),
+        [room(ROOM), room(OTHER)]
     );
-    assert!(store.is_direct(ROOM).unwrap());
-    assert!(!store.is_direct("!group:example.org").unwrap());
+    assert_eq!(
+        direct.rooms_with(&user("@carol:example.org")),
+        [room(OTHER)]
+    );
+    assert!(direct.rooms_with(&user("@dan:example.org")).is_empty());
+    assert_eq!(
+        direct.users_of(&room(OTHER)),
+        [&user("@bob:example.org"), &user("@carol:example.org")]
+    );
+    assert!(store.is_direct(&crate::test_ids::room_id(ROOM)).unwrap());
+    assert!(!store
+        .is_direct(&crate::test_ids::room_id("!group:example.org"))
+        .unwrap());
+}
+
+fn user(text: &str) -> quotient_api::UserId {
+    quotient_api::UserId::parse(text).unwrap()
 }

@@ -1,6 +1,7 @@
 //! The outbox table (schema v4): events queued to send, their
 //! transaction IDs and states. See [`crate::outbox`] for the guarantees.
 
+use quotient_api::RoomId;
 use rusqlite::{params, Connection, Row};
 use serde_json::Value;
 
@@ -222,7 +223,8 @@ impl Store {
     }
 
     /// The outbox, in the order queued: every room's, or one room's.
-    pub fn outbox(&self, room_id: Option<&str>) -> Result<Vec<OutboxEntry>> {
+    pub fn outbox(&self, room_id: Option<&RoomId>) -> Result<Vec<OutboxEntry>> {
+        let room_id = room_id.map(RoomId::as_str);
         match room_id {
             Some(room) => query(&self.conn, "WHERE room_id = ?1 ORDER BY id", params![room]),
             None => query(&self.conn, "ORDER BY id", []),
@@ -330,7 +332,8 @@ impl Store {
 
     /// The room's local echoes: entries not yet in the timeline (unsent,
     /// failed, or sent but not synced back), in the order queued.
-    pub fn local_echoes(&self, room_id: &str) -> Result<Vec<OutboxEntry>> {
+    pub fn local_echoes(&self, room_id: &RoomId) -> Result<Vec<OutboxEntry>> {
+        let room_id = room_id.as_str();
         query(
             &self.conn,
             "WHERE room_id = ?1 AND (event_id IS NULL
@@ -342,7 +345,7 @@ impl Store {
 
     /// The newest `limit` stored events of the room, oldest first, then
     /// its local echoes: what a client shows.
-    pub fn timeline_items(&self, room_id: &str, limit: usize) -> Result<Vec<TimelineItem>> {
+    pub fn timeline_items(&self, room_id: &RoomId, limit: usize) -> Result<Vec<TimelineItem>> {
         let mut items: Vec<TimelineItem> = self
             .timeline(room_id, limit)?
             .into_iter()

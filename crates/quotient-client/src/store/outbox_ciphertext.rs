@@ -4,6 +4,7 @@
 //! key (schema v7), so every upload try sends the same ciphertext.
 
 use quotient::SecretString;
+use quotient_api::RoomId;
 use rusqlite::{params, OptionalExtension};
 
 use super::Store;
@@ -82,9 +83,14 @@ impl Store {
 
     /// Whether `room_id` is encrypted (its stored state has
     /// `m.room.encryption`). Nothing turns encryption off.
-    pub fn is_encrypted(&self, room_id: &str) -> Result<bool> {
+    pub fn is_encrypted(&self, room_id: &RoomId) -> Result<bool> {
+        self.is_encrypted_at(room_id.as_str())
+    }
+
+    /// [`is_encrypted`](Self::is_encrypted) by the room ID as stored.
+    pub(crate) fn is_encrypted_at(&self, room_id: &str) -> Result<bool> {
         Ok(self
-            .state_event(room_id, "m.room.encryption", "")?
+            .state_event_at(room_id, "m.room.encryption", "")?
             .is_some())
     }
 }

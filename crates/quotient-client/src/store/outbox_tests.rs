@@ -70,7 +70,12 @@ fn every_kind_reads_back_as_it_was_queued() {
         assert_eq!(&read.event, event);
         assert_eq!(read.device_id, "DEV");
     }
-    assert_eq!(s.outbox(Some("!r:x")).unwrap().len(), events.len());
+    assert_eq!(
+        s.outbox(Some(&crate::test_ids::room_id("!r:x")))
+            .unwrap()
+            .len(),
+        events.len()
+    );
 }
 
 #[test]
@@ -118,7 +123,9 @@ fn the_echo_goes_once_the_synced_event_is_stored_even_if_the_answer_was_lost() {
         .unwrap();
     s.set_outbox_state(&e.txn_id, &OutboxState::Sending)
         .unwrap();
-    let items = s.timeline_items("!r:x", 10).unwrap();
+    let items = s
+        .timeline_items(&crate::test_ids::room_id("!r:x"), 10)
+        .unwrap();
     assert!(matches!(&items[..], [TimelineItem::Pending(p)] if p.txn_id == e.txn_id));
     // The sync brings the event with our transaction ID before the PUT's
     // answer was stored.
@@ -136,7 +143,9 @@ fn the_echo_goes_once_the_synced_event_is_stored_even_if_the_answer_was_lost() {
             event_id: "$e:x".into()
         }
     );
-    let items = s.timeline_items("!r:x", 10).unwrap();
+    let items = s
+        .timeline_items(&crate::test_ids::room_id("!r:x"), 10)
+        .unwrap();
     assert!(
         matches!(&items[..], [TimelineItem::Event(ev)] if ev.event_id.as_deref() == Some("$e:x")),
         "{items:?}"
@@ -238,7 +247,9 @@ fn a_send_answered_without_an_event_id_is_sent_and_the_sync_fills_the_id_in() {
         }
     );
     assert_eq!(
-        s.local_echoes("!r:x").unwrap().len(),
+        s.local_echoes(&crate::test_ids::room_id("!r:x"))
+            .unwrap()
+            .len(),
         1,
         "still echoed until synced"
     );

@@ -31,8 +31,16 @@ impl Store {
         Ok(self.since()?.is_some() || self.sliding_position()?.window > 0)
     }
 
-    /// The user this store was synced for, if it has been.
-    pub fn user_id(&self) -> Result<Option<String>> {
+    /// The user this store was synced for, if it has been (and the
+    /// stored ID parses).
+    pub fn user_id(&self) -> Result<Option<quotient_api::UserId>> {
+        Ok(self
+            .user_id_as_stored()?
+            .and_then(|text| quotient_api::UserId::parse(text).ok()))
+    }
+
+    /// [`user_id`](Self::user_id) as the store holds it.
+    pub(crate) fn user_id_as_stored(&self) -> Result<Option<String>> {
         Ok(self
             .conn
             .prepare_cached("SELECT user_id FROM sync_position WHERE id = 1")?

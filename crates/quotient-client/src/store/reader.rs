@@ -1,5 +1,6 @@
 //! Reading rooms, state and timelines from the store, with no network.
 
+use quotient_api::{EventId, RoomId};
 use rusqlite::{params, OptionalExtension};
 
 use super::Store;
@@ -134,16 +135,31 @@ fn count(v: Option<i64>) -> Option<u64> {
 
 impl Store {
     /// Every room the account knows, with its membership, by room ID.
-    pub fn rooms(&self) -> Result<Vec<(String, Membership)>> {
+    pub fn rooms(&self) -> Result<Vec<(RoomId, Membership)>> {
+        self.rooms_ordered("ORDER BY room_id")
+    }
+
+    /// Every room as stored (the room ID as text), by room ID.
+    #[cfg(feature = "e2e-encryption")]
+    pub(crate) fn rooms_as_stored(&self) -> Result<Vec<(String, Membership)>> {
+        Ok(self
+            .rooms()?
+            .into_iter()
+            .map(|(room, m)| (room.as_str().to_owned(), m))
+            .collect())
+    }
+
+    fn rooms_ordered(&self, order: &str) -> Result<Vec<(RoomId, Membership)>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT room_id, membership FROM rooms ORDER BY room_id")?;
+            .prepare(&format!("SELECT room_id, membership FROM rooms {order}"))?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
         let mut out = Vec::new();
         for row in rows {
             let (room, membership) = row?;
-            // The CHECK constraint allows nothing else; skip rather than fail.
-            if let Some(m) = Membership::from_db(&membership) {
+            // The CHECK constraint allows no other membership, and a batch
+            // stores only room IDs that parse: skip rather than fail.
+            if let (Some(m), Ok(room)) = (Membership::from_db(&membership), RoomId::parse(room)) {
                 out.push((room, m));
             }
         }
@@ -152,24 +168,13 @@ impl Store {
 
     /// Every room, the most recently active first: by sliding sync's
     /// `bump_stamp` where the server gave one, then by room ID.
-    pub fn rooms_by_activity(&self) -> Result<Vec<(String, Membership)>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT room_id, membership FROM rooms
-             ORDER BY bump_stamp IS NULL, bump_stamp DESC, room_id",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (room, membership) = row?;
-            if let Some(m) = Membership::from_db(&membership) {
-                out.push((room, m));
-            }
-        }
-        Ok(out)
+    pub fn rooms_by_activity(&self) -> Result<Vec<(RoomId, Membership)>> {
+        self.rooms_ordered("ORDER BY bump_stamp IS NULL, bump_stamp DESC, room_id")
     }
 
     /// A room's summary, or `None` for a room the store does not know.
-    pub fn room_summary(&self, room_id: &str) -> Result<Option<RoomSummary>> {
+    pub fn room_summary(&self, room_id: &RoomId) -> Result<Option<RoomSummary>> {
+        let room_id = room_id.as_str();
         let row = self
             .conn
             .query_row(
@@ -215,6 +220,16 @@ impl Store {
     /// The current state event of `event_type` and `state_key` in a room.
     pub fn state_event(
         &self,
+        room_id: &RoomId,
+        event_type: &str,
+        state_key: &str,
+    ) -> Result<Option<serde_json::Value>> {
+        self.state_event_at(room_id.as_str(), event_type, state_key)
+    }
+
+    /// [`state_event`](Self::state_event) by the room ID as stored.
+    pub(crate) fn state_event_at(
+        &self,
         room_id: &str,
         event_type: &str,
         state_key: &str,
@@ -233,6 +248,15 @@ impl Store {
 
     /// Every current state event of `event_type` in a room, by state key.
     pub fn state_events(
+        &self,
+        room_id: &RoomId,
+        event_type: &str,
+    ) -> Result<Vec<(String, serde_json::Value)>> {
+        self.state_events_at(room_id.as_str(), event_type)
+    }
+
+    /// [`state_events`](Self::state_events) by the room ID as stored.
+    pub(crate) fn state_events_at(
         &self,
         room_id: &str,
         event_type: &str,
@@ -253,7 +277,8 @@ impl Store {
     }
 
     /// The newest `limit` events of a room's timeline, oldest first.
-    pub fn timeline(&self, room_id: &str, limit: usize) -> Result<Vec<StoredEvent>> {
+    pub fn timeline(&self, room_id: &RoomId, limit: usize) -> Result<Vec<StoredEvent>> {
+        let room_id = room_id.as_str();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.stored_events(
             &format!(
@@ -267,7 +292,9 @@ impl Store {
     }
 
     /// The stored event `event_id` of `room_id`, if its timeline has it.
-    pub fn event(&self, room_id: &str, event_id: &str) -> Result<Option<StoredEvent>> {
+    pub fn event(&self, room_id: &RoomId, event_id: &EventId) -> Result<Option<StoredEvent>> {
+        let room_id = room_id.as_str();
+        let event_id = event_id.as_str();
         Ok(self
             .stored_events(
                 &format!(
@@ -297,7 +324,12 @@ impl Store {
 
     /// The gaps of a room's timeline: (position of the first event after
     /// the gap, the `prev_batch` token to back-paginate from), in order.
-    pub fn timeline_gaps(&self, room_id: &str) -> Result<Vec<(i64, String)>> {
+    pub fn timeline_gaps(&self, room_id: &RoomId) -> Result<Vec<(i64, String)>> {
+        self.timeline_gaps_at(room_id.as_str())
+    }
+
+    /// [`timeline_gaps`](Self::timeline_gaps) by the room ID as stored.
+    pub(crate) fn timeline_gaps_at(&self, room_id: &str) -> Result<Vec<(i64, String)>> {
         let mut stmt = self.conn.prepare(
             "SELECT position, prev_batch FROM timeline_gaps WHERE room_id = ?1 ORDER BY position",
         )?;
@@ -321,9 +353,10 @@ impl Store {
     /// A room's account-data event (`m.tag`, `m.fully_read`, …).
     pub fn room_account_data(
         &self,
-        room_id: &str,
+        room_id: &RoomId,
         event_type: &str,
     ) -> Result<Option<serde_json::Value>> {
+        let room_id = room_id.as_str();
         let text: Option<String> = self
             .conn
             .query_row(

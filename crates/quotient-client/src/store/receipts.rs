@@ -1,5 +1,6 @@
 //! Reading receipts: the latest per user, receipt type and thread.
 
+use quotient_api::RoomId;
 use rusqlite::params;
 
 use super::Store;
@@ -22,7 +23,8 @@ pub struct Receipt {
 
 impl Store {
     /// The latest receipts in a room, by user, type and thread.
-    pub fn receipts(&self, room_id: &str) -> Result<Vec<Receipt>> {
+    pub fn receipts(&self, room_id: &RoomId) -> Result<Vec<Receipt>> {
+        let room_id = room_id.as_str();
         let mut stmt = self.conn.prepare(
             "SELECT user_id, receipt_type, thread_id, event_id, ts FROM receipts
              WHERE room_id = ?1 ORDER BY user_id, receipt_type, thread_id",

@@ -1,5 +1,6 @@
 //! Reading an event's relations: its edits, reactions and thread replies.
 
+use quotient_api::EventId;
 use rusqlite::{params, OptionalExtension};
 
 use super::{Store, StoredEvent};
@@ -27,13 +28,14 @@ impl Store {
     /// target's own sender (an edit by anyone else is ignored, as the spec
     /// says), newest in timeline order. `None` when the target is not
     /// stored or has no valid edit. A redacted edit no longer counts.
-    pub fn latest_edit(&self, event_id: &str) -> Result<Option<StoredEvent>> {
+    pub fn latest_edit(&self, event_id: &EventId) -> Result<Option<StoredEvent>> {
         Ok(self.edits(event_id)?.pop())
     }
 
     /// Every valid edit of `event_id` (same sender as the target), oldest
     /// first.
-    pub fn edits(&self, event_id: &str) -> Result<Vec<StoredEvent>> {
+    pub fn edits(&self, event_id: &EventId) -> Result<Vec<StoredEvent>> {
+        let event_id = event_id.as_str();
         let sender: Option<String> = self
             .conn
             .query_row(
@@ -52,7 +54,8 @@ impl Store {
 
     /// The reactions to `event_id` grouped by key: most reacted first,
     /// then by key; senders by user ID.
-    pub fn reactions(&self, event_id: &str) -> Result<Vec<ReactionGroup>> {
+    pub fn reactions(&self, event_id: &EventId) -> Result<Vec<ReactionGroup>> {
+        let event_id = event_id.as_str();
         let mut stmt = self.conn.prepare(
             "SELECT DISTINCT annotation_key, sender FROM relations
              WHERE target_id = ?1 AND rel_type = 'm.annotation' AND annotation_key IS NOT NULL
@@ -82,7 +85,8 @@ impl Store {
 
     /// The events of the thread rooted at `event_id` (`m.thread`), in
     /// timeline order (the root itself not included).
-    pub fn thread_replies(&self, event_id: &str) -> Result<Vec<StoredEvent>> {
+    pub fn thread_replies(&self, event_id: &EventId) -> Result<Vec<StoredEvent>> {
+        let event_id = event_id.as_str();
         let sql = format!("{RELATED_EVENTS} ORDER BY t.position");
         self.stored_events(&sql, params![event_id, "m.thread"])
     }

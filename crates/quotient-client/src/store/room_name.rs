@@ -1,5 +1,6 @@
 //! A room's display name from what the store holds.
 
+use quotient_api::RoomId;
 use serde_json::Value;
 
 use super::Store;
@@ -52,7 +53,7 @@ impl Store {
     /// The counts are the summary's; before the server has sent them
     /// (or for an invite, which has no summary) they are counted from the
     /// stored member events, which with lazy-loading may be fewer.
-    pub fn room_name_parts(&self, room_id: &str) -> Result<Option<RoomNameParts>> {
+    pub fn room_name_parts(&self, room_id: &RoomId) -> Result<Option<RoomNameParts>> {
         let Some(summary) = self.room_summary(room_id)? else {
             return Ok(None);
         };
@@ -86,7 +87,7 @@ impl Store {
 
     /// A room's display name (name, else alias, else its heroes), or
     /// `None` for an unknown room.
-    pub fn room_display_name(&self, room_id: &str) -> Result<Option<String>> {
+    pub fn room_display_name(&self, room_id: &RoomId) -> Result<Option<String>> {
         Ok(self.room_name_parts(room_id)?.map(|p| p.display_name()))
     }
 }

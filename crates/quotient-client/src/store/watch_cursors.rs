@@ -95,7 +95,7 @@ impl Store {
 
     /// Records that the watcher handled its room's events up to `seq`
     /// (a cursor never moves back).
-    pub fn advance_watcher(&mut self, watcher: &str, room_id: &str, seq: i64) -> Result<()> {
+    pub(crate) fn advance_watcher(&mut self, watcher: &str, room_id: &str, seq: i64) -> Result<()> {
         self.conn.execute(
             "INSERT INTO watch_cursors (watcher, room_id, seq) VALUES (?1, ?2, ?3)
              ON CONFLICT (watcher, room_id) DO UPDATE SET seq = MAX(seq, excluded.seq)",

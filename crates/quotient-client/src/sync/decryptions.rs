@@ -242,7 +242,9 @@ mod tests {
         let body = batch("s1", vec![encrypted("$a"), encrypted("$b")]);
         apply_decrypted_body(&mut store, &body, &decryptions).unwrap();
 
-        let events = store.timeline("!r:x", 10).unwrap();
+        let events = store
+            .timeline(&crate::test_ids::room_id("!r:x"), 10)
+            .unwrap();
         assert_eq!(events[0].json["content"]["body"], "hi");
         let enc = events[0].encryption.clone().unwrap();
         assert_eq!(
@@ -277,7 +279,10 @@ mod tests {
         assert!(apply_late(&tx, &waiting[0], &late).unwrap());
         tx.commit().unwrap();
         assert_eq!(
-            store.timeline("!r:x", 10).unwrap()[1].json["content"]["body"],
+            store
+                .timeline(&crate::test_ids::room_id("!r:x"), 10)
+                .unwrap()[1]
+                .json["content"]["body"],
             "late"
         );
         let again = store.live_events_after("w", 10).unwrap();
@@ -326,7 +331,9 @@ mod tests {
         let tx = store.connection_mut().transaction().unwrap();
         assert!(apply_late(&tx, &again[0], &trusted).unwrap());
         tx.commit().unwrap();
-        let shown = &store.timeline("!r:x", 1).unwrap()[0];
+        let shown = &store
+            .timeline(&crate::test_ids::room_id("!r:x"), 1)
+            .unwrap()[0];
         assert_eq!(shown.json["content"]["body"], "now trusted");
         assert_eq!(
             shown.encryption.as_ref().unwrap().sender_trust,
@@ -361,7 +368,9 @@ mod tests {
             &decryptions,
         )
         .unwrap();
-        let shown = &store.timeline("!r:x", 1).unwrap()[0];
+        let shown = &store
+            .timeline(&crate::test_ids::room_id("!r:x"), 1)
+            .unwrap()[0];
         assert_eq!(shown.json["type"], "m.room.encrypted");
         assert!(!shown.json.to_string().contains("secret"));
         let redaction = json!({"type": "m.room.redaction", "event_id": "$r", "sender": "@b:x",

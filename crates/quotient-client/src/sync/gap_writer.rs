@@ -55,7 +55,7 @@ pub enum GapAfterPage {
 
 /// The newest gap of `room`: (position, `prev_batch`).
 pub(crate) fn newest_gap(store: &Store, room: &str) -> Result<Option<(i64, String)>> {
-    Ok(store.timeline_gaps(room)?.pop())
+    Ok(store.timeline_gaps_at(room)?.pop())
 }
 
 /// Stores `page`, fetched from the gap of `room` whose token is `from`.

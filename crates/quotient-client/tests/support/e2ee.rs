@@ -64,11 +64,7 @@ pub async fn sync_until<T>(
 ) -> T {
     for _ in 0..20 {
         client.sync_once().await.unwrap();
-        let events = client
-            .store()
-            .unwrap()
-            .timeline(room.as_str(), 100)
-            .unwrap();
+        let events = client.store().unwrap().timeline(room, 100).unwrap();
         if let Some(t) = found(&events) {
             return t;
         }

@@ -56,3 +56,13 @@ pub mod e2ee;
 pub mod fault_front;
 pub mod proxy;
 pub mod stub;
+
+/// A room ID a test writes as text (a constant, a literal).
+pub fn room_id(text: &str) -> quotient_api::RoomId {
+    quotient_api::RoomId::parse(text).unwrap()
+}
+
+/// An event ID a test writes as text.
+pub fn event_id(text: &str) -> quotient_api::EventId {
+    quotient_api::EventId::parse(text).unwrap()
+}
