@@ -5,6 +5,7 @@
 //!   quotient-bench [--quick] --no-s7     S1–S5 without S7
 //!   quotient-bench --profile raw|quotient N [token|s3]   one client, N times, for perf
 //!   quotient-bench --child S C ADDR      one measured run in a fresh process
+//!   quotient-bench [--quick] --s9        only S9 (sliding sync on a real Synapse)
 //!
 //! Scenarios run A/B interleaved (ABBA rounds) so machine drift cancels out.
 
@@ -13,6 +14,7 @@ mod cpu;
 #[cfg(feature = "matrix-sdk")]
 mod sdk;
 mod s7;
+mod s9;
 mod stub;
 mod sync_body;
 
@@ -71,6 +73,10 @@ fn row(scenario: &str, client: &str, value: String, ratio: Option<f64>) {
 }
 
 async fn child(scenario: &str, client: &str, addr: &str) {
+    if scenario == "s9" {
+        s9::child(client, addr).await;
+        return;
+    }
     if scenario == "s7" {
         let batches = std::env::var("S7_BATCHES").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
         match client {
@@ -188,6 +194,15 @@ async fn main() {
     let mut s7_names = vec!["quotient"];
     #[cfg(feature = "matrix-sdk")]
     s7_names.extend(["matrix-sdk", "matrix-sdk-sqlite"]);
+    if args.iter().any(|a| a == "--s9") {
+        // S9 only: sliding sync on a real Synapse with the seeded account.
+        #[allow(unused_mut)]
+        let mut s9_names = vec!["quotient-sliding", "quotient-v3"];
+        #[cfg(feature = "matrix-sdk")]
+        s9_names.push("matrix-sdk-sliding");
+        s9::run(quick, &s9_names);
+        return;
+    }
     if args.iter().any(|a| a == "--s8") {
         // S8 only: an encrypted account, keys imported, into each client's
         // store; matrix-sdk on its SQLite stores (its in-memory store with
