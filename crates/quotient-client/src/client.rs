@@ -33,13 +33,11 @@ const CHANGES_CAPACITY: usize = 256;
 /// use quotient_client::Client;
 /// # async fn demo(conn: quotient::Connection) -> Result<(), quotient_client::Error> {
 /// let client = Client::open(std::path::Path::new("/home/me/.local/share/quotient"), conn)?;
-/// let mut changes = client.changes();
+/// let mut rooms = client.watch_rooms();
 /// let sync = client.start_sync_loop();
-/// while let Ok(change) = changes.recv().await {
-///     for room in &change.rooms {
-///         let store = client.store()?;
-///         println!("{room}: {:?}", store.room_display_name(room)?);
-///     }
+/// while let Some(update) = rooms.next().await {
+///     let room = client.room(&update.room_id)?;
+///     println!("{}: {}", update.room_id, room.display_name()?);
 /// }
 /// sync.stop().await?;
 /// # Ok(()) }

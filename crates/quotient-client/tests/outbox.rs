@@ -331,7 +331,7 @@ async fn the_local_echo_is_replaced_by_the_synced_event_never_duplicated() {
                 assert!(!matches!(state, OutboxState::Failed { .. }));
             }
             TimelineUpdate::Event { event, replaces } => {
-                let id = event.event.event_id.clone();
+                let id = event.event.event_id.clone().map(|id| id.into_string());
                 match replaces {
                     Some(t) => {
                         let slot = view
@@ -410,7 +410,7 @@ async fn every_kind_of_message_lands_as_built() {
             .timeline(&room, 100)
             .unwrap()
             .into_iter()
-            .find(|e| e.event_id.as_deref() == Some(id.as_str()))
+            .find(|e| e.event_id.as_ref().map(|id| id.as_str()) == Some(id.as_str()))
             .unwrap_or_else(|| panic!("{id} is stored"))
             .json
     };
@@ -489,7 +489,7 @@ async fn a_file_message_is_uploaded_then_sent_as_one_entry_and_its_bytes_come_ba
         .timeline(&room, 20)
         .unwrap()
         .into_iter()
-        .find(|e| e.event_id.as_deref() == Some(event_id.as_str()))
+        .find(|e| e.event_id.as_ref().map(|id| id.as_str()) == Some(event_id.as_str()))
         .expect("the file message is synced")
         .json;
     let content = &event["content"];

@@ -31,7 +31,7 @@ fn ids(client: &Client) -> Vec<String> {
         .timeline(&support::room_id(ROOM), 100)
         .unwrap()
         .into_iter()
-        .map(|e| e.event_id.unwrap())
+        .map(|e| e.event_id.unwrap().into_string())
         .collect()
 }
 

@@ -28,8 +28,8 @@ async fn next_id(watcher: &mut TimelineWatcher) -> String {
         .await
         .expect("an event within 5 s")
         .unwrap();
-    assert_eq!(event.room_id, ROOM);
-    event.event.event_id.unwrap()
+    assert_eq!(event.room_id.as_str(), ROOM);
+    event.event.event_id.unwrap().into_string()
 }
 
 fn message(id: &str) -> serde_json::Value {
@@ -173,7 +173,7 @@ async fn a_batch_killed_before_its_commit_is_applied_once_on_restart() {
         .timeline(&support::room_id(ROOM), 100)
         .unwrap()
         .into_iter()
-        .map(|e| e.event_id.unwrap())
+        .map(|e| e.event_id.unwrap().into_string())
         .collect();
     assert_eq!(
         ids,

@@ -240,8 +240,8 @@ async fn a_receipt_a_marker_typing_tags_and_unread_marks_reach_the_server() {
     assert_eq!(room_b.mark_read().await.unwrap(), Some(sent.clone()));
     sync_until(&alice, "bob's receipt", |_| {
         room_a.receipts().unwrap().iter().any(|r| {
-            r.user_id == bob_id.as_str()
-                && r.event_id == sent.as_str()
+            r.user_id.as_str() == bob_id.as_str()
+                && r.event_id.as_str() == sent.as_str()
                 && r.receipt_type == "m.read"
         })
     })

@@ -337,7 +337,7 @@ async fn the_other_users_redaction_edit_reactions_and_receipt_are_stored() {
     let stored = alice.store().unwrap().timeline(&room, 100).unwrap();
     let body = stored
         .iter()
-        .find(|e| e.event_id.as_deref() == Some(doomed.as_str()));
+        .find(|e| e.event_id.as_ref().map(|id| id.as_str()) == Some(doomed.as_str()));
     assert_eq!(body.unwrap().json["content"]["body"], "soon redacted");
 
     // Bob redacts his message and one reaction, and reads the target.
@@ -350,7 +350,9 @@ async fn the_other_users_redaction_edit_reactions_and_receipt_are_stored() {
         alice.sync_once().await.unwrap();
         let receipts = alice.store().unwrap().receipts(&room).unwrap();
         receipt_seen = receipts.iter().any(|r| {
-            r.user_id == bob.as_str() && r.receipt_type == "m.read" && r.event_id == target.as_str()
+            r.user_id.as_str() == bob.as_str()
+                && r.receipt_type == "m.read"
+                && r.event_id.as_str() == target.as_str()
         });
         if receipt_seen {
             break;
@@ -362,7 +364,7 @@ async fn the_other_users_redaction_edit_reactions_and_receipt_are_stored() {
     let stored = alice.store().unwrap().timeline(&room, 100).unwrap();
     let redacted = stored
         .iter()
-        .find(|e| e.event_id.as_deref() == Some(doomed.as_str()))
+        .find(|e| e.event_id.as_ref().map(|id| id.as_str()) == Some(doomed.as_str()))
         .unwrap();
     assert_eq!(
         redacted.json["content"],

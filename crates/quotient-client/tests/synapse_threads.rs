@@ -131,9 +131,9 @@ async fn thirty_thread_replies_come_back_in_order_once_with_the_right_count() {
         .unwrap();
     sync_until(&alice, "bob's thread receipt", || {
         room_a.receipts().unwrap().iter().any(|r| {
-            r.user_id == bob_id.as_str()
+            r.user_id.as_str() == bob_id.as_str()
                 && r.thread_id.as_deref() == Some(root.as_str())
-                && r.event_id == newest.as_str()
+                && r.event_id.as_str() == newest.as_str()
         })
     })
     .await;

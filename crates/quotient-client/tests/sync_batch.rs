@@ -74,7 +74,7 @@ fn a_batch_fills_rooms_state_timeline_counts_and_account_data() {
         .room_summary(&support::room_id(ROOM))
         .unwrap()
         .unwrap();
-    assert_eq!(summary.heroes, vec!["@bob:example.org"]);
+    assert_eq!(summary.heroes, vec![support::user_id("@bob:example.org")]);
     assert_eq!(summary.joined_member_count, Some(2));
     assert_eq!(summary.invited_member_count, Some(0));
     assert_eq!(
@@ -250,7 +250,7 @@ fn summary_fields_missing_from_a_batch_keep_their_stored_values() {
         .room_summary(&support::room_id(ROOM))
         .unwrap()
         .unwrap();
-    assert_eq!(summary.heroes, vec!["@bob:example.org"]);
+    assert_eq!(summary.heroes, vec![support::user_id("@bob:example.org")]);
     assert_eq!(summary.joined_member_count, Some(3));
     assert_eq!(
         (summary.notification_count, summary.highlight_count),
@@ -287,7 +287,7 @@ fn a_room_is_named_by_its_name_else_its_alias_else_its_heroes() {
         .unwrap();
     assert_eq!(
         parts.heroes[0],
-        ("@bob:example.org".to_owned(), Some("Bob".to_owned()))
+        (support::user_id("@bob:example.org"), Some("Bob".to_owned()))
     );
 
     apply_batch(&mut store, &batch(json!({"next_batch": "s2", "rooms": {"join": {ROOM: {

@@ -71,7 +71,7 @@ fn stored(store: &Store, id: &str) -> Value {
         .timeline(&support::room_id(ROOM), 100)
         .unwrap()
         .into_iter()
-        .find(|e| e.event_id.as_deref() == Some(id))
+        .find(|e| e.event_id.as_ref().map(|id| id.as_str()) == Some(id))
         .unwrap_or_else(|| panic!("{id} stored"))
         .json
 }
@@ -197,17 +197,17 @@ fn reactions_are_grouped_by_key_and_a_redacted_one_stops_counting() {
             ReactionGroup {
                 key: "👍".into(),
                 count: 2,
-                senders: vec![ALICE.into(), BOB.into()]
+                senders: vec![support::user_id(ALICE), support::user_id(BOB)]
             },
             ReactionGroup {
                 key: "x".into(),
                 count: 1,
-                senders: vec![BOB.into()]
+                senders: vec![support::user_id(BOB)]
             },
             ReactionGroup {
                 key: "🎉".into(),
                 count: 1,
-                senders: vec![BOB.into()]
+                senders: vec![support::user_id(BOB)]
             },
         ]
     );
@@ -224,7 +224,7 @@ fn reactions_are_grouped_by_key_and_a_redacted_one_stops_counting() {
         ReactionGroup {
             key: "👍".into(),
             count: 1,
-            senders: vec![ALICE.into()]
+            senders: vec![support::user_id(ALICE)]
         }
     );
 }
@@ -258,7 +258,7 @@ fn the_newest_edit_by_the_targets_sender_is_the_valid_one() {
         .latest_edit(&support::event_id("$m"))
         .unwrap()
         .unwrap();
-    assert_eq!(latest.event_id.as_deref(), Some("$e2"));
+    assert_eq!(latest.event_id.as_ref().map(|id| id.as_str()), Some("$e2"));
     assert_eq!(latest.json["content"]["m.new_content"]["body"], "typo!");
     assert_eq!(
         store.edits(&support::event_id("$m")).unwrap().len(),
@@ -281,6 +281,7 @@ fn the_newest_edit_by_the_targets_sender_is_the_valid_one() {
             .unwrap()
             .unwrap()
             .event_id
+            .map(|id| id.into_string())
             .as_deref(),
         Some("$e1")
     );
@@ -314,7 +315,7 @@ fn thread_replies_are_read_in_timeline_order() {
         .thread_replies(&support::event_id("$root"))
         .unwrap()
         .into_iter()
-        .map(|e| e.event_id.unwrap())
+        .map(|e| e.event_id.unwrap().into_string())
         .collect();
     assert_eq!(ids, ["$t1", "$t2"]);
 }
@@ -361,7 +362,15 @@ fn receipts_are_stored_latest_per_user_type_and_thread_and_typing_is_reported_on
         .receipts(&support::room_id(ROOM))
         .unwrap()
         .into_iter()
-        .map(|r| (r.user_id, r.receipt_type, r.thread_id, r.event_id, r.ts))
+        .map(|r| {
+            (
+                r.user_id.into_string(),
+                r.receipt_type,
+                r.thread_id,
+                r.event_id.into_string(),
+                r.ts,
+            )
+        })
         .collect();
     assert_eq!(
         got,

@@ -50,8 +50,8 @@ async fn next_id(watcher: &mut TimelineWatcher) -> String {
         .await
         .expect("an event within 5 s")
         .unwrap();
-    assert_eq!(event.room_id, ROOM);
-    event.event.event_id.unwrap()
+    assert_eq!(event.room_id.as_str(), ROOM);
+    event.event.event_id.unwrap().into_string()
 }
 
 #[tokio::test]
@@ -105,7 +105,7 @@ async fn a_new_watcher_starts_after_the_stored_events_and_a_handler_sees_the_new
             .unwrap()
             .unwrap();
         assert_eq!(room.as_str(), ROOM);
-        got.push((id.unwrap(), member.map(|m| m.membership)));
+        got.push((id.unwrap().into_string(), member.map(|m| m.membership)));
     }
     assert_eq!(
         got,

@@ -221,15 +221,9 @@ fn watcher_name(only: Option<&str>) -> String {
 /// A live event as `tail` shows it, with its room's member names.
 fn shown(client: &Client, event: &LiveEvent) -> Result<Line, Failure> {
     let store = client.store().map_err(|e| read_failure(&e))?;
-    let Ok(room) = quotient_api::RoomId::parse(event.room_id.as_str()) else {
-        return Err(Failure::new(
-            crate::exit::OTHER,
-            format!("`{}` is not a room ID", event.room_id),
-        ));
-    };
-    let names = Names::new(&store, &room)?;
+    let names = Names::new(&store, &event.room_id)?;
     Ok(line(
-        &event.room_id,
+        event.room_id.as_str(),
         &event.event.json,
         event.event.encryption.as_ref(),
         &names,
@@ -271,7 +265,7 @@ pub async fn tail(store: &SessionStore, out: &Output, args: TailArgs) -> Result<
                         break;
                     }
                 };
-                if only.as_ref().is_none_or(|o| o.as_str() == event.room_id) {
+                if only.as_ref().is_none_or(|o| *o == event.room_id) {
                     match shown(&client, &event) {
                         Ok(line) => print_event(out, &line),
                         Err(e) => {

@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use quotient_api::UserId;
+
 /// One room member as the naming functions see it: the user ID and the
 /// `displayname` of their `m.room.member` event, if any.
 ///
@@ -10,7 +12,7 @@ use std::collections::HashMap;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Member<'a> {
     /// The member's user ID (`@localpart:server`).
-    pub user_id: &'a str,
+    pub user_id: &'a UserId,
     /// The `displayname` of their member event; `None` when absent or null.
     pub display_name: Option<&'a str>,
 }
@@ -40,24 +42,34 @@ impl Member<'_> {
 /// members.
 ///
 /// ```
+/// use quotient_api::UserId;
 /// use quotient_client::names::{disambiguated_names, Member};
-/// let members = [
-///     Member { user_id: "@alice:example.org", display_name: Some("Alice") },
-///     Member { user_id: "@alice:evil.example", display_name: Some("Alice") },
-///     Member { user_id: "@bob:example.org", display_name: Some("Bob") },
-///     Member { user_id: "@carol:example.org", display_name: None },
+/// # fn main() -> Result<(), quotient_api::IdError> {
+/// let ids = [
+///     UserId::parse("@alice:example.org")?,
+///     UserId::parse("@alice:evil.example")?,
+///     UserId::parse("@bob:example.org")?,
+///     UserId::parse("@carol:example.org")?,
 /// ];
+/// let names = [Some("Alice"), Some("Alice"), Some("Bob"), None];
+/// let members: Vec<Member<'_>> = ids
+///     .iter()
+///     .zip(names)
+///     .map(|(user_id, display_name)| Member { user_id, display_name })
+///     .collect();
 /// assert_eq!(disambiguated_names(&members), [
 ///     "Alice (@alice:example.org)",
 ///     "Alice (@alice:evil.example)",
 ///     "Bob",
 ///     "@carol:example.org",
 /// ]);
+/// # Ok(())
+/// # }
 /// ```
 pub fn disambiguated_names(members: &[Member<'_>]) -> Vec<String> {
     // For each name: the first user ID seen with it, and whether a second,
     // different user ID uses it too.
-    let mut users_by_name: HashMap<&str, (&str, bool)> = HashMap::with_capacity(members.len());
+    let mut users_by_name: HashMap<&str, (&UserId, bool)> = HashMap::with_capacity(members.len());
     for member in members {
         if let Some(name) = member.usable_name() {
             users_by_name
@@ -69,7 +81,7 @@ pub fn disambiguated_names(members: &[Member<'_>]) -> Vec<String> {
     members
         .iter()
         .map(|member| match member.usable_name() {
-            None => member.user_id.to_owned(),
+            None => member.user_id.as_str().to_owned(),
             Some(name) => {
                 let shared = users_by_name.get(name).is_some_and(|(_, shared)| *shared);
                 if shared || looks_like_user_id(name) {
@@ -94,9 +106,10 @@ fn looks_like_user_id(name: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn m<'a>(user_id: &'a str, display_name: Option<&'a str>) -> Member<'a> {
+    fn m(user_id: &str, display_name: Option<&'static str>) -> Member<'static> {
         Member {
-            user_id,
+            // Leaked: a test's few IDs live as long as the test binary.
+            user_id: Box::leak(Box::new(UserId::parse(user_id).unwrap())),
             display_name,
         }
     }

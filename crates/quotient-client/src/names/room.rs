@@ -48,10 +48,13 @@ pub struct RoomNameInput<'a> {
 /// "Empty Room".
 ///
 /// ```
+/// use quotient_api::UserId;
 /// use quotient_client::names::{room_display_name, Member, RoomNameInput};
+/// # fn main() -> Result<(), quotient_api::IdError> {
+/// let (alice, bob) = (UserId::parse("@alice:example.org")?, UserId::parse("@bob:example.org")?);
 /// let heroes = [
-///     Member { user_id: "@alice:example.org", display_name: Some("Alice") },
-///     Member { user_id: "@bob:example.org", display_name: None },
+///     Member { user_id: &alice, display_name: Some("Alice") },
+///     Member { user_id: &bob, display_name: None },
 /// ];
 /// let input = RoomNameInput {
 ///     name: None,
@@ -61,6 +64,8 @@ pub struct RoomNameInput<'a> {
 ///     invited_member_count: 0,
 /// };
 /// assert_eq!(room_display_name(&input), "Alice, @bob:example.org and 3 others");
+/// # Ok(())
+/// # }
 /// ```
 pub fn room_display_name(input: &RoomNameInput<'_>) -> String {
     if let Some(name) = non_empty(input.name) {
@@ -119,18 +124,25 @@ fn join_names(names: &[String], others: usize) -> String {
 mod tests {
     use super::*;
 
-    const ALICE: Member<'static> = Member {
-        user_id: "@alice:x",
-        display_name: Some("Alice"),
-    };
-    const BOB: Member<'static> = Member {
-        user_id: "@bob:x",
-        display_name: Some("Bob"),
-    };
-    const CAROL: Member<'static> = Member {
-        user_id: "@carol:x",
-        display_name: None,
-    };
+    fn member(user_id: &str, display_name: Option<&'static str>) -> Member<'static> {
+        Member {
+            // Leaked: a test's few IDs live as long as the test binary.
+            user_id: Box::leak(Box::new(quotient_api::UserId::parse(user_id).unwrap())),
+            display_name,
+        }
+    }
+
+    fn alice() -> Member<'static> {
+        member("@alice:x", Some("Alice"))
+    }
+
+    fn bob() -> Member<'static> {
+        member("@bob:x", Some("Bob"))
+    }
+
+    fn carol() -> Member<'static> {
+        member("@carol:x", None)
+    }
 
     fn name(
         name: Option<&str>,
@@ -150,26 +162,29 @@ mod tests {
 
     #[test]
     fn the_name_wins() {
-        assert_eq!(name(Some("Lounge"), Some("#l:x"), &[ALICE], 2, 0), "Lounge");
+        assert_eq!(
+            name(Some("Lounge"), Some("#l:x"), &[alice()], 2, 0),
+            "Lounge"
+        );
     }
 
     #[test]
     fn an_empty_name_falls_back_to_the_alias() {
-        assert_eq!(name(Some(""), Some("#l:x"), &[ALICE], 2, 0), "#l:x");
-        assert_eq!(name(Some("  "), Some("#l:x"), &[ALICE], 2, 0), "#l:x");
+        assert_eq!(name(Some(""), Some("#l:x"), &[alice()], 2, 0), "#l:x");
+        assert_eq!(name(Some("  "), Some("#l:x"), &[alice()], 2, 0), "#l:x");
     }
 
     #[test]
     fn an_empty_alias_falls_back_to_the_heroes() {
-        assert_eq!(name(None, Some(""), &[ALICE], 2, 0), "Alice");
+        assert_eq!(name(None, Some(""), &[alice()], 2, 0), "Alice");
     }
 
     #[test]
     fn heroes_are_listed() {
-        assert_eq!(name(None, None, &[ALICE], 2, 0), "Alice");
-        assert_eq!(name(None, None, &[ALICE, BOB], 3, 0), "Alice and Bob");
+        assert_eq!(name(None, None, &[alice()], 2, 0), "Alice");
+        assert_eq!(name(None, None, &[alice(), bob()], 3, 0), "Alice and Bob");
         assert_eq!(
-            name(None, None, &[ALICE, BOB, CAROL], 2, 2),
+            name(None, None, &[alice(), bob(), carol()], 2, 2),
             "Alice, Bob and @carol:x"
         );
     }
@@ -177,12 +192,12 @@ mod tests {
     #[test]
     fn members_beyond_the_heroes_are_counted() {
         assert_eq!(
-            name(None, None, &[ALICE, BOB], 6, 0),
+            name(None, None, &[alice(), bob()], 6, 0),
             "Alice, Bob and 3 others"
         );
-        assert_eq!(name(None, None, &[ALICE], 2, 1), "Alice and 1 other");
+        assert_eq!(name(None, None, &[alice()], 2, 1), "Alice and 1 other");
         assert_eq!(
-            name(None, None, &[ALICE, BOB], 1, 1234),
+            name(None, None, &[alice(), bob()], 1, 1234),
             "Alice, Bob and 1232 others"
         );
     }
@@ -190,7 +205,7 @@ mod tests {
     #[test]
     fn counts_behind_the_heroes_never_underflow() {
         assert_eq!(
-            name(None, None, &[ALICE, BOB, CAROL], 2, 0),
+            name(None, None, &[alice(), bob(), carol()], 2, 0),
             "Alice, Bob and @carol:x"
         );
     }
@@ -199,10 +214,7 @@ mod tests {
     fn at_most_five_heroes_are_named() {
         let heroes: Vec<Member<'_>> = ["@a:x", "@b:x", "@c:x", "@d:x", "@e:x", "@f:x", "@g:x"]
             .into_iter()
-            .map(|user_id| Member {
-                user_id,
-                display_name: None,
-            })
+            .map(|user_id| member(user_id, None))
             .collect();
         assert_eq!(
             name(None, None, &heroes, 8, 0),
@@ -216,12 +228,9 @@ mod tests {
 
     #[test]
     fn heroes_sharing_a_name_are_disambiguated() {
-        let other_alice = Member {
-            user_id: "@alice:y",
-            display_name: Some("Alice"),
-        };
+        let other_alice = member("@alice:y", Some("Alice"));
         assert_eq!(
-            name(None, None, &[ALICE, other_alice], 3, 0),
+            name(None, None, &[alice(), other_alice], 3, 0),
             "Alice (@alice:x) and Alice (@alice:y)"
         );
     }
@@ -234,9 +243,9 @@ mod tests {
 
     #[test]
     fn an_empty_room_names_who_was_there() {
-        assert_eq!(name(None, None, &[ALICE], 1, 0), "Empty Room (was Alice)");
+        assert_eq!(name(None, None, &[alice()], 1, 0), "Empty Room (was Alice)");
         assert_eq!(
-            name(None, None, &[ALICE, BOB], 0, 0),
+            name(None, None, &[alice(), bob()], 0, 0),
             "Empty Room (was Alice and Bob)"
         );
     }
@@ -248,7 +257,7 @@ mod tests {
 
     #[test]
     fn huge_counts_do_not_overflow() {
-        let n = name(None, None, &[ALICE], u64::MAX, u64::MAX);
+        let n = name(None, None, &[alice()], u64::MAX, u64::MAX);
         assert!(n.starts_with("Alice and ") && n.ends_with(" others"), "{n}");
     }
 }

@@ -162,7 +162,6 @@ impl Room {
             .thread_replies(root)?
             .pop()
             .and_then(|e| e.event_id)
-            .and_then(|id| EventId::parse(id).ok())
             .unwrap_or_else(|| root.clone()))
     }
 

@@ -88,10 +88,6 @@ impl Room {
     /// The newest stored event's ID, `None` for an empty timeline.
     pub fn latest_event_id(&self) -> Result<Option<EventId>> {
         let events = self.client.store()?.timeline(&self.id, 1)?;
-        Ok(events
-            .into_iter()
-            .next_back()
-            .and_then(|e| e.event_id)
-            .and_then(|id| EventId::parse(id).ok()))
+        Ok(events.into_iter().next_back().and_then(|e| e.event_id))
     }
 }

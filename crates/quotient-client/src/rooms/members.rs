@@ -64,7 +64,7 @@ pub struct RoomMember {
 
 fn as_member(m: &RoomMember) -> Member<'_> {
     Member {
-        user_id: m.user_id.as_str(),
+        user_id: &m.user_id,
         display_name: m.display_name.as_deref(),
     }
 }

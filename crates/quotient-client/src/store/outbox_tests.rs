@@ -147,7 +147,7 @@ fn the_echo_goes_once_the_synced_event_is_stored_even_if_the_answer_was_lost() {
         .timeline_items(&crate::test_ids::room_id("!r:x"), 10)
         .unwrap();
     assert!(
-        matches!(&items[..], [TimelineItem::Event(ev)] if ev.event_id.as_deref() == Some("$e:x")),
+        matches!(&items[..], [TimelineItem::Event(ev)] if ev.event_id.as_ref().map(|id| id.as_str()) == Some("$e:x")),
         "{items:?}"
     );
     // Another room's event with the same transaction ID is not ours.

@@ -1,6 +1,6 @@
 //! Reading rooms, state and timelines from the store, with no network.
 
-use quotient_api::{EventId, RoomId};
+use quotient_api::{EventId, RoomId, UserId};
 use rusqlite::{params, OptionalExtension};
 
 use super::Store;
@@ -45,11 +45,11 @@ impl Membership {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoomSummary {
     /// The room's ID.
-    pub room_id: String,
+    pub room_id: RoomId,
     /// The user's membership.
     pub membership: Membership,
     /// `m.heroes`: the members to name an unnamed room after.
-    pub heroes: Vec<String>,
+    pub heroes: Vec<UserId>,
     /// `m.joined_member_count`, once the server sent it.
     pub joined_member_count: Option<u64>,
     /// `m.invited_member_count`, once the server sent it.
@@ -69,7 +69,7 @@ pub struct StoredEvent {
     /// Its place in the room's timeline (higher is later).
     pub position: i64,
     /// Its ID, when it had a usable one.
-    pub event_id: Option<String>,
+    pub event_id: Option<EventId>,
     /// True when it did not fit the event type and is kept as it came.
     pub malformed: bool,
     /// The event's JSON: for an encrypted event that decrypted and is
@@ -118,7 +118,8 @@ impl StoredRow {
     pub(crate) fn into_event(self) -> Result<StoredEvent> {
         Ok(StoredEvent {
             position: self.position,
-            event_id: self.event_id,
+            // Stored only when it parsed; one that does not is no ID.
+            event_id: self.event_id.and_then(|id| EventId::parse(id).ok()),
             malformed: self.malformed,
             json: serde_json::from_str(&self.text)?,
             encryption: self.encrypted.then(|| EventEncryption {
@@ -173,8 +174,8 @@ impl Store {
     }
 
     /// A room's summary, or `None` for a room the store does not know.
-    pub fn room_summary(&self, room_id: &RoomId) -> Result<Option<RoomSummary>> {
-        let room_id = room_id.as_str();
+    pub fn room_summary(&self, room: &RoomId) -> Result<Option<RoomSummary>> {
+        let room_id = room.as_str();
         let row = self
             .conn
             .query_row(
@@ -201,14 +202,18 @@ impl Store {
         let Some(membership) = Membership::from_db(&membership) else {
             return Ok(None);
         };
-        let heroes = match heroes {
+        let heroes: Vec<String> = match heroes {
             Some(text) => serde_json::from_str(&text)?,
             None => Vec::new(),
         };
         Ok(Some(RoomSummary {
-            room_id: room_id.to_owned(),
+            room_id: room.clone(),
             membership,
-            heroes,
+            // A hero that is not a user ID names nobody.
+            heroes: heroes
+                .into_iter()
+                .filter_map(|h| UserId::parse(h).ok())
+                .collect(),
             joined_member_count: count(joined),
             invited_member_count: count(invited),
             notification_count: count(Some(notes)).unwrap_or(0),

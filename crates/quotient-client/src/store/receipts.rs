@@ -1,6 +1,6 @@
 //! Reading receipts: the latest per user, receipt type and thread.
 
-use quotient_api::RoomId;
+use quotient_api::{EventId, RoomId, UserId};
 use rusqlite::params;
 
 use super::Store;
@@ -10,13 +10,13 @@ use crate::error::Result;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Receipt {
     /// Who sent it.
-    pub user_id: String,
+    pub user_id: UserId,
     /// `m.read`, `m.read.private`, …
     pub receipt_type: String,
     /// The thread it is for (`main`, a thread root), `None` when unthreaded.
     pub thread_id: Option<String>,
     /// The event it marks.
-    pub event_id: String,
+    pub event_id: EventId,
     /// When, in milliseconds since the epoch, if the server said.
     pub ts: Option<i64>,
 }
@@ -31,14 +31,29 @@ impl Store {
         )?;
         let rows = stmt.query_map(params![room_id], |r| {
             let thread: String = r.get(2)?;
-            Ok(Receipt {
-                user_id: r.get(0)?,
-                receipt_type: r.get(1)?,
-                thread_id: (!thread.is_empty()).then_some(thread),
-                event_id: r.get(3)?,
-                ts: r.get(4)?,
-            })
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                (!thread.is_empty()).then_some(thread),
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+            ))
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut out = Vec::new();
+        for row in rows {
+            let (user, receipt_type, thread_id, event, ts) = row?;
+            // Receipts whose IDs do not parse are none a program can act on.
+            let (Ok(user_id), Ok(event_id)) = (UserId::parse(user), EventId::parse(event)) else {
+                continue;
+            };
+            out.push(Receipt {
+                user_id,
+                receipt_type,
+                thread_id,
+                event_id,
+                ts,
+            });
+        }
+        Ok(out)
     }
 }

@@ -1,6 +1,6 @@
 //! Reading an event's relations: its edits, reactions and thread replies.
 
-use quotient_api::EventId;
+use quotient_api::{EventId, UserId};
 use rusqlite::{params, OptionalExtension};
 
 use super::{Store, StoredEvent};
@@ -14,7 +14,7 @@ pub struct ReactionGroup {
     /// How many users reacted with it (each counted once).
     pub count: u64,
     /// Who reacted with it, by user ID.
-    pub senders: Vec<String>,
+    pub senders: Vec<UserId>,
 }
 
 const RELATED_EVENTS: &str = "SELECT t.position, t.event_id, t.malformed, t.event,
@@ -67,6 +67,10 @@ impl Store {
         let mut groups: Vec<ReactionGroup> = Vec::new();
         for row in rows {
             let (key, sender) = row?;
+            // A sender is stored only when it parses.
+            let Ok(sender) = UserId::parse(sender) else {
+                continue;
+            };
             match groups.last_mut() {
                 Some(group) if group.key == key => {
                     group.count += 1;

@@ -1,6 +1,6 @@
 //! A room's display name from what the store holds.
 
-use quotient_api::RoomId;
+use quotient_api::{RoomId, UserId};
 use serde_json::Value;
 
 use super::Store;
@@ -15,7 +15,7 @@ pub struct RoomNameParts {
     /// `m.room.canonical_alias`'s `alias`.
     pub canonical_alias: Option<String>,
     /// The heroes (user ID, display name from their `m.room.member`).
-    pub heroes: Vec<(String, Option<String>)>,
+    pub heroes: Vec<(UserId, Option<String>)>,
     /// Joined members, the user included.
     pub joined_member_count: u64,
     /// Invited members.
@@ -66,7 +66,7 @@ impl Store {
         };
         let mut heroes = Vec::with_capacity(summary.heroes.len());
         for hero in &summary.heroes {
-            let event = self.state_event(room_id, "m.room.member", hero)?;
+            let event = self.state_event(room_id, "m.room.member", hero.as_str())?;
             heroes.push((hero.clone(), content_str(event, "displayname")));
         }
         Ok(Some(RoomNameParts {

@@ -12,7 +12,7 @@ pub struct LiveEvent {
     /// Its place in the order live events were stored (all rooms).
     pub seq: i64,
     /// The room it is in.
-    pub room_id: String,
+    pub room_id: quotient_api::RoomId,
     /// New to the store, or stored earlier and decrypted now.
     pub change: EventChange,
     /// The event as stored now (stripped, if it was redacted since).
@@ -79,6 +79,10 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (seq, room_id, change, event) = row?;
+            // A batch stores only room IDs that parse.
+            let Ok(room_id) = quotient_api::RoomId::parse(room_id) else {
+                continue;
+            };
             out.push(LiveEvent {
                 seq,
                 room_id,

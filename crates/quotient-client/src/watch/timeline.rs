@@ -40,7 +40,7 @@ impl TimelineWatcher {
         self.ack()?;
         loop {
             if let Some(event) = self.pending.pop_front() {
-                self.handed = Some((event.room_id.clone(), event.seq));
+                self.handed = Some((event.room_id.as_str().to_owned(), event.seq));
                 let sender = event.event.json.get("sender").and_then(|s| s.as_str());
                 if sender.is_some_and(|s| self.ignored.contains(s)) {
                     self.ack()?;
@@ -119,10 +119,7 @@ impl Client {
         Ok(tokio::spawn(async move {
             loop {
                 let event = watcher.next().await?;
-                // Live events are stored only for room IDs that parse.
-                if let Ok(room) = RoomId::parse(event.room_id.as_str()) {
-                    handler(room, event).await;
-                }
+                handler(event.room_id.clone(), event).await;
                 watcher.ack()?;
             }
         }))

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use quotient_api::{EventId, RoomId};
+use quotient_api::EventId;
 use tokio::task::JoinHandle;
 
 use crate::client::Client;
@@ -29,8 +29,7 @@ impl LiveEvent {
     /// # }
     /// ```
     pub fn typed<C: EventContent>(&self) -> Option<RoomEvent<C>> {
-        let room_id = RoomId::parse(self.room_id.as_str()).ok()?;
-        match RoomEvent::from_json(room_id, self.event.json.clone()) {
+        match RoomEvent::from_json(self.room_id.clone(), self.event.json.clone()) {
             Ok(typed) => typed,
             Err(e) => {
                 tracing::warn!(error = %e, room = %self.room_id, "an event not handed to a typed handler");

@@ -84,7 +84,7 @@ pub fn message<'a>(events: &'a [StoredEvent], body: &str) -> Option<&'a StoredEv
 pub fn by_id(events: &[StoredEvent], id: impl AsRef<str>) -> Option<StoredEvent> {
     events
         .iter()
-        .find(|e| e.event_id.as_deref() == Some(id.as_ref()))
+        .find(|e| e.event_id.as_ref().map(|id| id.as_str()) == Some(id.as_ref()))
         .cloned()
 }
 

@@ -66,3 +66,8 @@ pub fn room_id(text: &str) -> quotient_api::RoomId {
 pub fn event_id(text: &str) -> quotient_api::EventId {
     quotient_api::EventId::parse(text).unwrap()
 }
+
+/// A user ID a test writes as text.
+pub fn user_id(text: &str) -> quotient_api::UserId {
+    quotient_api::UserId::parse(text).unwrap()
+}
