@@ -79,7 +79,7 @@ pub async fn sliding(url: &str, account: &Account, dir: &Path) -> Result<Outcome
     // this bench waits on the server (the list is done before it would).
     let list = SlidingSyncList::builder(LIST)
         .sync_mode(SlidingSyncMode::new_selective().add_range(0..=19))
-        .timeline_limit(1)
+        .timeline_limit(10)
         .required_state(required_state())
         .requires_timeout(|_| PollTimeout::None);
     let sync = client.sliding_sync("s9").map_err(|e| format!("sliding sync: {e}"))?.version(Version::Native).with_all_extensions().add_list(list).build().await.map_err(|e| format!("sliding sync: {e}"))?;
