@@ -280,7 +280,11 @@ impl Client {
         let next_batch = self.store()?.since()?.unwrap_or_default();
         let _ = self.inner.changes.send(SyncChanges {
             next_batch,
-            rooms,
+            // Stored rooms: their IDs parsed when their batch was read.
+            rooms: rooms
+                .into_iter()
+                .filter_map(|r| quotient_api::RoomId::parse(r).ok())
+                .collect(),
             ..SyncChanges::default()
         });
         Ok(())
@@ -422,10 +426,10 @@ impl Client {
             .await?;
         for (room, txn, event_id) in &changes.outbox_sent {
             self.outbox().tell_state(
-                room,
+                room.as_str(),
                 txn,
                 crate::outbox::OutboxState::Sent {
-                    event_id: event_id.clone(),
+                    event_id: event_id.to_string(),
                 },
             );
         }

@@ -669,7 +669,7 @@ async fn an_event_synced_back_before_its_answer_marks_the_entry_sent_and_wakes_i
         .unwrap();
     assert_eq!(
         changes.outbox_sent[0],
-        (room.to_string(), txn.clone(), event_id.to_string())
+        (room.clone(), txn.clone(), event_id.clone())
     );
     assert!(client
         .store()

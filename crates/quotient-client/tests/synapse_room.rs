@@ -263,8 +263,8 @@ async fn a_receipt_a_marker_typing_tags_and_unread_marks_reach_the_server() {
         let changes = alice.sync_once().await.unwrap();
         if changes
             .typing
-            .get(room_a.id().as_str())
-            .is_some_and(|users| users.iter().any(|u| u == bob_id.as_str()))
+            .get(room_a.id())
+            .is_some_and(|users| users.iter().any(|u| u.as_str() == bob_id.as_str()))
         {
             typing_seen = true;
             break;

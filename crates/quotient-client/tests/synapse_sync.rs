@@ -234,7 +234,7 @@ async fn the_sync_loop_delivers_new_messages_and_stops_promptly() {
             .await
             .expect("a batch within 20 s")
             .unwrap();
-        if change.rooms.contains(room.as_str()) && !bodies(&client, &room).is_empty() {
+        if change.rooms.contains(&room) && !bodies(&client, &room).is_empty() {
             break;
         }
     }

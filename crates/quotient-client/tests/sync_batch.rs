@@ -63,7 +63,7 @@ fn a_batch_fills_rooms_state_timeline_counts_and_account_data() {
     let changes = apply_batch(&mut store, &first_batch()).unwrap();
     assert_eq!(changes.next_batch, "s1");
     assert_eq!(changes.new_timeline_events, 3);
-    assert!(changes.rooms.contains(ROOM));
+    assert!(changes.rooms.contains(&support::room_id(ROOM)));
     assert_eq!(store.since().unwrap().as_deref(), Some("s1"));
 
     assert_eq!(

@@ -343,7 +343,10 @@ fn receipts_are_stored_latest_per_user_type_and_thread_and_typing_is_reported_on
         ),
     )
     .unwrap();
-    assert_eq!(changes.typing.get(ROOM).unwrap(), &vec![BOB.to_owned()]);
+    assert_eq!(
+        changes.typing.get(&support::room_id(ROOM)).unwrap(),
+        &vec![support::user_id(BOB)]
+    );
     let changes = apply_batch(
         &mut store,
         &with_ephemeral(
@@ -355,7 +358,10 @@ fn receipts_are_stored_latest_per_user_type_and_thread_and_typing_is_reported_on
         ),
     )
     .unwrap();
-    assert_eq!(changes.typing.get(ROOM).unwrap(), &Vec::<String>::new());
+    assert_eq!(
+        changes.typing.get(&support::room_id(ROOM)).unwrap(),
+        &Vec::<quotient_api::UserId>::new()
+    );
     drop(store);
     let store = Store::open(dir.path()).unwrap();
     let got: Vec<_> = store

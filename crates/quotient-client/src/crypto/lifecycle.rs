@@ -289,13 +289,14 @@ impl Client {
         &self,
         crypto: &Arc<Crypto>,
         keys: &[NewRoomKey],
-        rooms: &std::collections::BTreeSet<String>,
+        rooms: &std::collections::BTreeSet<quotient_api::RoomId>,
         initial: bool,
     ) -> Result<()> {
         if !keys.is_empty() {
             self.retry_waiting(crypto, Some(keys)).await?;
         }
-        self.track_members(crypto, Some(rooms)).await?;
+        let rooms = rooms.iter().map(|r| r.as_str().to_owned()).collect();
+        self.track_members(crypto, Some(&rooms)).await?;
         if initial {
             crypto
                 .machine()

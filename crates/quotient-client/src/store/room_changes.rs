@@ -18,7 +18,7 @@ pub(crate) fn record(tx: &Connection, changes: &SyncChanges) -> Result<()> {
             Some((before, after)) => (before.map(Membership::as_db), Some(after.as_db())),
             None => (None, None),
         };
-        insert.execute(params![room, before, after])?;
+        insert.execute(params![room.as_str(), before, after])?;
     }
     Ok(())
 }

@@ -50,7 +50,14 @@ impl BatchSink for Writer<'_, '_> {
     fn ephemeral(&mut self, room: &str, batch: Option<&EventBatch>) -> Result<()> {
         // Receipts are stored; typing is only told.
         if let Some(typing) = ephemeral::apply(self.tx, room, batch)? {
-            self.changes.typing.insert(room.to_owned(), typing);
+            if let Ok(id) = quotient_api::RoomId::parse(room) {
+                // Who is not a user ID is nobody typing.
+                let typing = typing
+                    .into_iter()
+                    .filter_map(|u| quotient_api::UserId::parse(u).ok())
+                    .collect();
+                self.changes.typing.insert(id, typing);
+            }
         }
         Ok(())
     }

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use quotient_api::generated::definitions::EventBatch;
 use quotient_api::generated::sync::{RoomSummary, SyncResponse, UnreadNotificationCounts};
+use quotient_api::{EventId, RoomId, UserId};
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -30,21 +31,22 @@ pub struct SyncChanges {
     /// The batch's `next_batch`, now the stored `since`.
     pub next_batch: String,
     /// Rooms the batch mentioned (membership, state, timeline, counts).
-    pub rooms: BTreeSet<String>,
+    pub rooms: BTreeSet<RoomId>,
     /// Timeline events stored for the first time.
     pub new_timeline_events: u64,
     /// Items that did not fit their type, kept raw and counted.
     pub malformed: u64,
     /// The rooms whose membership (ours) the batch changed or first
     /// told: (before, after); before is `None` for a room new to the store.
-    pub memberships: BTreeMap<String, (Option<Membership>, Membership)>,
+    pub memberships: BTreeMap<RoomId, (Option<Membership>, Membership)>,
     /// Who is typing, per joined room whose batch had an `m.typing` event
     /// (an empty list: nobody any more). Not stored: it is transient.
-    pub typing: BTreeMap<String, Vec<String>>,
+    pub typing: BTreeMap<RoomId, Vec<UserId>>,
     /// Outbox entries the batch showed sent (their event came back with
     /// our transaction ID) before their own answer was stored: (room,
-    /// transaction ID, event ID).
-    pub outbox_sent: Vec<(String, String, String)>,
+    /// transaction ID, event ID); the outbox tells of them too
+    /// ([`Client::outbox_changes`](crate::Client::outbox_changes)).
+    pub outbox_sent: Vec<(RoomId, String, EventId)>,
 }
 
 /// Applies `batch` to `store` in one transaction, `next_batch` included
@@ -132,6 +134,14 @@ fn count(n: Option<i64>) -> Option<i64> {
 }
 
 impl Writer<'_, '_> {
+    /// Notes an outbox entry the batch showed sent. Its room and event
+    /// IDs parsed when the batch was read.
+    fn outbox_sent(&mut self, room: &str, txn: String, event_id: &str) {
+        if let (Ok(room), Ok(event_id)) = (RoomId::parse(room), EventId::parse(event_id)) {
+            self.changes.outbox_sent.push((room, txn, event_id));
+        }
+    }
+
     pub(super) fn membership(&mut self, room: &str, membership: Membership) -> Result<()> {
         let before: Option<String> = self
             .tx
@@ -140,9 +150,10 @@ impl Writer<'_, '_> {
             .optional()?;
         let before = before.and_then(|b| Membership::from_db(&b));
         if before != Some(membership) {
-            self.changes
-                .memberships
-                .insert(room.to_owned(), (before, membership));
+            // The batch's room keys parsed as room IDs when it was read.
+            if let Ok(id) = RoomId::parse(room) {
+                self.changes.memberships.insert(id, (before, membership));
+            }
         }
         self.tx
             .prepare_cached(
@@ -150,7 +161,9 @@ impl Writer<'_, '_> {
              ON CONFLICT (room_id) DO UPDATE SET membership = excluded.membership",
             )?
             .execute(params![room, membership.as_db()])?;
-        self.changes.rooms.insert(room.to_owned());
+        if let Ok(id) = RoomId::parse(room) {
+            self.changes.rooms.insert(id);
+        }
         Ok(())
     }
 
@@ -319,7 +332,7 @@ impl Writer<'_, '_> {
                     return Ok(false);
                 };
                 if let Some((txn, id)) = outbox::match_synced(self.tx, room, &json)? {
-                    self.changes.outbox_sent.push((room.to_owned(), txn, id));
+                    self.outbox_sent(room, txn, &id);
                 }
                 self.stored(room, stored.rowid)?;
                 return Ok(true);
@@ -353,8 +366,7 @@ impl Writer<'_, '_> {
         }
         if let Some(txn) = event.transaction_id() {
             if outbox::match_synced_ids(self.tx, room, txn, id)? {
-                let sent = (room.to_owned(), txn.to_owned(), id.to_owned());
-                self.changes.outbox_sent.push(sent);
+                self.outbox_sent(room, txn.to_owned(), id);
             }
         }
         self.stored(room, stored.rowid)?;

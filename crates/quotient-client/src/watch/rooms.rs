@@ -83,17 +83,16 @@ fn updates(changes: &SyncChanges) -> Vec<RoomUpdate> {
     changes
         .rooms
         .iter()
-        // A batch stores only room IDs that parse.
-        .filter_map(|room| {
+        .map(|room| {
             let (before, membership) = match changes.memberships.get(room) {
                 Some((before, after)) => (*before, Some(*after)),
                 None => (None, None),
             };
-            Some(RoomUpdate {
-                room_id: RoomId::parse(room.as_str()).ok()?,
+            RoomUpdate {
+                room_id: room.clone(),
                 before,
                 membership,
-            })
+            }
         })
         .collect()
 }
