@@ -426,10 +426,10 @@ impl Client {
             .await?;
         for (room, txn, event_id) in &changes.outbox_sent {
             self.outbox().tell_state(
-                room.as_str(),
+                room,
                 txn,
                 crate::outbox::OutboxState::Sent {
-                    event_id: event_id.to_string(),
+                    event_id: Some(event_id.clone()),
                 },
             );
         }

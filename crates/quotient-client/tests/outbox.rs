@@ -303,7 +303,7 @@ async fn the_local_echo_is_replaced_by_the_synced_event_never_duplicated() {
     assert_eq!(
         echoes[0].state,
         OutboxState::Sent {
-            event_id: event_id.to_string()
+            event_id: Some(event_id.clone())
         }
     );
     within("sync", client.sync_once()).await.unwrap();

@@ -101,7 +101,7 @@ async fn a_file_in_an_encrypted_room_reaches_the_other_client_while_the_server_h
         .outbox_entries(Some(&room))
         .unwrap()
         .into_iter()
-        .find(|e| matches!(&e.state, quotient_client::outbox::OutboxState::Sent { event_id } if *event_id == sent.as_str()))
+        .find(|e| matches!(&e.state, quotient_client::outbox::OutboxState::Sent { event_id: Some(event_id) } if event_id.as_str() == sent.as_str()))
         .expect("the entry is kept a while after it was sent");
     assert!(entry.attachment.as_ref().unwrap().uploaded);
 

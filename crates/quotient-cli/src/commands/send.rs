@@ -367,7 +367,7 @@ fn state_parts(state: &OutboxState) -> (&'static str, Option<&str>, Option<&str>
     match state {
         OutboxState::Queued => ("queued", None, None),
         OutboxState::Sending => ("sending", None, None),
-        OutboxState::Sent { event_id } => ("sent", Some(event_id), None),
+        OutboxState::Sent { event_id } => ("sent", event_id.as_ref().map(|id| id.as_str()), None),
         OutboxState::Failed { error } => ("failed", None, Some(error)),
     }
 }

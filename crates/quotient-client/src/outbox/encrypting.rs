@@ -99,7 +99,7 @@ async fn fresh(
         Err(e) => return Err(Stop::Retry(e.to_string())),
     };
     let ciphertext = match crypto
-        .encrypt(client, &entry.room_id, event_type, content)
+        .encrypt(client, entry.room_id.as_str(), event_type, content)
         .await
     {
         Ok(c) => c,
@@ -122,7 +122,7 @@ async fn fresh(
 ) -> Result<serde_json::Value, Stop> {
     Err(Stop::Fail(
         crate::error::Error::CannotEncrypt {
-            room_id: entry.room_id.clone(),
+            room_id: entry.room_id.to_string(),
             reason: "this build has no encryption (the e2e-encryption feature is off)".into(),
         }
         .to_string(),

@@ -93,8 +93,9 @@ pub enum OutboxState {
     Sending,
     /// The server took it.
     Sent {
-        /// The event's ID.
-        event_id: String,
+        /// The event's ID; `None` when the server answered without one
+        /// (a redaction may): the event coming back by sync fills it in.
+        event_id: Option<quotient_api::EventId>,
     },
     /// The server refused it for good (forbidden, too large, a bad
     /// event); it waits for [`Client::retry_send`](crate::Client::retry_send)
@@ -128,7 +129,7 @@ pub struct OutboxEntry {
     /// Its place in the order events were queued (all rooms).
     pub id: i64,
     /// The room it goes to.
-    pub room_id: String,
+    pub room_id: quotient_api::RoomId,
     /// Its transaction ID, fixed when queued.
     pub txn_id: String,
     /// The device it was queued under (the transaction ID is scoped to it).

@@ -19,7 +19,7 @@ const CHANGES_CAPACITY: usize = 1024;
 #[derive(Clone, Debug, PartialEq)]
 pub struct OutboxChange {
     /// The entry's room.
-    pub room_id: String,
+    pub room_id: quotient_api::RoomId,
     /// The entry's transaction ID (empty in a room-wide halt notice that
     /// is about no entry in particular).
     pub txn_id: String,
@@ -82,9 +82,9 @@ impl Outbox {
     }
 
     /// Tells that `txn_id` of `room` now stands at `state`.
-    pub(crate) fn tell_state(&self, room: &str, txn_id: &str, state: OutboxState) {
+    pub(crate) fn tell_state(&self, room: &quotient_api::RoomId, txn_id: &str, state: OutboxState) {
         self.tell(OutboxChange {
-            room_id: room.to_owned(),
+            room_id: room.clone(),
             txn_id: txn_id.to_owned(),
             state,
             retry_reason: None,

@@ -52,7 +52,7 @@ impl PendingSend {
     /// it. Bound the wait with a timeout if no owner may be running.
     pub async fn sent(mut self) -> Result<EventId> {
         // An entry left by an earlier process has no sender yet.
-        if let Err(e) = ensure_sender(&self.client, self.room_id.as_str()) {
+        if let Err(e) = ensure_sender(&self.client, &self.room_id) {
             tracing::warn!(error = %e, "no sender could be started for the entry waited on");
         }
         let mut halted: Option<Halt> = None;
@@ -60,7 +60,11 @@ impl PendingSend {
             let entry = self.client.store()?.outbox_entry(&self.txn_id)?;
             match entry.map(|e| e.state) {
                 None => return Err(Error::NoSuchSend(self.txn_id)),
-                Some(OutboxState::Sent { event_id }) => return Ok(EventId::parse(event_id)?),
+                Some(OutboxState::Sent {
+                    event_id: Some(event_id),
+                }) => return Ok(event_id),
+                // Sent, its ID not known yet: the sync brings it.
+                Some(OutboxState::Sent { event_id: None }) => {}
                 Some(OutboxState::Failed { error }) => {
                     return Err(Error::SendFailed {
                         txn_id: self.txn_id,
@@ -88,9 +92,7 @@ impl PendingSend {
                 match self.changes.recv().await {
                     // The room's sending stopped: if this entry is still
                     // unsent (read again above), it is interrupted.
-                    Ok(change)
-                        if change.room_id == self.room_id.as_str() && change.halted.is_some() =>
-                    {
+                    Ok(change) if change.room_id == self.room_id && change.halted.is_some() => {
                         halted = change.halted;
                         break;
                     }
@@ -316,7 +318,7 @@ impl Client {
             .outbox_entry(txn_id)?
             .ok_or_else(|| Error::NoSuchSend(txn_id.to_owned()))?;
         Ok(PendingSend {
-            room_id: RoomId::parse(entry.room_id)?,
+            room_id: entry.room_id,
             txn_id: entry.txn_id,
             client: self.clone(),
             changes,

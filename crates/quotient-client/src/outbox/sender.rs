@@ -18,6 +18,10 @@ pub(super) async fn run_room(registration: Registration) {
         registration.client().clone(),
         registration.room().to_owned(),
     );
+    // Registered from a RoomId (`ensure_sender`).
+    let Ok(room_id) = RoomId::parse(room.as_str()) else {
+        return;
+    };
     let backoff = client.connection().default_job_options().backoff.clone();
     let mut failures: u32 = 0;
     loop {
@@ -27,7 +31,7 @@ pub(super) async fn run_room(registration: Registration) {
             Ok(None) => return,
             Err(e) => {
                 tracing::error!(room, error = %e, "outbox: the store failed; sending stopped");
-                halt(&client, &room, false, format!("the store failed: {e}"));
+                halt(&client, &room_id, false, format!("the store failed: {e}"));
                 return;
             }
         };
@@ -45,7 +49,7 @@ pub(super) async fn run_room(registration: Registration) {
                     "outbox: not sent yet; trying again after a wait"
                 );
                 client.outbox().tell(OutboxChange {
-                    room_id: room.clone(),
+                    room_id: room_id.clone(),
                     txn_id: entry.txn_id.clone(),
                     state: OutboxState::Sending,
                     retry_reason: Some(reason),
@@ -62,7 +66,7 @@ pub(super) async fn run_room(registration: Registration) {
                     "outbox: it cannot be sent as it is; failed"
                 );
                 if let Err(e) = set_state(&client, &entry, OutboxState::Failed { error }) {
-                    halt(&client, &room, false, format!("the store failed: {e}"));
+                    halt(&client, &room_id, false, format!("the store failed: {e}"));
                     return;
                 }
             }
@@ -74,7 +78,7 @@ pub(super) async fn run_room(registration: Registration) {
                     "outbox: left to the store's owner"
                 );
                 client.outbox().tell(OutboxChange {
-                    room_id: room.to_owned(),
+                    room_id: room_id.clone(),
                     txn_id: String::new(),
                     state: OutboxState::Queued,
                     retry_reason: None,
@@ -94,7 +98,7 @@ pub(super) async fn run_room(registration: Registration) {
                     reason,
                     "outbox: sending stopped"
                 );
-                halt(&client, &room, session, reason);
+                halt(&client, &room_id, session, reason);
                 return;
             }
         }
@@ -103,9 +107,9 @@ pub(super) async fn run_room(registration: Registration) {
 
 /// Tells every waiter of `room` that its sending stopped (the sender's
 /// registration ends when it returns); the entries stay unsent.
-fn halt(client: &Client, room: &str, session: bool, reason: String) {
+fn halt(client: &Client, room: &RoomId, session: bool, reason: String) {
     client.outbox().tell(OutboxChange {
-        room_id: room.to_owned(),
+        room_id: room.clone(),
         txn_id: String::new(),
         state: OutboxState::Queued,
         retry_reason: None,
@@ -157,7 +161,7 @@ async fn send_entry(client: &Client, entry: &OutboxEntry) -> Result<(), Stop> {
             .outbox()
             .tell_state(&entry.room_id, &entry.txn_id, OutboxState::Sending);
     }
-    let encrypted = super::encrypting::room_is_encrypted(client, &entry.room_id).await?;
+    let encrypted = super::encrypting::room_is_encrypted(client, entry.room_id.as_str()).await?;
     // Plaintext never goes into an encrypted room: not even the file,
     // which is encrypted before it is uploaded.
     let event = super::attachment::prepare(client, entry, encrypted).await?;
@@ -169,6 +173,8 @@ async fn send_entry(client: &Client, entry: &OutboxEntry) -> Result<(), Stop> {
     let job = submit(client, entry, event).map_err(Stop::Fail)?;
     let event_id = job.await.map_err(Stop::from_request)?;
     pause_after_send();
+    // The answer's ID parsed when it was decoded; a redaction's may be absent.
+    let event_id = EventId::parse(event_id).ok();
     set_state(client, entry, OutboxState::Sent { event_id }).map_err(store_failed)
 }
 
@@ -178,7 +184,7 @@ type EventJob =
 /// The job that sends `event` (the entry's, with its attachment's URI
 /// filled in). An entry whose IDs do not parse fails: it can never be sent.
 fn submit(client: &Client, entry: &OutboxEntry, event: OutgoingEvent) -> Result<EventJob, String> {
-    let room = RoomId::parse(entry.room_id.as_str()).map_err(|e| e.to_string())?;
+    let room = entry.room_id.clone();
     let conn = client.connection().clone();
     let txn = entry.txn_id.clone();
     Ok(match event {
@@ -247,9 +253,9 @@ fn pause_after_send() {
 /// Starts `room`'s sender unless one runs, on the current Tokio runtime
 /// ([`Error::NoRuntime`] outside one). Call it after the entry it is for
 /// was committed.
-pub(crate) fn ensure_sender(client: &Client, room: &str) -> Result<()> {
+pub(crate) fn ensure_sender(client: &Client, room: &RoomId) -> Result<()> {
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
-    if let Some(registration) = Registration::claim(client, room) {
+    if let Some(registration) = Registration::claim(client, room.as_str()) {
         runtime.spawn(run_room(registration));
     }
     Ok(())

@@ -121,7 +121,10 @@ impl Store {
         let rows = stmt.query_map([], |r| {
             Ok(MalformedItem {
                 kind: r.get(0)?,
-                room_id: r.get(1)?,
+                // The batch's room keys parsed when it was read.
+                room_id: r
+                    .get::<_, Option<String>>(1)?
+                    .and_then(|room| quotient_api::RoomId::parse(room).ok()),
                 reason: r.get(2)?,
                 json: r.get(3)?,
             })
@@ -164,7 +167,7 @@ pub struct MalformedItem {
     /// What it was meant to be: `timeline`, `state`, `account_data`, …
     pub kind: String,
     /// The room it came in, if any.
-    pub room_id: Option<String>,
+    pub room_id: Option<quotient_api::RoomId>,
     /// Why it did not fit.
     pub reason: String,
     /// Its JSON text, untouched.

@@ -99,7 +99,7 @@ fn decode((row, queued_ts): (OutboxEntryRow, i64)) -> Result<OutboxEntry> {
         // Sent with no ID known (a redaction answered without one) is
         // still sent; the synced event fills the ID in.
         ("sent", event_id) => OutboxState::Sent {
-            event_id: event_id.unwrap_or_default(),
+            event_id: event_id.and_then(|id| quotient_api::EventId::parse(id).ok()),
         },
         ("failed", _) => OutboxState::Failed {
             error: row.error.unwrap_or_default(),
@@ -109,7 +109,8 @@ fn decode((row, queued_ts): (OutboxEntryRow, i64)) -> Result<OutboxEntry> {
     };
     Ok(OutboxEntry {
         id: row.id,
-        room_id: row.room_id,
+        // Queued through a RoomId.
+        room_id: quotient_api::RoomId::parse(row.room_id)?,
         txn_id: row.txn_id,
         device_id: row.device_id,
         event,
@@ -161,10 +162,10 @@ impl Store {
         event: &OutgoingEvent,
     ) -> Result<OutboxEntry> {
         let entry = self.enqueue_as(Some(key), room_id, device_id, event, None)?;
-        if entry.room_id != room_id {
+        if entry.room_id.as_str() != room_id {
             return Err(Error::KeyTaken {
                 key: key.to_owned(),
-                room_id: entry.room_id,
+                room_id: entry.room_id.into_string(),
             });
         }
         Ok(entry)
@@ -243,19 +244,26 @@ impl Store {
     }
 
     /// Rooms with entries still to send.
-    pub(crate) fn rooms_with_unsent(&self) -> Result<Vec<String>> {
+    pub(crate) fn rooms_with_unsent(&self) -> Result<Vec<quotient_api::RoomId>> {
         let mut stmt = self.conn.prepare(
             "SELECT DISTINCT room_id FROM outbox WHERE state IN ('queued', 'sending') ORDER BY room_id",
         )?;
-        let rows = stmt.query_map([], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut rooms = Vec::new();
+        for room in rows {
+            // Queued through a RoomId.
+            if let Ok(room) = quotient_api::RoomId::parse(room?) {
+                rooms.push(room);
+            }
+        }
+        Ok(rooms)
     }
 
     /// Records a new state of `txn_id`. A sent entry stays sent: the sync
     /// may have matched it before the send's own answer came.
     pub(crate) fn set_outbox_state(&mut self, txn_id: &str, state: &OutboxState) -> Result<()> {
         let (event_id, error) = match state {
-            OutboxState::Sent { event_id } => (Some(event_id.as_str()), None),
+            OutboxState::Sent { event_id } => (event_id.as_ref().map(|id| id.as_str()), None),
             OutboxState::Failed { error } => (None, Some(error.as_str())),
             _ => (None, None),
         };

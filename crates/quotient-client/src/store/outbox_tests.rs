@@ -26,7 +26,13 @@ fn entries_come_out_per_room_in_the_order_queued_each_with_its_own_txn_id() {
         .unwrap();
     assert_ne!(a1.txn_id, a2.txn_id);
     assert_eq!(a1.state, OutboxState::Queued);
-    assert_eq!(s.rooms_with_unsent().unwrap(), ["!a:x", "!b:x"]);
+    assert_eq!(
+        s.rooms_with_unsent().unwrap(),
+        [
+            crate::test_ids::room_id("!a:x"),
+            crate::test_ids::room_id("!b:x")
+        ]
+    );
     assert_eq!(s.next_unsent("!a:x").unwrap().unwrap().txn_id, a1.txn_id);
     // Sending stays first; sent or failed lets the next one go.
     s.set_outbox_state(&a1.txn_id, &OutboxState::Sending)
@@ -91,7 +97,7 @@ fn a_sent_entry_stays_sent_and_cannot_be_cancelled_nor_can_one_in_flight() {
         other => panic!("expected CannotCancel, got {other:?}"),
     }
     let sent = OutboxState::Sent {
-        event_id: "$e:x".into(),
+        event_id: Some(quotient_api::EventId::parse("$e:x").unwrap()),
     };
     s.set_outbox_state(&e.txn_id, &sent).unwrap();
     // A late failure report (or a retry) does not undo a sent entry.
@@ -140,7 +146,7 @@ fn the_echo_goes_once_the_synced_event_is_stored_even_if_the_answer_was_lost() {
     assert_eq!(
         s.outbox_entry(&e.txn_id).unwrap().unwrap().state,
         OutboxState::Sent {
-            event_id: "$e:x".into()
+            event_id: Some(quotient_api::EventId::parse("$e:x").unwrap())
         }
     );
     let items = s
@@ -232,20 +238,10 @@ fn a_send_answered_without_an_event_id_is_sent_and_the_sync_fills_the_id_in() {
             None,
         )
         .unwrap();
-    s.set_outbox_state(
-        &e.txn_id,
-        &OutboxState::Sent {
-            event_id: String::new(),
-        },
-    )
-    .unwrap();
+    s.set_outbox_state(&e.txn_id, &OutboxState::Sent { event_id: None })
+        .unwrap();
     let read = s.outbox_entry(&e.txn_id).unwrap().unwrap();
-    assert_eq!(
-        read.state,
-        OutboxState::Sent {
-            event_id: String::new()
-        }
-    );
+    assert_eq!(read.state, OutboxState::Sent { event_id: None });
     assert_eq!(
         s.local_echoes(&crate::test_ids::room_id("!r:x"))
             .unwrap()
@@ -261,7 +257,7 @@ fn a_send_answered_without_an_event_id_is_sent_and_the_sync_fills_the_id_in() {
     assert_eq!(
         s.outbox_entry(&e.txn_id).unwrap().unwrap().state,
         OutboxState::Sent {
-            event_id: "$red:x".into()
+            event_id: Some(quotient_api::EventId::parse("$red:x").unwrap())
         }
     );
 }

@@ -19,7 +19,7 @@ pub enum TimelineUpdate {
     /// A local echo's state changed (sending, sent, failed).
     EchoState {
         /// The echo's room.
-        room_id: String,
+        room_id: quotient_api::RoomId,
         /// The echo's transaction ID.
         txn_id: String,
         /// Its new state.
