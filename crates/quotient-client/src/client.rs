@@ -147,7 +147,7 @@ impl ClientBuilder {
             Some(stored) if stored != user.as_str() => {
                 return Err(Error::OtherAccount {
                     stored,
-                    connected: user.as_str().to_owned(),
+                    connected: user.clone(),
                 })
             }
             Some(_) => {}

@@ -40,10 +40,10 @@ pub enum Error {
     /// The store was synced for another account than the connection's.
     #[error("the store belongs to {stored}, not to {connected}")]
     OtherAccount {
-        /// The user the store was synced for.
+        /// The user the store was synced for, as the store holds it.
         stored: String,
         /// The user the connection is signed in as.
-        connected: String,
+        connected: quotient_api::UserId,
     },
     /// The connection has no session (user and access token).
     #[error("not signed in: the connection has no session")]
@@ -142,7 +142,7 @@ pub enum Error {
         /// The key.
         key: String,
         /// The room its entry goes to.
-        room_id: String,
+        room_id: quotient_api::RoomId,
     },
     /// Sending needs a Tokio runtime, and there is none on this thread.
     #[error("sending needs a Tokio runtime")]
@@ -172,7 +172,7 @@ pub enum Error {
     #[error("cannot encrypt for {room_id}: {reason}; nothing was sent")]
     CannotEncrypt {
         /// The encrypted room.
-        room_id: String,
+        room_id: quotient_api::RoomId,
         /// Why.
         reason: String,
     },
@@ -195,7 +195,7 @@ pub enum Error {
     #[error("the event {event_id} cannot be decrypted: {reason}")]
     Undecryptable {
         /// The event.
-        event_id: String,
+        event_id: quotient_api::EventId,
         /// Why (the crypto machine's reason, or no machine in this process).
         reason: String,
     },
@@ -204,7 +204,7 @@ pub enum Error {
     #[error("the event {event_id} has no {what}")]
     NoFile {
         /// The event.
-        event_id: String,
+        event_id: quotient_api::EventId,
         /// `file` or `thumbnail`.
         what: &'static str,
     },
@@ -271,7 +271,7 @@ pub enum Error {
         target.as_ref().map_or_else(String::new, |t| format!(" ({t})")))]
     NotAllowed {
         /// The room.
-        room_id: String,
+        room_id: quotient_api::RoomId,
         /// What was refused ("kick", "send m.room.name", …).
         action: String,
         /// The power level the action needs.

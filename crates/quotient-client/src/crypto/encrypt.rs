@@ -34,7 +34,8 @@ impl Crypto {
         let _room = lock.lock().await;
         let room_id = RoomId::parse(room).map_err(crypto_error)?;
         self.fetch_members_once(client, room).await?;
-        let (recipients, settings) = self.recipients_and_settings(client, room)?;
+        let ours = quotient_api::RoomId::parse(room).map_err(crypto_error)?;
+        let (recipients, settings) = self.recipients_and_settings(client, &ours)?;
         let users = || recipients.iter().map(as_user_id);
         self.machine
             .update_tracked_users(users())
@@ -109,19 +110,20 @@ impl Crypto {
     fn recipients_and_settings(
         &self,
         client: &Client,
-        room: &str,
+        room_id: &quotient_api::RoomId,
     ) -> Result<(Vec<OwnedUserId>, EncryptionSettings)> {
+        let room = room_id.as_str();
         let store = client.store()?;
         let encryption = store
             .state_event_at(room, "m.room.encryption", "")?
             .and_then(|e| e.get("content").cloned())
             .ok_or_else(|| Error::CannotEncrypt {
-                room_id: room.to_owned(),
+                room_id: room_id.clone(),
                 reason: "the room has no m.room.encryption state in the store".into(),
             })?;
         let encryption: RoomEncryptionEventContent =
             serde_json::from_value(encryption).map_err(|e| Error::CannotEncrypt {
-                room_id: room.to_owned(),
+                room_id: room_id.clone(),
                 reason: format!("its m.room.encryption content does not fit: {e}"),
             })?;
         let visibility = store

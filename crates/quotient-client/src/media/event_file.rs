@@ -24,7 +24,7 @@ impl Client {
         if let Some(event) = stored {
             return match event.encryption.and_then(|e| e.error) {
                 Some(reason) => Err(Error::Undecryptable {
-                    event_id: event_id.as_str().to_owned(),
+                    event_id: event_id.clone(),
                     reason,
                 }),
                 None => Ok(event.json),
@@ -64,7 +64,7 @@ impl Client {
     ) -> Result<FileSource> {
         let event = self.room_event(room_id, event_id).await?;
         let none = || Error::NoFile {
-            event_id: event_id.as_str().to_owned(),
+            event_id: event_id.clone(),
             what: if thumbnail { "thumbnail" } else { "file" },
         };
         let content = event.get("content").ok_or_else(none)?;
@@ -79,7 +79,7 @@ impl Client {
         event: &Value,
     ) -> Result<Value> {
         let undecryptable = |reason: String| Error::Undecryptable {
-            event_id: event_id.as_str().to_owned(),
+            event_id: event_id.clone(),
             reason,
         };
         let Some(crypto) = self.crypto().await? else {
@@ -104,7 +104,7 @@ impl Client {
         _event: &Value,
     ) -> Result<Value> {
         Err(Error::Undecryptable {
-            event_id: event_id.as_str().to_owned(),
+            event_id: event_id.clone(),
             reason: "this build has no encryption (the e2e-encryption feature is off)".into(),
         })
     }

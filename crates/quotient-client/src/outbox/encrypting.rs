@@ -122,7 +122,7 @@ async fn fresh(
 ) -> Result<serde_json::Value, Stop> {
     Err(Stop::Fail(
         crate::error::Error::CannotEncrypt {
-            room_id: entry.room_id.to_string(),
+            room_id: entry.room_id.clone(),
             reason: "this build has no encryption (the e2e-encryption feature is off)".into(),
         }
         .to_string(),

@@ -134,7 +134,7 @@ pub(super) async fn seal(
 ) -> Result<Sealed, Stop> {
     Err(Stop::Fail(
         crate::error::Error::CannotEncrypt {
-            room_id: entry.room_id.to_string(),
+            room_id: entry.room_id.clone(),
             reason: "this build has no encryption (the e2e-encryption feature is off); \
                      nothing was uploaded"
                 .into(),

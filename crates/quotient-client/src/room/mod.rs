@@ -77,7 +77,7 @@ impl Room {
         self.power_levels()?
             .check(&me, action)
             .map_err(|refusal| Error::NotAllowed {
-                room_id: self.id.as_str().to_owned(),
+                room_id: self.id.clone(),
                 action: action.to_string(),
                 needed: refusal.needed,
                 level: refusal.level,

@@ -165,7 +165,7 @@ impl Store {
         if entry.room_id.as_str() != room_id {
             return Err(Error::KeyTaken {
                 key: key.to_owned(),
-                room_id: entry.room_id.into_string(),
+                room_id: entry.room_id,
             });
         }
         Ok(entry)

@@ -222,7 +222,7 @@ fn a_key_of_another_rooms_entry_is_refused() {
     s.enqueue_keyed("k", "!a:x", "DEV", &OutgoingEvent::text("a"))
         .unwrap();
     match s.enqueue_keyed("k", "!b:x", "DEV", &OutgoingEvent::text("b")) {
-        Err(Error::KeyTaken { room_id, .. }) => assert_eq!(room_id, "!a:x"),
+        Err(Error::KeyTaken { room_id, .. }) => assert_eq!(room_id.as_str(), "!a:x"),
         other => panic!("expected KeyTaken, got {other:?}"),
     }
 }
