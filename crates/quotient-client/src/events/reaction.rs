@@ -11,7 +11,7 @@ const EVENT_TYPE: &str = "m.reaction";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReactionContent {
     /// The event reacted to.
-    pub event_id: String,
+    pub event_id: quotient_api::EventId,
     /// The reaction, such as `👍`.
     pub key: String,
 }
@@ -22,6 +22,9 @@ impl EventContent for ReactionContent {
     fn from_content(content: &Value) -> Result<Self, ContentError> {
         match Relation::from_content(content, EVENT_TYPE) {
             Some(Ok(Relation::Annotation { event_id, key })) => {
+                let event_id = quotient_api::EventId::parse(event_id).map_err(|e| {
+                    ContentError::new(EVENT_TYPE, format!("the annotated event: {e}"))
+                })?;
                 Ok(ReactionContent { event_id, key })
             }
             Some(Ok(_)) => Err(ContentError::new(

@@ -21,12 +21,12 @@ const EVENT_TYPE: &str = "m.room.redaction";
 ///     "type": "m.room.redaction", "redacts": "$spam", "content": {"reason": "spam"}
 /// }));
 /// let Ok(Content::Redaction(r)) = old_room.content() else { panic!() };
-/// assert_eq!(r.redacts, "$spam");
+/// assert_eq!(r.redacts.as_str(), "$spam");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RedactionContent {
     /// The event to redact.
-    pub redacts: String,
+    pub redacts: quotient_api::EventId,
     /// Why, if the redacting user said.
     pub reason: Option<String>,
 }
@@ -47,6 +47,8 @@ impl RedactionContent {
             .ok_or_else(|| {
                 ContentError::new(EVENT_TYPE, "no `redacts` in the content or the event")
             })?;
+        let redacts = quotient_api::EventId::parse(redacts)
+            .map_err(|e| ContentError::new(EVENT_TYPE, format!("`redacts`: {e}")))?;
         Ok(RedactionContent {
             redacts,
             reason: fields.reason,
@@ -91,7 +93,7 @@ mod tests {
         assert_eq!(
             r,
             RedactionContent {
-                redacts: "$a".into(),
+                redacts: quotient_api::EventId::parse("$a").unwrap(),
                 reason: Some("r".into())
             }
         );
@@ -100,15 +102,15 @@ mod tests {
     #[test]
     fn redacts_at_the_top_level_as_in_v1_to_v10() {
         let r = from_event(json!({"redacts": "$a", "content": {}})).unwrap();
-        assert_eq!(r.redacts, "$a");
+        assert_eq!(r.redacts.as_str(), "$a");
         let no_content = from_event(json!({"redacts": "$a"})).unwrap();
-        assert_eq!(no_content.redacts, "$a");
+        assert_eq!(no_content.redacts.as_str(), "$a");
     }
 
     #[test]
     fn the_content_wins_when_both_are_given() {
         let r = from_event(json!({"redacts": "$top", "content": {"redacts": "$content"}})).unwrap();
-        assert_eq!(r.redacts, "$content");
+        assert_eq!(r.redacts.as_str(), "$content");
     }
 
     #[test]

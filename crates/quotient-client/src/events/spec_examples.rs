@@ -264,7 +264,7 @@ fn check_key_fields(name: &str, event: &Event, content: &Content) -> bool {
             ));
         }
         ("m.room.redaction.yaml", Content::Redaction(r)) => {
-            assert_eq!(r.redacts, "$fukweghifu23:localhost");
+            assert_eq!(r.redacts.as_str(), "$fukweghifu23:localhost");
             assert_eq!(r.reason.as_deref(), Some("Spamming"));
         }
         ("m.room.encrypted$megolm.yaml", Content::Encrypted(e)) => {
