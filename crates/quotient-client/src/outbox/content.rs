@@ -144,7 +144,7 @@ impl OutgoingEvent {
     /// A redaction of `target`, with an optional reason shown to the room.
     pub fn redaction(target: &EventId, reason: Option<&str>) -> Self {
         OutgoingEvent::Redaction {
-            redacts: target.as_str().to_owned(),
+            redacts: target.clone(),
             reason: reason.map(str::to_owned),
         }
     }

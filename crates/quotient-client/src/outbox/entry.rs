@@ -29,7 +29,7 @@ pub enum OutgoingEvent {
     /// A redaction of `redacts`: `PUT /rooms/{room}/redact/{event}/{txnId}`.
     Redaction {
         /// The event to redact.
-        redacts: String,
+        redacts: quotient_api::EventId,
         /// Why, shown to the room.
         reason: Option<String>,
     },

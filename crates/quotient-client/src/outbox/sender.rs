@@ -206,8 +206,7 @@ fn submit(client: &Client, entry: &OutboxEntry, event: OutgoingEvent) -> Result<
             Box::pin(async move { Ok(job.await?.into_value().event_id.into_string()) })
         }
         OutgoingEvent::Redaction { redacts, reason } => {
-            let target = EventId::parse(redacts).map_err(|e| e.to_string())?;
-            let mut request = RedactEvent::new(room, target, txn);
+            let mut request = RedactEvent::new(room, redacts, txn);
             request.reason = reason;
             let job = conn.submit(request);
             Box::pin(async move {

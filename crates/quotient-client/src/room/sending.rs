@@ -41,10 +41,7 @@ impl Room {
     /// ```
     pub async fn send(&self, event: OutgoingEvent) -> Result<PendingSend> {
         match &event {
-            OutgoingEvent::Redaction { redacts, .. } => {
-                let target = EventId::parse(redacts.as_str())?;
-                self.ensure_may_redact(&target)?;
-            }
+            OutgoingEvent::Redaction { redacts, .. } => self.ensure_may_redact(redacts)?,
             other => {
                 if let Some(action) = action_of(other) {
                     self.ensure_allowed(&action)?;

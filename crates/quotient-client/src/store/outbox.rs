@@ -84,7 +84,8 @@ fn decode((row, queued_ts): (OutboxEntryRow, i64)) -> Result<OutboxEntry> {
             content,
         },
         "redaction" => OutgoingEvent::Redaction {
-            redacts: row.redacts.unwrap_or_default(),
+            // Queued through an EventId.
+            redacts: quotient_api::EventId::parse(row.redacts.unwrap_or_default())?,
             reason: content
                 .get("reason")
                 .and_then(Value::as_str)
