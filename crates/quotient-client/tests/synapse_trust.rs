@@ -102,7 +102,9 @@ async fn run_flow(flow: Verification, answer: bool) -> (Option<Vec<u8>>, Verific
 }
 
 /// Device `asker` asks its user's other devices; `answerer` takes the
-/// request. Both run their sync loops meanwhile.
+/// request. The answerer starts syncing only after the request went out,
+/// so the request comes in its first batch, from a device its machine
+/// may not know yet. Both run their sync loops meanwhile.
 async fn verify_pair(
     asker: &Client,
     answerer: &Client,
@@ -113,8 +115,9 @@ async fn verify_pair(
     (Option<Vec<u8>>, VerificationState),
 ) {
     let user = asker.connection().session().unwrap().user_id.clone();
-    let loops = (asker.start_sync_loop(), answerer.start_sync_loop());
+    let asker_loop = asker.start_sync_loop();
     let asked = asker.request_verification(&user, None).await.unwrap();
+    let loops = (asker_loop, answerer.start_sync_loop());
     assert!(asked.we_started());
     let taken = answerer
         .next_verification_request(FLOW)

@@ -97,26 +97,40 @@ impl Crypto {
 
 impl Crypto {
     /// The machine takes a verification request only from a device it
-    /// knows: the keys of a requester who shares no room with us are
-    /// fetched before the batch is handed over. Offline, the request is
-    /// lost as the machine would lose it anyway.
+    /// knows: the keys of a requester whose requesting device it does not
+    /// know yet (another user who shares no room with us, or a device of
+    /// this user's that appeared since the last key query, as after a
+    /// switch of sync loop) are fetched before the batch is handed over.
+    /// Offline, the request is lost as the machine would lose it anyway.
     async fn know_requesters(&self, events: &[Raw<AnyToDeviceEvent>]) {
-        let own = self.machine.user_id();
-        let mut senders: Vec<matrix_sdk_common::ruma::OwnedUserId> = events
+        #[derive(Deserialize)]
+        struct Request {
+            sender: matrix_sdk_common::ruma::OwnedUserId,
+            content: From,
+        }
+        #[derive(Deserialize)]
+        struct From {
+            from_device: matrix_sdk_common::ruma::OwnedDeviceId,
+        }
+        let mut requesters: Vec<(matrix_sdk_common::ruma::OwnedUserId, _)> = events
             .iter()
             .filter(|e| {
                 e.get_field::<String>("type").ok().flatten().as_deref()
                     == Some("m.key.verification.request")
             })
-            .filter_map(|e| e.get_field("sender").ok().flatten())
-            .filter(|s: &matrix_sdk_common::ruma::OwnedUserId| s != own)
+            .filter_map(|e| e.deserialize_as_unchecked::<Request>().ok())
+            .map(|r| (r.sender, r.content.from_device))
             .collect();
-        senders.sort();
-        senders.dedup();
-        for sender in senders {
+        requesters.sort();
+        requesters.dedup();
+        let mut refreshed = Vec::new();
+        for (sender, device) in requesters {
+            if refreshed.contains(&sender) {
+                continue;
+            }
             let known = self
                 .machine
-                .get_identity(&sender, None)
+                .get_device(&sender, &device, None)
                 .await
                 .ok()
                 .flatten()
@@ -127,6 +141,7 @@ impl Crypto {
             if let Err(e) = self.refresh_keys(&sender).await {
                 tracing::warn!(error = %e, "a verification requester's keys were not fetched");
             }
+            refreshed.push(sender);
         }
     }
 
