@@ -77,18 +77,24 @@ impl Crypto {
                 .await?
             }
         }
-        requests::signature_upload(
-            &self.conn,
-            machine,
-            &TransactionId::new(),
-            &bootstrap.upload_signatures_req,
-        )
-        .await?;
-        // Our own device learns its new signature from the server.
-        let (id, query) = machine.query_keys_for_users([&*own]);
-        requests::keys_query(&self.conn, machine, &id, &query).await?;
+        self.upload_signatures(&bootstrap.upload_signatures_req)
+            .await?;
         tracing::info!("cross-signing keys created; this device is signed with them");
         Ok(())
+    }
+
+    /// Uploads signatures of this device (a bootstrap's, by the new
+    /// self-signing key, or a late signing's); the device then learns its
+    /// new signature from the server.
+    async fn upload_signatures(
+        &self,
+        signatures: &matrix_sdk_common::ruma::api::client::keys::upload_signatures::v3::Request,
+    ) -> Result<()> {
+        let machine = &self.machine;
+        requests::signature_upload(&self.conn, machine, &TransactionId::new(), signatures).await?;
+        let own = machine.user_id().to_owned();
+        let (id, query) = machine.query_keys_for_users([&*own]);
+        requests::keys_query(&self.conn, machine, &id, &query).await
     }
 
     /// Replaces the account's cross-signing keys with new ones (the old
@@ -102,7 +108,6 @@ impl Crypto {
     ) -> Result<()> {
         let _one = self.requests.lock().await;
         let machine = &self.machine;
-        let own = machine.user_id().to_owned();
         let bootstrap = machine
             .bootstrap_cross_signing(true)
             .await
@@ -117,15 +122,8 @@ impl Crypto {
             password,
         )
         .await?;
-        requests::signature_upload(
-            &self.conn,
-            machine,
-            &TransactionId::new(),
-            &bootstrap.upload_signatures_req,
-        )
-        .await?;
-        let (id, query) = machine.query_keys_for_users([&*own]);
-        requests::keys_query(&self.conn, machine, &id, &query).await?;
+        self.upload_signatures(&bootstrap.upload_signatures_req)
+            .await?;
         tracing::info!("cross-signing keys replaced; this device is signed with the new ones");
         Ok(())
     }
@@ -148,9 +146,7 @@ impl Crypto {
             return Ok(());
         }
         let upload = device.verify().await.map_err(crypto_error)?;
-        requests::signature_upload(&self.conn, machine, &TransactionId::new(), &upload).await?;
-        let (id, query) = machine.query_keys_for_users([&*own]);
-        requests::keys_query(&self.conn, machine, &id, &query).await?;
+        self.upload_signatures(&upload).await?;
         tracing::info!("this device, left unsigned by an interrupted setup, is signed now");
         Ok(())
     }

@@ -19,23 +19,26 @@ use crate::rooms::MemberMembership;
 
 impl Crypto {
     /// The encrypted content (`m.room.encrypted`) of an event of
-    /// `event_type` with `content` for `room`.
+    /// `event_type` with `content` for `room_id`.
     pub(crate) async fn encrypt(
         &self,
         client: &Client,
-        room: &str,
+        room_id: &quotient_api::RoomId,
         event_type: &str,
         content: &serde_json::Map<String, Value>,
     ) -> Result<Value> {
         // With cross-signing still being set up, the identity-based
         // strategy refuses to share: wait for the first try (bounded).
         self.setup_done(std::time::Duration::from_secs(30)).await;
+        let room = room_id.as_str();
         let lock = self.room_lock(room);
         let _room = lock.lock().await;
+        let (recipients, settings) = {
+            self.fetch_members_once(client, room).await?;
+            self.recipients_and_settings(client, room_id)?
+        };
+        // The machine's own room ID type.
         let room_id = RoomId::parse(room).map_err(crypto_error)?;
-        self.fetch_members_once(client, room).await?;
-        let ours = quotient_api::RoomId::parse(room).map_err(crypto_error)?;
-        let (recipients, settings) = self.recipients_and_settings(client, &ours)?;
         let users = || recipients.iter().map(as_user_id);
         self.machine
             .update_tracked_users(users())

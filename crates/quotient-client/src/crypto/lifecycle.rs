@@ -137,31 +137,24 @@ impl Client {
     pub(crate) async fn track_members(
         &self,
         crypto: &Crypto,
-        rooms: Option<&std::collections::BTreeSet<String>>,
+        rooms: Option<&std::collections::BTreeSet<quotient_api::RoomId>>,
     ) -> Result<()> {
         let users = {
             let store = self.store()?;
             let all;
-            let rooms: Box<dyn Iterator<Item = &String>> = match rooms {
+            let rooms: Box<dyn Iterator<Item = &quotient_api::RoomId>> = match rooms {
                 Some(rooms) => Box::new(rooms.iter()),
                 None => {
-                    all = store
-                        .rooms_as_stored()?
-                        .into_iter()
-                        .map(|(r, _)| r)
-                        .collect::<Vec<_>>();
-                    Box::new(all.iter())
+                    all = store.rooms()?;
+                    Box::new(all.iter().map(|(r, _)| r))
                 }
             };
             let mut users = std::collections::BTreeSet::new();
             for room in rooms {
-                if store
-                    .state_event_at(room, "m.room.encryption", "")?
-                    .is_none()
-                {
+                if store.state_event(room, "m.room.encryption", "")?.is_none() {
                     continue;
                 }
-                for m in store.members_at(room)? {
+                for m in store.members(room)? {
                     if matches!(
                         m.membership,
                         MemberMembership::Joined | MemberMembership::Invited
@@ -295,8 +288,7 @@ impl Client {
         if !keys.is_empty() {
             self.retry_waiting(crypto, Some(keys)).await?;
         }
-        let rooms = rooms.iter().map(|r| r.as_str().to_owned()).collect();
-        self.track_members(crypto, Some(&rooms)).await?;
+        self.track_members(crypto, Some(rooms)).await?;
         if initial {
             crypto
                 .machine()

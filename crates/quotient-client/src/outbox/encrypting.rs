@@ -99,7 +99,7 @@ async fn fresh(
         Err(e) => return Err(Stop::Retry(e.to_string())),
     };
     let ciphertext = match crypto
-        .encrypt(client, entry.room_id.as_str(), event_type, content)
+        .encrypt(client, &entry.room_id, event_type, content)
         .await
     {
         Ok(c) => c,

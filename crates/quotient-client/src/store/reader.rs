@@ -140,16 +140,6 @@ impl Store {
         self.rooms_ordered("ORDER BY room_id")
     }
 
-    /// Every room as stored (the room ID as text), by room ID.
-    #[cfg(feature = "e2e-encryption")]
-    pub(crate) fn rooms_as_stored(&self) -> Result<Vec<(String, Membership)>> {
-        Ok(self
-            .rooms()?
-            .into_iter()
-            .map(|(room, m)| (room.as_str().to_owned(), m))
-            .collect())
-    }
-
     fn rooms_ordered(&self, order: &str) -> Result<Vec<(RoomId, Membership)>> {
         let mut stmt = self
             .conn
